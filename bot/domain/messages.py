@@ -1,0 +1,80 @@
+"""Channel-neutral messages: what adapters translate native updates into, and replies back out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class InboundKind(StrEnum):
+    TEXT = "text"
+    BUTTON = "button"
+    COMMAND = "command"
+    PHOTO = "photo"
+    VOICE = "voice"
+    FILE = "file"
+    LOCATION = "location"
+    CONTACT = "contact"
+    OTHER = "other"  # stickers, polls, anything a flow cannot use
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who an inbound event came from."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+    display_name: str = ""
+    language_hint: str = ""  # the device's language, e.g. "en" or "zh-hans"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.channel, self.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    sender: Sender
+    kind: InboundKind
+    text: str = ""  # message text, or the argument of a command
+    token: str = ""  # button token (untrusted)
+    command: str = ""  # without the slash, lower case
+    media_ref: str = ""  # channel file id for photos, voice notes and files
+    event_id: str = ""  # unique per delivery source, for de-duplication
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A localized message with optional rows of buttons."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    edit: bool = False  # replace the prompt that the pressed button belonged to
+    photo: str = ""  # a channel file id or a local path
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "buttons": [[[b.label, b.token] for b in row] for row in self.buttons],
+            "photo": self.photo,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reply:
+        rows = tuple(tuple(Button(label, token) for label, token in row) for row in data.get("buttons", []))
+        return cls(text=data["text"], buttons=rows, photo=data.get("photo", ""))
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What handling one inbound event produced for the person who sent it."""
+
+    replies: list[Reply] = field(default_factory=list)
