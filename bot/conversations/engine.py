@@ -1,0 +1,175 @@
+"""Runs flows: one event at a time per person, state saved on every step, global commands and navigation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+from bot.clock import Clock
+from bot.conversations.flow import BACK, CANCEL, MENU, Ctx, Done, Flow, Goto, Retry, Start, Transition, nav_row
+from bot.domain.messages import Inbound, InboundKind, Reply
+from bot.i18n import DEFAULT_LOCALE, normalize, t, use_locale
+from bot.storage import conversations, people
+from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+MENU_FLOW = "menu"
+REGISTRATION_FLOW = "registration"
+MAX_TEXT = 4000  # longer texts are refused kindly rather than stored
+
+Step = tuple[list[Reply], tuple[str, str] | None]  # replies, and (flow, state) to save or None to forget
+
+
+class KeyedLocks:
+    """One asyncio.Lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Any, tuple[asyncio.Lock, list[int]]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: Any) -> AsyncIterator[None]:
+        lock, users = self._locks.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._locks[key]
+
+
+class Engine:
+    """Turns inbound events into replies by running the person's current flow."""
+
+    def __init__(self, db: Database, clock: Clock, flows: Mapping[str, Flow], *,
+                 admins: frozenset[tuple[str, str]] = frozenset(), default_locale: str = DEFAULT_LOCALE,
+                 links: Mapping[str, Callable[[str], str]] | None = None,
+                 after_commit: Callable[[], None] = lambda: None) -> None:
+        self._db = db
+        self._clock = clock
+        self._flows = flows
+        self._admins = admins
+        self._default_locale = default_locale
+        self._links = dict(links or {})
+        self._after_commit = after_commit
+        self._locks = KeyedLocks()
+        self._commands = {flow.command: name for name, flow in flows.items() if flow.command}
+
+    def set_link(self, channel: str, build: Callable[[str], str]) -> None:
+        """How deep links for /start payloads look on `channel` (known once the channel has started)."""
+        self._links[channel] = build
+
+    async def handle(self, inbound: Inbound) -> list[Reply]:
+        """Handle one event; returns the replies for the person who sent it (pushes to others go to the outbox)."""
+        sender = inbound.sender
+        async with self._locks.hold(sender.key):
+            async with self._db.write() as tx:
+                now = self._clock.now()
+                if inbound.event_id and not await conversations.first_sighting(tx, inbound.event_id, now):
+                    return []
+                person = await people.person_for(tx, sender.channel, sender.user_id)
+                if person is not None:
+                    await people.mark_reachable(tx, sender.channel, sender.user_id)
+                saved = await conversations.load(tx, sender.channel, sender.user_id)
+                flow_name, state, data = saved or ("", "", {})
+                locale = person.locale if person else data.get("locale") or self._guess_locale(inbound)
+                ctx = Ctx(tx=tx, sender=sender, person=person, now=now, is_admin=sender.key in self._admins,
+                          link=self._links.get(sender.channel, lambda payload: f"/start {payload}"),
+                          data=data, locale=locale)
+                with use_locale(locale):
+                    replies, where = await self._dispatch(ctx, flow_name, state, inbound)
+                if where is None:
+                    await conversations.delete(tx, sender.channel, sender.user_id)
+                else:
+                    await conversations.save(tx, sender.channel, sender.user_id, *where, ctx.data, now)
+        self._after_commit()
+        if inbound.kind is InboundKind.BUTTON and replies:
+            replies[0] = replace(replies[0], edit=True)
+        return replies
+
+    def _guess_locale(self, inbound: Inbound) -> str:
+        return normalize(inbound.sender.language_hint) or self._default_locale
+
+    async def _dispatch(self, ctx: Ctx, flow_name: str, state: str, inbound: Inbound) -> Step:
+        command = inbound.command if inbound.kind is InboundKind.COMMAND else ""
+        home = REGISTRATION_FLOW if ctx.person is None else MENU_FLOW
+        if command == "start":
+            payload = inbound.text.strip()
+            return await self._begin(ctx, REGISTRATION_FLOW if payload else home, {"payload": payload})
+        if command in ("cancel", "menu") or inbound.token in (CANCEL, MENU):
+            cancelled = command == "cancel" or inbound.token == CANCEL
+            key = "nav.cancelled" if ctx.person else "nav.cancelled_unregistered"
+            return await self._finish(ctx, Done((Reply(t(key)),) if cancelled else ()))
+        if command in self._commands:
+            return await self._begin(ctx, self._commands[command], {"args": inbound.text.strip()})
+        note = t("help.text") if command == "help" else t("nav.unknown_command") if command else ""
+        if flow_name not in self._flows or state not in self._flows[flow_name].states:
+            return await self._begin(ctx, home, {}, note=note)
+        if note:
+            return await self._prompt(ctx, flow_name, state, note=note)
+        if inbound.token == BACK:
+            trail: list[str] = ctx.data.get("_trail", [])
+            return await self._prompt(ctx, flow_name, trail.pop() if trail else state)
+        if inbound.kind is InboundKind.TEXT and len(inbound.text) > MAX_TEXT:
+            return await self._prompt(ctx, flow_name, state, note=t("nav.too_long"))
+        inbound = await self._typed_choice(ctx, flow_name, state, inbound)
+        move = await self._flows[flow_name].states[state].handle(ctx, inbound)
+        return await self._apply(ctx, flow_name, state, move)
+
+    async def _typed_choice(self, ctx: Ctx, flow_name: str, state: str, inbound: Inbound) -> Inbound:
+        """Typing a button's number or its exact label counts as pressing it (console, old phones, WeCom)."""
+        if inbound.kind is not InboundKind.TEXT:
+            return inbound
+        prompt = await self._flows[flow_name].states[state].prompt(ctx)
+        buttons = [button for row in prompt.buttons for button in row]
+        text = inbound.text.strip()
+        for number, button in enumerate(buttons, start=1):
+            if text in (str(number), button.label):
+                return replace(inbound, kind=InboundKind.BUTTON, token=button.token, text="")
+        return inbound
+
+    async def _apply(self, ctx: Ctx, flow_name: str, state: str, move: Transition) -> Step:
+        if isinstance(move, Retry):
+            return await self._prompt(ctx, flow_name, state, note=t(move.note_key))
+        if isinstance(move, Goto):
+            if state and state != move.state:
+                ctx.data.setdefault("_trail", []).append(state)
+            replies, where = await self._prompt(ctx, flow_name, move.state)
+            return [*move.notes, *replies], where
+        if isinstance(move, Start):
+            replies, where = await self._begin(ctx, move.flow, dict(move.data))
+            return [*move.notes, *replies], where
+        return await self._finish(ctx, move)
+
+    async def _begin(self, ctx: Ctx, flow_name: str, data: dict[str, Any], note: str = "") -> Step:
+        flow = self._flows[flow_name]
+        ctx.data = {key: value for key, value in data.items() if value not in ("", None)}
+        if ctx.person is None:
+            ctx.data["locale"] = ctx.locale
+        if flow.begin is None:
+            return await self._prompt(ctx, flow_name, flow.first, note=note)
+        replies, where = await self._apply(ctx, flow_name, "", await flow.begin(ctx))
+        return ([Reply(note)] if note else []) + replies, where
+
+    async def _finish(self, ctx: Ctx, done: Done) -> Step:
+        if ctx.person is None or not done.menu:
+            return list(done.replies), None
+        replies, where = await self._begin(ctx, MENU_FLOW, {})
+        return [*done.replies, *replies], where
+
+    async def _prompt(self, ctx: Ctx, flow_name: str, state: str, note: str = "") -> Step:
+        if flow_name not in self._flows or state not in self._flows[flow_name].states:
+            return await self._finish(ctx, Done())
+        step = self._flows[flow_name].states[state]
+        with use_locale(ctx.locale):
+            prompt = await step.prompt(ctx)
+            nav = nav_row(back=step.back and bool(ctx.data.get("_trail")))
+        if flow_name != MENU_FLOW:
+            prompt = replace(prompt, buttons=(*prompt.buttons, nav))
+        return ([Reply(note)] if note else []) + [prompt], (flow_name, state)

@@ -1,0 +1,121 @@
+"""Flows as data: named states, each with a prompt and an input handler, plus the context a step runs in."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.domain.grid import GridUnit, Level
+from bot.domain.messages import Button, Inbound, Reply, Sender
+from bot.domain.people import Person
+from bot.i18n import t
+from bot.storage import grid
+from bot.storage.db import Tx
+
+BACK = "nav:back"
+CANCEL = "nav:cancel"
+MENU = "nav:menu"
+
+
+@dataclass
+class Ctx:
+    """What one step may use: the open transaction, who is talking, and the flow's saved data."""
+
+    tx: Tx
+    sender: Sender
+    person: Person | None
+    now: datetime
+    is_admin: bool
+    link: Callable[[str], str]  # deep link for a /start payload on this channel
+    data: dict[str, Any] = field(default_factory=dict)
+    locale: str = "zh_CN"
+
+
+@dataclass(frozen=True, slots=True)
+class Goto:
+    """Move to `state` of the same flow and show its prompt (after `notes`)."""
+
+    state: str
+    notes: tuple[Reply, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Input not understood: say `note_key` kindly and ask the same question again."""
+
+    note_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The flow is over; show `replies` and then the main menu (unless `menu` is False)."""
+
+    replies: tuple[Reply, ...] = ()
+    menu: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Hand over to another flow."""
+
+    flow: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[Reply, ...] = ()
+
+
+Transition = Goto | Retry | Done | Start
+Prompt = Callable[[Ctx], Awaitable[Reply]]
+Handler = Callable[[Ctx, Inbound], Awaitable[Transition]]
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    prompt: Prompt
+    handle: Handler
+    back: bool = True  # offer "back" (the first state of a flow has nowhere to go back to)
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    name: str
+    first: str
+    states: Mapping[str, State]
+    begin: Callable[[Ctx], Awaitable[Transition]] | None = None  # decides the first move from the start data
+    command: str = ""  # a chat command that starts this flow; its argument arrives as data["args"]
+
+
+async def pick_unit(ctx: Ctx, inbound: Inbound, level: Level, parent_id: int | None) -> GridUnit | None:
+    """The unit a pressed `u:<id>` token names, if it really is of `level` under `parent_id` (tokens are untrusted)."""
+    unit_id = token_id(inbound, "u")
+    unit = None if unit_id is None else await grid.by_id(ctx.tx, unit_id)
+    if unit is None or unit.level is not level or (parent_id is not None and unit.parent_id != parent_id):
+        return None
+    return unit
+
+
+async def unit_choices(ctx: Ctx, level: Level, parent_id: int | None) -> tuple[tuple[Button, ...], ...]:
+    """Buttons for the units of `level` under `parent_id` (all of that level when None)."""
+    units = await grid.children(ctx.tx, parent_id, level)
+    return choices([(unit.name, f"u:{unit.id}") for unit in units])
+
+
+def nav_row(*, back: bool = True) -> tuple[Button, ...]:
+    """The back / cancel row every prompt carries."""
+    row = [Button(t("nav.back"), BACK)] if back else []
+    return (*row, Button(t("nav.cancel"), CANCEL))
+
+
+def choices(items: list[tuple[str, str]], *, per_row: int = 2) -> tuple[tuple[Button, ...], ...]:
+    """Lay out (label, token) pairs as rows of buttons."""
+    buttons = [Button(label, token) for label, token in items]
+    return tuple(tuple(buttons[i:i + per_row]) for i in range(0, len(buttons), per_row))
+
+
+def token_id(inbound: Inbound, prefix: str) -> int | None:
+    """The id in a pressed button token `prefix:<id>`, or None when it is not such a token (tokens are untrusted)."""
+    head, sep, tail = inbound.token.partition(":")
+    if not sep or head != prefix or not tail.isdigit() or len(tail) > 12:
+        return None
+    return int(tail)

@@ -1,0 +1,86 @@
+"""Invites: an admin creates a one-time code for a role at a unit; the invitee redeems it once."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.domain.grid import GridUnit
+from bot.domain.people import Duty, Role
+from bot.storage import grid, invites, people
+from bot.storage.db import Tx
+
+PREFIX = "inv-"
+DEFAULT_DAYS = 7
+_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: easy to read aloud
+
+
+class InviteError(ValueError):
+    """A bad invite request; `key` is the i18n message key."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+class Status(StrEnum):
+    OK = "ok"
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    status: Status
+    role: Role | None = None
+    unit: GridUnit | None = None
+    duties: tuple[Duty, ...] = ()
+
+
+def is_invite_payload(payload: str) -> bool:
+    return payload.lower().startswith(PREFIX)
+
+
+async def create(tx: Tx, *, role: Role, unit_code: str, duties: tuple[Duty, ...], created_by: str, now: datetime,
+                 days: int = DEFAULT_DAYS) -> str:
+    """A fresh one-time code for `role` at the unit `unit_code` (which must be of the role's level)."""
+    unit = await grid.by_code(tx, unit_code)
+    if unit is None:
+        raise InviteError("invite.error.unknown_unit", code=unit_code)
+    if unit.level != role.level:
+        raise InviteError("invite.error.wrong_level", code=unit_code)
+    if not 1 <= days <= 90:
+        raise InviteError("invite.error.days")
+    code = PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(10))
+    await invites.create(tx, code=code, role=role, unit_id=unit.id, duties=duties, created_by=created_by, now=now,
+                         expires_at=now + timedelta(days=days))
+    return code
+
+
+async def check(tx: Tx, code: str, now: datetime) -> Redemption:
+    """What redeeming `code` now would give, without using it."""
+    invite = await invites.get(tx, code.lower())
+    if invite is None:
+        return Redemption(Status.UNKNOWN)
+    if invite.used:
+        return Redemption(Status.USED)
+    if invite.expires_at <= now:
+        return Redemption(Status.EXPIRED)
+    return Redemption(Status.OK, invite.role, await grid.by_id(tx, invite.unit_id), invite.duties)
+
+
+async def redeem(tx: Tx, code: str, person_id: int, now: datetime) -> Redemption:
+    """Use `code` for `person_id`: grant its role and duties exactly once."""
+    found = await check(tx, code, now)
+    if found.status is not Status.OK or found.role is None or found.unit is None:
+        return found
+    if not await invites.mark_used(tx, code.lower(), person_id, now):
+        return Redemption(Status.USED)
+    await people.grant_role(tx, person_id, found.role, found.unit.id)
+    for duty in found.duties:
+        await people.grant_duty(tx, person_id, duty, found.unit.id)
+    return found

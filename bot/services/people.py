@@ -1,0 +1,49 @@
+"""Joining, a person's home in the grid, language, and leaving."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.grid import GridUnit, Level
+from bot.domain.messages import Sender
+from bot.domain.people import Account, Person
+from bot.i18n import t
+from bot.storage import grid, people
+from bot.storage.db import Tx
+
+ROOM_MAX = 16
+
+
+async def register(tx: Tx, sender: Sender, locale: str, now: datetime) -> Person:
+    """Create the person who has just consented, reached on the channel they wrote from."""
+    person_id = await people.create(tx, Account(sender.channel, sender.user_id, sender.chat_id),
+                                    display_name=sender.display_name, locale=locale, now=now)
+    person = await people.by_id(tx, person_id)
+    assert person is not None
+    return person
+
+
+def clean_room(text: str) -> str | None:
+    """A room label as typed ("3-201", "301室"), or None when it cannot be one."""
+    room = " ".join(text.split())
+    if not room or len(room) > ROOM_MAX or not room.isprintable():
+        return None
+    return room
+
+
+async def set_home(tx: Tx, person: Person, building: GridUnit, room: str) -> None:
+    if building.level is not Level.BUILDING:
+        raise ValueError("home must be a building")
+    await people.set_home(tx, person.id, building.id, room)
+
+
+async def place_label(tx: Tx, unit_id: int | None, room: str = "") -> str:
+    """A unit named with the units above it, below the street: "幸福社区 · 阳光花园 · 1号楼 · 301"."""
+    if unit_id is None:
+        return t("home.none")
+    path = [unit.name for unit in reversed(await grid.ancestry(tx, unit_id)) if unit.level is not Level.STREET]
+    return t("home.separator").join([*path, room] if room else path)
+
+
+async def forget(tx: Tx, person: Person) -> None:
+    await people.delete(tx, person.id)
