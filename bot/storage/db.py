@@ -140,7 +140,7 @@ def _statements(script: str) -> list[str]:
 
 def hold_lock(path: Path, what: str) -> Any:
     """Take an exclusive advisory lock on `path` or raise StoreLockedError naming `what`."""
-    handle = open(path, "a+")  # noqa: SIM115 - held for the life of the process
+    handle = open(path, "a+")  # held for the life of the process
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
