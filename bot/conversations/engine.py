@@ -66,7 +66,18 @@ class Engine:
         self._links[channel] = build
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
-        """Handle one event; returns the replies for the person who sent it (pushes to others go to the outbox)."""
+        """Handle one event; returns the replies for the person who sent it (pushes to others go to the outbox).
+
+        A failing step changes nothing (its transaction rolls back) and the person gets a kind apology.
+        """
+        try:
+            return await self._handle(inbound)
+        except Exception:
+            log.exception("a %s step failed", inbound.kind.value)
+            with use_locale(self._guess_locale(inbound)):
+                return [Reply(t("error.internal"))]
+
+    async def _handle(self, inbound: Inbound) -> list[Reply]:
         sender = inbound.sender
         async with self._locks.hold(sender.key):
             async with self._db.write() as tx:

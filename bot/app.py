@@ -1,0 +1,96 @@
+"""Wiring and lifecycle: store, engine, outbox worker, scheduler and channels, started and stopped in order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from typing import TextIO
+
+from bot import scheduler
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.conversations.engine import Engine
+from bot.conversations.registry import all_flows
+from bot.delivery.outbox import ChannelSender, OutboxWorker
+from bot.handlers.console import ADMIN_ID, ConsoleChannel, ConsoleSender
+from bot.handlers.http import HttpServer
+from bot.handlers.telegram import TelegramChannel
+from bot.i18n import use_locale
+from bot.services import demo
+from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL, and Telegram's URLs contain the bot token.
+    for noisy in ("httpx", "httpcore", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class Core:
+    """Store, engine and outbox worker: what every channel shares."""
+
+    def __init__(self, settings: Settings, clock: Clock, *, admins: frozenset[tuple[str, str]] | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.db = Database(settings.db_path)
+        self.outbox: OutboxWorker | None = None
+        self.engine = Engine(self.db, clock, all_flows(), admins=settings.admins if admins is None else admins,
+                             default_locale=settings.locale, after_commit=self._wake_outbox)
+
+    def _wake_outbox(self) -> None:
+        if self.outbox is not None:
+            self.outbox.wake()
+
+    async def start(self, stack: AsyncExitStack, senders: Mapping[str, ChannelSender]) -> None:
+        """Start the outbox worker and the scheduler; `stack` stops them in reverse order."""
+        self.outbox = OutboxWorker(self.db, self.clock, senders)
+        await self.outbox.start()
+        stack.push_async_callback(self.outbox.stop)
+        jobs = scheduler.build(self.db, self.clock, self.outbox, self.settings.timezone)
+        jobs.start()
+        stack.callback(jobs.shutdown, wait=False)
+
+
+async def serve(settings: Settings, clock: Clock | None = None) -> None:
+    """Run Jinlin on Telegram until SIGINT/SIGTERM or until another instance takes over the token."""
+    core = Core(settings, clock or SystemClock())
+    async with AsyncExitStack() as stack:
+        await core.db.open()
+        stack.push_async_callback(core.db.close)
+        http = HttpServer(settings.http_host, settings.http_port)
+        telegram = TelegramChannel(settings, core.engine, http)
+        await telegram.start()
+        stack.push_async_callback(telegram.stop)
+        await core.start(stack, {telegram.sender.channel: telegram.sender})
+        await http.start()
+        stack.push_async_callback(http.stop)
+        await _until_stopped(telegram.stopped)
+
+
+async def _until_stopped(stopped: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    await stopped.wait()
+    log.info("stopping")
+
+
+async def console(settings: Settings, inp: TextIO = sys.stdin, out: TextIO = sys.stdout,
+                  clock: Clock | None = None) -> None:
+    """The console demo: sample street in the configured database, one person playing every part."""
+    core = Core(settings, clock or SystemClock(), admins=settings.admins | {("console", ADMIN_ID)})
+    async with AsyncExitStack() as stack:
+        await core.db.open()
+        stack.push_async_callback(core.db.close)
+        with use_locale(settings.locale):
+            await demo.seed(core.db, core.clock.now(), settings.locale)
+            sender = ConsoleSender(out)
+            await core.start(stack, {sender.channel: sender})
+            await ConsoleChannel(core.engine, inp, out, language_hint=settings.locale).run()

@@ -1,0 +1,113 @@
+"""Console channel for the demo: numbered buttons, type a number or text, `/as` switches who you are."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import TextIO
+
+from bot.conversations.engine import Engine
+from bot.delivery.outbox import ChannelLimits, SendResult, Sent
+from bot.domain.messages import Button, Inbound, InboundKind, Reply, Sender
+from bot.domain.people import Role
+from bot.i18n import t
+from bot.services.demo import ADMIN_ID, CHANNEL, member_id
+
+
+def render(reply: Reply) -> tuple[str, list[Button]]:
+    """Reply text with its buttons numbered from 1, and the buttons in that order."""
+    buttons = [button for row in reply.buttons for button in row]
+    lines = [reply.text]
+    numbered = itertools.count(1)
+    for row in reply.buttons:
+        lines.append("   ".join(f"[{next(numbered)}] {button.label}" for button in row))
+    return "\n".join(lines), buttons
+
+
+class ConsoleSender:
+    """Outbox pushes to console users are printed, marked with who they are for."""
+
+    channel = CHANNEL
+    limits = ChannelLimits(per_second=1000.0, chat_interval=lambda chat_id: 0.0)
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    async def send(self, chat_id: str, reply: Reply) -> SendResult:
+        text, _ = render(reply)
+        self._out.write(f"\n📨 {t('console.push', who=chat_id)}\n{text}\n")
+        self._out.flush()
+        return Sent()
+
+
+class ConsoleChannel:
+    """Reads lines from `inp` and prints replies to `out` until end of input or /quit."""
+
+    def __init__(self, engine: Engine, inp: TextIO, out: TextIO, *, language_hint: str) -> None:
+        self._engine = engine
+        self._inp = inp
+        self._out = out
+        self._hint = language_hint
+        self._user = "resident-1"
+        self._buttons: list[Button] = []
+        self._events = itertools.count(1)
+
+    async def run(self) -> None:
+        self._print(t("console.banner"))
+        await self._send(Inbound(self._sender(), InboundKind.COMMAND, command="start"))
+        while True:
+            self._out.write(f"({self._user}) > ")
+            self._out.flush()
+            line = await asyncio.to_thread(self._inp.readline)
+            if not line:
+                return
+            text = line.strip()
+            if text in ("/quit", "/exit"):
+                return
+            if text.startswith("/as") and (text == "/as" or text.startswith("/as ")):
+                await self._switch(text.removeprefix("/as").split())
+            elif text == "/whoami":
+                self._print(t("console.whoami", who=self._user))
+            elif text:
+                await self._send(self._inbound(text))
+
+    def _inbound(self, text: str) -> Inbound:
+        sender = self._sender()
+        if text.isdigit() and 1 <= int(text) <= len(self._buttons):
+            return Inbound(sender, InboundKind.BUTTON, token=self._buttons[int(text) - 1].token)
+        if text.startswith("/"):
+            head, _, rest = text.partition(" ")
+            return Inbound(sender, InboundKind.COMMAND, command=head[1:].lower(), text=rest.strip())
+        return Inbound(sender, InboundKind.TEXT, text=text)
+
+    async def _switch(self, args: list[str]) -> None:
+        """`/as resident [N]`, `/as leader BUILDING`, `/as secretary COMMUNITY`, `/as admin`."""
+        kind, rest = (args[0], args[1:]) if args else ("", [])
+        if kind == "resident":
+            self._user = f"resident-{rest[0] if rest else 1}"
+        elif kind == "leader" and rest:
+            self._user = member_id(Role.BUILDING_LEADER, rest[0])
+        elif kind == "secretary" and rest:
+            self._user = member_id(Role.COMMUNITY_SECRETARY, rest[0])
+        elif kind == "admin":
+            self._user = ADMIN_ID
+        else:
+            self._print(t("console.as_usage"))
+            return
+        self._print(t("console.switched", who=self._user))
+        await self._send(Inbound(self._sender(), InboundKind.COMMAND, command="start"))
+
+    def _sender(self) -> Sender:
+        return Sender(CHANNEL, self._user, self._user, self._user, self._hint)
+
+    async def _send(self, inbound: Inbound) -> None:
+        replies = await self._engine.handle(inbound)
+        for reply in replies:
+            text, buttons = render(reply)
+            self._print(text)
+            if buttons:
+                self._buttons = buttons
+
+    def _print(self, text: str) -> None:
+        self._out.write(f"{text}\n")
+        self._out.flush()

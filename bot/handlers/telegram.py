@@ -1,0 +1,201 @@
+"""Telegram channel: python-telegram-bot v22 Application ⇄ neutral inbound events and replies. Translation only."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from aiohttp import web
+from telegram import Bot, BotCommand, BotCommandScopeChat, Message, Update
+from telegram.error import BadRequest, Conflict, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.config import Settings
+from bot.conversations.engine import Engine
+from bot.domain.messages import Inbound, InboundKind, Reply, Sender
+from bot.handlers.http import HttpServer
+from bot.handlers.telegram_send import TelegramSender, markup, send_reply
+from bot.i18n import SUPPORTED, translate
+from bot.storage.db import hold_lock, release_lock
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+COMMANDS = ("start", "menu", "help", "language", "cancel")
+ADMIN_COMMANDS = ("invite",)
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+
+
+def to_inbound(update: Update) -> Inbound | None:
+    """The neutral event for a private-chat update, or None for updates Jinlin does not take."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or chat.type != "private" or user.is_bot:
+        return None
+    sender = Sender(CHANNEL, str(user.id), str(chat.id), user.full_name, user.language_code or "")
+    event_id = f"{CHANNEL}:{update.update_id}"
+    if update.callback_query is not None:
+        return Inbound(sender, InboundKind.BUTTON, token=update.callback_query.data or "", event_id=event_id)
+    message = update.message
+    if message is None:
+        return None
+    if message.text is not None:
+        if message.text.startswith("/"):
+            head, _, rest = message.text.partition(" ")
+            command = head[1:].split("@", 1)[0].lower()
+            return Inbound(sender, InboundKind.COMMAND, command=command, text=rest.strip(), event_id=event_id)
+        return Inbound(sender, InboundKind.TEXT, text=message.text, event_id=event_id)
+    return Inbound(sender, *_media(message), event_id=event_id)
+
+
+def _media(message: Message) -> tuple[InboundKind, str, str, str, str]:
+    """(kind, text, token, command, media_ref) for non-text messages."""
+    caption = message.caption or ""
+    if message.photo:
+        return InboundKind.PHOTO, caption, "", "", message.photo[-1].file_id
+    if message.voice is not None:
+        return InboundKind.VOICE, "", "", "", message.voice.file_id
+    if message.document is not None:
+        return InboundKind.FILE, caption, "", "", message.document.file_id
+    if message.location is not None:
+        return InboundKind.LOCATION, f"{message.location.latitude},{message.location.longitude}", "", "", ""
+    if message.contact is not None:
+        return InboundKind.CONTACT, "", "", "", ""
+    return InboundKind.OTHER, "", "", "", ""
+
+
+class TelegramChannel:
+    """Runs the PTB Application (long polling, or webhook on the bot's HTTP server) and feeds the engine."""
+
+    def __init__(self, settings: Settings, engine: Engine, http: HttpServer | None = None) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._http = http
+        self._token_lock: Any = None
+        self.stopped = asyncio.Event()  # set when the channel must stop (e.g. another instance polls this token)
+        builder = (
+            ApplicationBuilder()
+            .token(settings.telegram_token)
+            .base_url(f"{settings.telegram_api_base_url}/bot")
+            .base_file_url(f"{settings.telegram_api_base_url}/file/bot")
+            .concurrent_updates(256)
+            .connection_pool_size(64)
+            .get_updates_read_timeout(35)
+        )
+        if settings.telegram_webhook_url:
+            builder = builder.updater(None)
+        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+        self.sender = TelegramSender(self.application.bot, settings.telegram_max_messages_per_second)
+        self.username = ""
+
+    async def start(self) -> None:
+        digest = hashlib.sha256(self._settings.telegram_token.encode()).hexdigest()[:16]
+        self._token_lock = hold_lock(Path(tempfile.gettempdir()) / f"jinlin-telegram-{digest}.lock",
+                                     "this Telegram bot token")
+        app = self.application
+        await app.initialize()
+        self.username = app.bot.username
+        self._engine.set_link(CHANNEL, lambda payload: f"https://t.me/{self.username}?start={payload}")
+        await self._set_commands()
+        await app.start()
+        if self._settings.telegram_webhook_url:
+            await self._start_webhook()
+        else:
+            assert app.updater is not None
+            await app.bot.delete_webhook()
+            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, error_callback=self._on_polling_error,
+                                            timeout=30, poll_interval=0)
+        log.info("Telegram channel started as @%s (%s)", self.username,
+                 "webhook" if self._settings.telegram_webhook_url else "long polling")
+
+    async def stop(self) -> None:
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        release_lock(self._token_lock)
+        self._token_lock = None
+
+    async def _set_commands(self) -> None:
+        bot = self.application.bot
+        for locale in SUPPORTED:
+            commands = [BotCommand(name, translate(locale, f"cmd.{name}")) for name in COMMANDS]
+            language = None if locale == self._settings.locale else locale.split("_")[0]
+            await bot.set_my_commands(commands, language_code=language)
+        admin_locale = self._settings.locale
+        for channel, user_id in self._settings.admins:
+            if channel == CHANNEL and user_id.lstrip("-").isdigit():
+                names = COMMANDS + ADMIN_COMMANDS
+                commands = [BotCommand(name, translate(admin_locale, f"cmd.{name}")) for name in names]
+                try:
+                    await bot.set_my_commands(commands, scope=BotCommandScopeChat(int(user_id)))
+                except BadRequest:
+                    log.warning("could not set admin commands for an admin who has not started the bot yet")
+
+    async def _start_webhook(self) -> None:
+        if self._http is None:
+            raise RuntimeError("webhook mode needs the bot's HTTP server")
+        path = urlparse(self._settings.telegram_webhook_url).path or "/"
+        self._http.add_route("POST", path, self._on_webhook)
+        await self.application.bot.set_webhook(self._settings.telegram_webhook_url,
+                                               secret_token=self._settings.telegram_webhook_secret,
+                                               allowed_updates=ALLOWED_UPDATES)
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(secret.encode(), self._settings.telegram_webhook_secret.encode()):
+            return web.Response(status=403)
+        try:
+            update = Update.de_json(await request.json(), self.application.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400)
+        await self.application.update_queue.put(update)
+        return web.Response(status=200)
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        inbound = to_inbound(update)
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        if inbound is None:
+            return
+        replies = await self._engine.handle(inbound)
+        origin = update.callback_query.message if update.callback_query is not None else None
+        for reply in replies:
+            await self._reply(int(inbound.sender.chat_id), reply, origin if isinstance(origin, Message) else None)
+
+    async def _reply(self, chat_id: int, reply: Reply, origin: Message | None) -> None:
+        """Send a reply; a reply marked `edit` replaces the prompt whose button was pressed."""
+        if reply.edit and origin is not None and not reply.photo:
+            try:
+                await origin.edit_text(reply.text, reply_markup=markup(reply))
+                return
+            except BadRequest:
+                pass  # too old to edit, or unchanged: send it as a new message
+        await send_reply(self.application.bot, chat_id, reply)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("error while handling a Telegram update: %r", context.error, exc_info=context.error)
+
+    def _on_polling_error(self, error: TelegramError) -> None:
+        if isinstance(error, Conflict):
+            log.critical("another process is polling this Telegram bot token (409 Conflict); stopping this one")
+            self.stopped.set()
+        else:
+            log.warning("Telegram polling error: %s", error)
+
+
+async def bot_username(settings: Settings) -> str:
+    """The bot's @username, asked of the Bot API (for join links printed by the CLI)."""
+    bot = Bot(settings.telegram_token, base_url=f"{settings.telegram_api_base_url}/bot")
+    async with bot:
+        return bot.username
