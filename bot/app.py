@@ -16,11 +16,12 @@ from bot.config import Settings
 from bot.conversations.engine import Engine
 from bot.conversations.registry import all_flows
 from bot.delivery.outbox import ChannelSender, OutboxWorker
-from bot.handlers.console import ADMIN_ID, ConsoleChannel, ConsoleSender
+from bot.handlers.console import ConsoleChannel, ConsoleSender
 from bot.handlers.http import HttpServer
 from bot.handlers.telegram import TelegramChannel
 from bot.i18n import use_locale
 from bot.services import demo
+from bot.services.demo import ADMIN_ID
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,9 @@ from enum import StrEnum
 
 from bot.domain.grid import GridUnit
 from bot.domain.people import Duty, Role
+from bot.i18n import t, use_locale
+from bot.services import notify
+from bot.services.people import place_label
 from bot.storage import grid, invites, people
 from bot.storage.db import Tx
 
@@ -39,6 +42,7 @@ class Redemption:
     role: Role | None = None
     unit: GridUnit | None = None
     duties: tuple[Duty, ...] = ()
+    created_by: str = ""
 
 
 def is_invite_payload(payload: str) -> bool:
@@ -70,11 +74,11 @@ async def check(tx: Tx, code: str, now: datetime) -> Redemption:
         return Redemption(Status.USED)
     if invite.expires_at <= now:
         return Redemption(Status.EXPIRED)
-    return Redemption(Status.OK, invite.role, await grid.by_id(tx, invite.unit_id), invite.duties)
+    return Redemption(Status.OK, invite.role, await grid.by_id(tx, invite.unit_id), invite.duties, invite.created_by)
 
 
 async def redeem(tx: Tx, code: str, person_id: int, now: datetime) -> Redemption:
-    """Use `code` for `person_id`: grant its role and duties exactly once."""
+    """Use `code` for `person_id`: grant its role and duties exactly once, and tell the admin who invited."""
     found = await check(tx, code, now)
     if found.status is not Status.OK or found.role is None or found.unit is None:
         return found
@@ -83,4 +87,18 @@ async def redeem(tx: Tx, code: str, person_id: int, now: datetime) -> Redemption
     await people.grant_role(tx, person_id, found.role, found.unit.id)
     for duty in found.duties:
         await people.grant_duty(tx, person_id, duty, found.unit.id)
+    await _tell_inviter(tx, found, person_id, code.lower(), now)
     return found
+
+
+async def _tell_inviter(tx: Tx, found: Redemption, person_id: int, code: str, now: datetime) -> None:
+    channel, _, user_id = found.created_by.partition(":")
+    inviter = await people.person_for(tx, channel, user_id) if user_id else None
+    invitee = await people.by_id(tx, person_id)
+    if inviter is None or invitee is None or found.role is None or found.unit is None:
+        return
+    with use_locale(inviter.locale):
+        params = {"name": invitee.display_name or t("invite.someone"), "role": t(f"role.{found.role.value}"),
+                  "place": await place_label(tx, found.unit.id)}
+    await notify.push(tx, person_id=inviter.id, idempotency=f"invite:{code}:accepted", text_key="invite.accepted",
+                      params=params, now=now)

@@ -18,6 +18,7 @@ class Invite:
     duties: tuple[Duty, ...]
     expires_at: datetime
     used: bool
+    created_by: str  # "channel:user_id" of the admin, or "cli"
 
 
 async def create(tx: Tx, *, code: str, role: Role, unit_id: int, duties: tuple[Duty, ...], created_by: str,
@@ -30,13 +31,13 @@ async def create(tx: Tx, *, code: str, role: Role, unit_id: int, duties: tuple[D
 
 
 async def get(tx: Tx, code: str) -> Invite | None:
-    row = await tx.one("SELECT code, role, unit_id, duties, expires_at, used_at FROM invites WHERE code = ?",
-                       (code,))
+    row = await tx.one(
+        "SELECT code, role, unit_id, duties, expires_at, used_at, created_by FROM invites WHERE code = ?", (code,))
     if row is None:
         return None
     duties = tuple(Duty(d) for d in row["duties"].split(",") if d)
     return Invite(row["code"], Role(row["role"]), row["unit_id"], duties, parse_iso(row["expires_at"]),
-                  row["used_at"] is not None)
+                  row["used_at"] is not None, row["created_by"])
 
 
 async def mark_used(tx: Tx, code: str, person_id: int, now: datetime) -> bool:

@@ -1,0 +1,111 @@
+"""Telegram delivery: neutral replies as Bot API calls, and the outbox sender that maps PTB errors to outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+import telegram
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions
+from telegram import error as tg_error
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.delivery.outbox import ChannelLimits, Permanent, RetryAfter, SendResult, Sent, Transient, Unreachable
+from bot.domain.messages import Reply
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+PRIVATE_CHAT_INTERVAL = 1.0  # seconds between two messages to one person
+GROUP_CHAT_INTERVAL = 3.0  # 20 messages a minute to one group
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The reply's button rows as an inline keyboard whose callback data are the button tokens."""
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(button.label, callback_data=button.token) for button in row] for row in reply.buttons]
+    )
+
+
+async def send_reply(bot: telegram.Bot, chat_id: int | str, reply: Reply) -> telegram.Message:
+    """Send `reply` as plain text (a photo with caption if it has one), without link previews."""
+    if reply.photo:
+        return await bot.send_photo(chat_id, await _photo(reply.photo), caption=reply.text or None,
+                                    parse_mode=None, reply_markup=markup(reply))
+    return await bot.send_message(chat_id, reply.text, parse_mode=None, reply_markup=markup(reply),
+                                  link_preview_options=_NO_PREVIEW)
+
+
+async def _photo(photo: str) -> InputFile | str:
+    """A local file is uploaded; anything else is a Telegram file id."""
+    path = Path(photo)
+    if not await asyncio.to_thread(path.is_file):
+        return photo
+    return InputFile(await asyncio.to_thread(path.read_bytes), filename=path.name)
+
+
+def chat_interval(chat_id: str) -> float:
+    """Minimum gap between messages to one chat: private chats have positive ids, groups negative ones."""
+    return PRIVATE_CHAT_INTERVAL if chat_id.isdigit() else GROUP_CHAT_INTERVAL
+
+
+class TelegramSender:
+    """The outbox's Telegram channel.
+
+    Outcomes: RetryAfter (429) pauses the channel; Forbidden (blocked, deactivated, kicked) and BadRequest
+    "chat not found" (the chat no longer exists for the bot; marking it is undone when the person writes again)
+    are Unreachable; ChatMigrated and other BadRequests are Permanent; TimedOut, NetworkError (5xx) and
+    InvalidToken (logged as an error: it needs an operator) are Transient.
+    """
+
+    channel = CHANNEL
+
+    def __init__(self, bot: telegram.Bot, max_per_second: float) -> None:
+        self._bot = bot
+        self.limits = ChannelLimits(per_second=max_per_second, chat_interval=chat_interval)
+
+    async def send(self, chat_id: str, reply: Reply) -> SendResult:
+        try:
+            await send_reply(self._bot, _chat(chat_id), reply)
+        except tg_error.TelegramError as exc:
+            return _outcome(exc)
+        return Sent()
+
+
+def _outcome(exc: tg_error.TelegramError) -> SendResult:
+    match exc:
+        case tg_error.RetryAfter():
+            return RetryAfter(_retry_seconds(exc))
+        case tg_error.Forbidden():
+            return Unreachable(exc.message)
+        case tg_error.BadRequest() if "chat not found" in exc.message.lower():
+            return Unreachable(exc.message)
+        case tg_error.BadRequest() | tg_error.ChatMigrated():
+            return Permanent(exc.message)
+        case tg_error.InvalidToken():
+            log.error("Telegram rejected the bot token; messages wait until it is fixed")
+            return Transient(exc.message)
+        case _:
+            return Transient(f"{type(exc).__name__}: {exc.message}")
+
+
+def _retry_seconds(exc: tg_error.RetryAfter) -> float:
+    """PTB 22 reports retry_after as int seconds or, with PTB_TIMEDELTA set, as a timedelta."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _chat(chat_id: str) -> int | str:
+    """Numeric chat ids as ints; '@channelname' stays a string."""
+    try:
+        return int(chat_id)
+    except ValueError:
+        return chat_id

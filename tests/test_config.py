@@ -1,0 +1,55 @@
+"""Settings: defaults, .env files, and one clear line naming the variable for every bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load
+
+NO_FILE = "/nonexistent/.env"
+
+
+def test_defaults() -> None:
+    settings = load({}, env_file=NO_FILE)
+    assert (settings.db_path, settings.timezone, settings.locale) == ("./jinlin.db", "Asia/Shanghai", "zh_CN")
+    assert settings.telegram_api_base_url == "https://api.telegram.org"
+    assert settings.telegram_max_messages_per_second == 30
+    assert not settings.telegram_enabled
+
+
+def test_env_file_fills_what_the_environment_lacks(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("JINLIN_DB=/from/file.db\nJINLIN_LOCALE=en\nJINLIN_ADMINS=telegram:1, wecom:zhangsan\n")
+    settings = load({"JINLIN_LOCALE": "zh_CN"}, env_file=env)
+    assert settings.db_path == "/from/file.db"
+    assert settings.locale == "zh_CN"
+    assert settings.admins == {("telegram", "1"), ("wecom", "zhangsan")}
+    assert settings.is_admin("wecom", "zhangsan") and not settings.is_admin("telegram", "2")
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"JINLIN_ADMINS": "12345"}, "JINLIN_ADMINS"),
+    ({"JINLIN_TIMEZONE": "Mars/Olympus"}, "JINLIN_TIMEZONE"),
+    ({"JINLIN_LOCALE": "fr"}, "JINLIN_LOCALE"),
+    ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "TELEGRAM_BOT_TOKEN"),
+    ({"TELEGRAM_API_BASE_URL": "ftp://x"}, "TELEGRAM_API_BASE_URL"),
+    ({"TELEGRAM_WEBHOOK_URL": "http://insecure.example/hook", "TELEGRAM_WEBHOOK_SECRET": "s"}, "TELEGRAM_WEBHOOK_URL"),
+    ({"TELEGRAM_WEBHOOK_URL": "https://bot.example/hook"}, "TELEGRAM_WEBHOOK_SECRET"),
+    ({"TELEGRAM_WEBHOOK_SECRET": "bad secret!"}, "TELEGRAM_WEBHOOK_SECRET"),
+    ({"TELEGRAM_MAX_MESSAGES_PER_SECOND": "fast"}, "TELEGRAM_MAX_MESSAGES_PER_SECOND"),
+    ({"TELEGRAM_MAX_MESSAGES_PER_SECOND": "0"}, "TELEGRAM_MAX_MESSAGES_PER_SECOND"),
+    ({"JINLIN_HTTP_PORT": "70000"}, "JINLIN_HTTP_PORT"),
+])
+def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(env, env_file=NO_FILE)
+    message = str(caught.value)
+    assert message.startswith(named) and "\n" not in message
+
+
+def test_secrets_are_not_echoed() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load({"TELEGRAM_BOT_TOKEN": "secret-token-value"}, env_file=NO_FILE)
+    assert "secret-token-value" not in str(caught.value)

@@ -1,0 +1,93 @@
+"""Every message the code uses exists, non-empty, in every locale, with the same placeholders."""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot.domain.grid import Level
+from bot.domain.people import Duty, Role
+from bot.i18n import SUPPORTED, catalog, normalize, po_path, translate, use_locale, t
+from bot.services.invites import Status
+
+ROOT = Path(__file__).resolve().parent.parent
+CALLS = {"t", "translate", "Retry"}
+KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
+
+
+def _literal_keys() -> set[str]:
+    """String keys passed to t(), translate() and Retry() anywhere in the code."""
+    keys: set[str] = set()
+    for path in [*ROOT.joinpath("bot").rglob("*.py"), ROOT / "run_bot.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in CALLS:
+                for arg in node.args:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and KEY.match(arg.value):
+                        keys.add(arg.value)
+    return keys
+
+
+def _dynamic_keys() -> set[str]:
+    """Keys the code builds from enums (f"role.{...}" and the like)."""
+    keys = {f"role.{role.value}" for role in Role} | {f"duty.{duty.value}" for duty in Duty}
+    keys |= {f"invite.status.{status.value}" for status in Status if status is not Status.OK}
+    keys |= {f"reg.choose_{level}" for level in ("community", "complex", "building")}
+    keys |= {f"invite.choose_{level}" for level in ("community", "complex", "building")}
+    keys |= {f"grid.level.{level.value}" for level in Level}
+    return keys | {f"cmd.{name}" for name in ("start", "menu", "help", "language", "cancel", "invite")}
+
+
+def _entries(locale: str) -> dict[str, str]:
+    with po_path(locale).open("rb") as source:
+        return {str(m.id): str(m.string) for m in read_po(source) if m.id}
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_code_finds_keys() -> None:
+    assert len(_literal_keys()) > 50  # the scan itself works
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_every_key_is_translated(locale: str) -> None:
+    entries = _entries(locale)
+    missing = sorted(key for key in _literal_keys() | _dynamic_keys() if not entries.get(key, "").strip())
+    assert not missing, f"{locale} lacks: {missing}"
+
+
+def test_catalogs_agree() -> None:
+    zh, en = _entries("zh_CN"), _entries("en")
+    assert set(zh) == set(en), f"only in one catalog: {sorted(set(zh) ^ set(en))}"
+    mismatched = sorted(key for key in zh if _fields(zh[key]) != _fields(en[key]))
+    assert not mismatched, f"placeholders differ: {mismatched}"
+
+
+def test_no_duplicate_keys() -> None:
+    for locale in SUPPORTED:
+        ids = re.findall(r'^msgid "(.+)"$', po_path(locale).read_text(encoding="utf-8"), re.M)
+        assert len(ids) == len(set(ids)), f"{locale}: {sorted({i for i in ids if ids.count(i) > 1})}"
+
+
+def test_loaded_without_compiling() -> None:
+    assert not list(ROOT.joinpath("locales").rglob("*.mo"))
+    assert catalog("en").gettext("menu.title") == "What would you like to do?"
+    assert translate("zh_CN", "me.home", place="1号楼") == "住址：1号楼"
+
+
+def test_current_locale_is_per_context() -> None:
+    with use_locale("en"):
+        assert t("nav.cancel") == "✖ Cancel"
+    assert t("nav.cancel") == "✖ 取消"
+
+
+@pytest.mark.parametrize(("tag", "locale"), [("en-US", "en"), ("zh-hans", "zh_CN"), ("zh_TW", "zh_CN"),
+                                             ("fr", None), ("", None)])
+def test_normalize(tag: str, locale: str | None) -> None:
+    assert normalize(tag) == locale
