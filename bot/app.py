@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import TextIO
 
 from bot import scheduler
@@ -59,20 +60,36 @@ class Core:
         stack.callback(jobs.shutdown, wait=False)
 
 
+@dataclass(frozen=True, slots=True)
+class TelegramService:
+    core: Core
+    channel: TelegramChannel
+    http: HttpServer
+
+
+async def start_telegram(settings: Settings, clock: Clock, stack: AsyncExitStack) -> TelegramService:
+    """Open the store and start the HTTP server, the Telegram channel, the outbox and the scheduler.
+
+    `stack` stops them in reverse order. The HTTP server is up before a webhook is registered.
+    """
+    core = Core(settings, clock)
+    await core.db.open()
+    stack.push_async_callback(core.db.close)
+    http = HttpServer(settings.http_host, settings.http_port)
+    channel = TelegramChannel(settings, core.engine, http)
+    await http.start()
+    stack.push_async_callback(http.stop)
+    await channel.start()
+    stack.push_async_callback(channel.stop)
+    await core.start(stack, {channel.sender.channel: channel.sender})
+    return TelegramService(core, channel, http)
+
+
 async def serve(settings: Settings, clock: Clock | None = None) -> None:
     """Run Jinlin on Telegram until SIGINT/SIGTERM or until another instance takes over the token."""
-    core = Core(settings, clock or SystemClock())
     async with AsyncExitStack() as stack:
-        await core.db.open()
-        stack.push_async_callback(core.db.close)
-        http = HttpServer(settings.http_host, settings.http_port)
-        telegram = TelegramChannel(settings, core.engine, http)
-        await telegram.start()
-        stack.push_async_callback(telegram.stop)
-        await core.start(stack, {telegram.sender.channel: telegram.sender})
-        await http.start()
-        stack.push_async_callback(http.stop)
-        await _until_stopped(telegram.stopped)
+        service = await start_telegram(settings, clock or SystemClock(), stack)
+        await _until_stopped(service.channel.stopped)
 
 
 async def _until_stopped(stopped: asyncio.Event) -> None:

@@ -483,7 +483,7 @@ class FakeTelegramServer:
                 return
             await self._wait_tick(remaining)
 
-    async def _wait_until(
+    async def wait_until(
         self, predicate: Callable[[], bool], seconds: float, describe: Callable[[], str]
     ) -> None:
         deadline = asyncio.get_running_loop().time() + seconds
@@ -517,7 +517,7 @@ class FakeTelegramServer:
             lines += [f"  failed call {c.method} -> {c.status}: {c.params}" for c in failed]
             return "\n".join(lines)
 
-        await self._wait_until(lambda: len(messages()) >= count, timeout, describe)
+        await self.wait_until(lambda: len(messages()) >= count, timeout, describe)
         return list(messages())
 
     async def wait_for_calls(
@@ -536,7 +536,7 @@ class FakeTelegramServer:
                 f"expected {count} {name} call(s) within {timeout}s, got {len(calls)}; methods seen: {seen}"
             )
 
-        await self._wait_until(lambda: len(calls) >= count, timeout, describe)
+        await self.wait_until(lambda: len(calls) >= count, timeout, describe)
         return list(calls)
 
     # ----------------------------------------------------------------------------------- accessors

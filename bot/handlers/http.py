@@ -26,6 +26,7 @@ class HttpServer:
         self.port = port
 
     def add_route(self, method: str, path: str, handler: RouteHandler) -> None:
+        """Add a route (before `start()`)."""
         self._app.router.add_route(method, path, handler)
 
     async def start(self) -> None:

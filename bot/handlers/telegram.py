@@ -76,7 +76,6 @@ class TelegramChannel:
     def __init__(self, settings: Settings, engine: Engine, http: HttpServer | None = None) -> None:
         self._settings = settings
         self._engine = engine
-        self._http = http
         self._token_lock: Any = None
         self.stopped = asyncio.Event()  # set when the channel must stop (e.g. another instance polls this token)
         builder = (
@@ -95,6 +94,10 @@ class TelegramChannel:
         self.application.add_error_handler(self._on_error)
         self.sender = TelegramSender(self.application.bot, settings.telegram_max_messages_per_second)
         self.username = ""
+        if settings.telegram_webhook_url:
+            if http is None:
+                raise ValueError("webhook mode needs the bot's HTTP server")
+            http.add_route("POST", urlparse(settings.telegram_webhook_url).path or "/", self._on_webhook)
 
     async def start(self) -> None:
         digest = hashlib.sha256(self._settings.telegram_token.encode()).hexdigest()[:16]
@@ -107,7 +110,9 @@ class TelegramChannel:
         await self._set_commands()
         await app.start()
         if self._settings.telegram_webhook_url:
-            await self._start_webhook()
+            await app.bot.set_webhook(self._settings.telegram_webhook_url,
+                                      secret_token=self._settings.telegram_webhook_secret,
+                                      allowed_updates=ALLOWED_UPDATES)
         else:
             assert app.updater is not None
             await app.bot.delete_webhook()
@@ -141,15 +146,6 @@ class TelegramChannel:
                     await bot.set_my_commands(commands, scope=BotCommandScopeChat(int(user_id)))
                 except BadRequest:
                     log.warning("could not set admin commands for an admin who has not started the bot yet")
-
-    async def _start_webhook(self) -> None:
-        if self._http is None:
-            raise RuntimeError("webhook mode needs the bot's HTTP server")
-        path = urlparse(self._settings.telegram_webhook_url).path or "/"
-        self._http.add_route("POST", path, self._on_webhook)
-        await self.application.bot.set_webhook(self._settings.telegram_webhook_url,
-                                               secret_token=self._settings.telegram_webhook_secret,
-                                               allowed_updates=ALLOWED_UPDATES)
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
         secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")

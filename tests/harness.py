@@ -1,0 +1,84 @@
+"""Jinlin on the fake Telegram server: the real app wiring, and a chat as a person sees it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from bot.app import TelegramService, start_telegram
+from bot.clock import Clock
+from bot.config import Settings
+from tests.fake_telegram import FakeTelegramServer, SentMessage
+
+TOKEN = "123456:TEST-TOKEN"
+
+
+def settings_for(server: FakeTelegramServer, db: Path, **overrides: object) -> Settings:
+    base = Settings(db_path=str(db), telegram_token=TOKEN, http_port=0,
+                    telegram_api_base_url=server.base_url.removesuffix("/bot"))
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def running(settings: Settings, clock: Clock) -> AsyncIterator[TelegramService]:
+    """Jinlin started exactly as `run_bot.py serve` starts it, stopped on exit."""
+    async with AsyncExitStack() as stack:
+        yield await start_telegram(settings, clock, stack)
+
+
+class Chat:
+    """One person's private chat with the bot: what they send, and what the bot shows them."""
+
+    def __init__(self, server: FakeTelegramServer, user_id: int, *, language_code: str = "zh-hans",
+                 first_name: str = "居民") -> None:
+        self.server = server
+        self.user_id = user_id
+        self.language_code = language_code
+        self.first_name = first_name
+        self._seen = 0  # messages already consumed by `expect`
+
+    def send(self, text: str) -> None:
+        self.server.push_text(self.user_id, text, first_name=self.first_name, language_code=self.language_code)
+
+    def press(self, data: str) -> None:
+        """Press a button on the bot's latest message (data need not be one of its buttons: tampering)."""
+        self.server.push_callback(self.user_id, data, first_name=self.first_name, language_code=self.language_code)
+
+    async def tap(self, label: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Press the button labelled `label` once the bot's latest message shows it."""
+
+        def token() -> str | None:
+            messages = self.screen()
+            buttons = self.server.buttons(messages[-1]) if messages else []
+            return next((data for text, data in buttons if text == label), None)
+
+        def describe() -> str:
+            messages = self.screen()
+            return f"no button {label!r} on {messages[-1].text if messages else None!r}: " + (
+                f"{self.server.buttons(messages[-1])}" if messages else "")
+
+        await self.server.wait_until(lambda: token() is not None, timeout, describe)
+        self.press(token() or "")
+
+    def screen(self) -> list[SentMessage]:
+        return self.server.messages_to(self.user_id)
+
+    async def expect(self, text: str, timeout: float = 5.0) -> SentMessage:  # noqa: ASYNC109
+        """Wait until a message (sent, or edited in place) after those already consumed contains `text`."""
+
+        def found() -> SentMessage | None:
+            messages = self.screen()
+            start = max(0, self._seen - 1)  # the last consumed message may be edited into the next prompt
+            return next((m for m in messages[start:] if m.text and text in m.text), None)
+
+        def describe() -> str:
+            return f"chat {self.user_id} never showed {text!r}; it shows:\n" + "\n---\n".join(
+                f"{m.text} {self.server.buttons(m)}" for m in self.screen()[-6:])
+
+        await self.server.wait_until(lambda: found() is not None, timeout, describe)
+        message = found()
+        assert message is not None
+        self._seen = self.screen().index(message) + 1
+        return message
