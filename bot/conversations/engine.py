@@ -25,6 +25,18 @@ MAX_TEXT = 4000  # longer texts are refused kindly rather than stored
 Step = tuple[list[Reply], tuple[str, str] | None]  # replies, and (flow, state) to save or None to forget
 
 
+def merge(replies: list[Reply]) -> list[Reply]:
+    """Fold plain notes into the message that follows them: one bubble per answer where possible."""
+    merged: list[Reply] = []
+    for reply in replies:
+        previous = merged[-1] if merged else None
+        if previous is not None and not previous.buttons and not previous.photo and not reply.photo:
+            merged[-1] = replace(reply, text=f"{previous.text}\n\n{reply.text}")
+        else:
+            merged.append(reply)
+    return merged
+
+
 class KeyedLocks:
     """One asyncio.Lock per key, dropped when nobody holds or waits for it."""
 
@@ -100,6 +112,7 @@ class Engine:
                 else:
                     await conversations.save(tx, sender.channel, sender.user_id, *where, ctx.data, now)
         self._after_commit()
+        replies = merge(replies)
         if inbound.kind is InboundKind.BUTTON and replies:
             replies[0] = replace(replies[0], edit=True)
         return replies

@@ -30,6 +30,9 @@ from bot.storage import grid
 async def begin(ctx: Ctx) -> Transition:
     payload = str(ctx.data.pop("payload", ""))
     if payload and invites.is_invite_payload(payload):
+        found = await invites.check(ctx.tx, payload, ctx.now)
+        if found.status is not invites.Status.OK:
+            return Done((Reply(t(f"invite.status.{found.status.value}")),))
         ctx.data["invite"] = payload
         return Goto("invite")
     if payload:
