@@ -284,3 +284,33 @@ async def test_second_instance_is_refused(server: FakeTelegramServer, db_path: P
         assert process.returncode == 3
         assert f"database {db_path} is already in use" in err.decode()
         assert TOKEN not in err.decode()
+
+
+async def test_help_cancel_and_language(server: FakeTelegramServer, db_path: Path, clock: ManualClock) -> None:
+    async with running(settings_for(server, db_path), clock):
+        chat = Chat(server, 1007)
+        chat.send("/start")
+        await chat.expect("同意吗？")
+        chat.send("/help")  # help in the middle of joining keeps the question open
+        await chat.expect("/cancel 取消当前操作")
+        await chat.tap("✅ 同意")
+        await chat.expect("请选择您所在的社区")
+        chat.send("/nonsense")
+        await chat.expect("没有这个命令")
+        await chat.tap("和谐社区")
+        await chat.expect("请选择您所在的小区")
+        chat.send("/cancel")
+        await chat.expect("已取消。")
+        await chat.expect("请选择要办的事")
+        chat.send("/language")
+        await chat.expect("请选择语言")
+        await chat.tap("English")
+        await chat.expect("Language set to English.")
+        await chat.expect("What would you like to do?")
+        await chat.tap("👤 My details")
+        await chat.expect("Home: (not set)")
+    db = Database(str(db_path))
+    await db.open()
+    async with db.read() as tx:
+        assert await tx.scalar("SELECT locale FROM people") == "en"
+    await db.close()

@@ -1,0 +1,59 @@
+"""The office tools, run as a person would: `python run_bot.py ...` in a fresh directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "JINLIN_DB": str(tmp_path / "office.db"), "JINLIN_LOCALE": "zh_CN", **env}
+    environ.pop("TELEGRAM_BOT_TOKEN", None)
+    return subprocess.run([sys.executable, str(ROOT / "run_bot.py"), *args], cwd=tmp_path, env=environ,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_grid_import_export_invite_and_posters(tmp_path: Path) -> None:
+    imported = run(tmp_path, "grid", "import", str(ROOT / "sample" / "grid.csv"))
+    assert imported.returncode == 0, imported.stderr
+    assert "21" in imported.stdout
+    again = run(tmp_path, "grid", "import", str(ROOT / "sample" / "grid.csv"))
+    assert again.returncode == 0 and "21" in again.stdout  # all unchanged, nothing duplicated
+    exported = run(tmp_path, "grid", "export", "grid-out.csv")
+    assert exported.returncode == 0
+    assert (tmp_path / "grid-out.csv").read_bytes().startswith(b"\xef\xbb\xbflevel,code,name,parent_code")
+    invite = run(tmp_path, "invite", "--role", "building_leader", "--unit", "C01-A-B1", "--duty", "safety")
+    assert invite.returncode == 0, invite.stderr
+    assert "/start inv-" in invite.stdout
+    wrong = run(tmp_path, "invite", "--role", "building_leader", "--unit", "C01")
+    assert wrong.returncode == 1 and "层级和这个职务不符" in wrong.stderr
+    posters = run(tmp_path, "posters", "--out", "posters", "--bot-username", "@jinlin_bot")
+    assert posters.returncode == 0, posters.stderr
+    files = sorted((tmp_path / "posters").glob("*.png"))
+    assert len(files) == 10
+    with Image.open(files[0]) as image:
+        assert image.height > image.width
+
+
+def test_bad_grid_file_is_rejected_whole_with_line_numbers(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("level,code,name,parent_code,linked_households\nstreet,S1,街道,,\ncommunity,C 1,社区,S1,\n"
+                   "building,B1,楼,NOPE,\n", encoding="utf-8")
+    result = run(tmp_path, "grid", "import", str(bad))
+    assert result.returncode == 1
+    assert "第 3 行" in result.stderr and "第 4 行" in result.stderr
+    exported = run(tmp_path, "grid", "export")
+    assert exported.stdout.strip() == "level,code,name,parent_code,linked_households"  # nothing was applied
+
+
+def test_configuration_error_is_one_clear_line(tmp_path: Path) -> None:
+    result = run(tmp_path, "console", JINLIN_TIMEZONE="Nowhere/Land")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["jinlin: configuration error: JINLIN_TIMEZONE: unknown time zone "
+                                                  "'Nowhere/Land'"]
