@@ -27,7 +27,7 @@ class Terminal:
         self.process.stdin.write(f"{line}\n".encode())
         await self.process.stdin.drain()
 
-    async def expect(self, text: str, timeout: float = 10.0) -> str:
+    async def expect(self, text: str, timeout: float = 10.0) -> str:  # noqa: ASYNC109
         """Wait for `text` after what earlier expectations consumed; returns the output up to it."""
         assert self.process.stdout is not None
         async with asyncio.timeout(timeout):
@@ -91,7 +91,8 @@ async def test_admin_invites_a_leader_who_accepts_and_the_admin_is_told(terminal
     await terminal.expect("同意吗？")
     await terminal.type("1")  # consent
     await terminal.expect("您现在是 幸福社区 · 阳光花园 · 2号楼 楼栋党小组长。")
-    await terminal.expect("📨 发给 admin 的消息：\nresident-7 已接受邀请，成为 幸福社区 · 阳光花园 · 2号楼 楼栋党小组长。")
+    await terminal.expect("📨 发给 admin 的消息：\n"
+                          "resident-7 已接受邀请，成为 幸福社区 · 阳光花园 · 2号楼 楼栋党小组长。")
     await terminal.type(f"/start {code.group(1)}")  # a second use of the same code
     await terminal.expect("这个邀请码已经用过了")
     await terminal.type("/quit")

@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 
 from bot.domain.grid import Level
 from bot.domain.people import Duty, Role
-from bot.i18n import SUPPORTED, catalog, normalize, po_path, translate, use_locale, t
+from bot.i18n import SUPPORTED, catalog, normalize, po_path, t, translate, use_locale
 from bot.services.invites import Status
 
 ROOT = Path(__file__).resolve().parent.parent
