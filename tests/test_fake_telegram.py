@@ -38,12 +38,6 @@ TOKEN = "123456:TEST-token"
 USER = 424242
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as srv:
-        yield srv
-
-
 def make_bot(server: FakeTelegramServer, token: str = TOKEN) -> Bot:
     return Bot(token, base_url=server.base_url, base_file_url=server.base_file_url)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,6 @@ from bot.storage.db import Database
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample" / "grid.csv"
 HEADER = "level,code,name,parent_code,linked_households\n"
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(str(tmp_path / "t.db"))
-    await database.open()
-    yield database
-    await database.close()
 
 
 def sample_text() -> str:

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -98,19 +98,6 @@ class RecordingSender:
         async with asyncio.timeout(5):
             while not predicate():
                 await self._changed.wait()
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(str(tmp_path / "jinlin.db"))
-    await database.open()
-    yield database
-    await database.close()
 
 
 async def enqueue(db: Database, clock: ManualClock, chat_id: str, text: str, *, key: str | None = None,

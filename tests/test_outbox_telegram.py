@@ -23,25 +23,6 @@ GROUP = -1001234567890
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(str(tmp_path / "jinlin.db"))
-    await database.open()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def bot(server: FakeTelegramServer) -> AsyncIterator[telegram.Bot]:
     tg_bot = telegram.Bot(token="123:ABC", base_url=server.base_url, base_file_url=server.base_file_url)
     await tg_bot.initialize()

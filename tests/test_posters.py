@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,12 +22,10 @@ BUILDINGS = ["C01-A-B1", "C01-A-B2", "C01-A-B3", "C01-B-B1", "C01-B-B2",
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(str(tmp_path / "t.db"))
-    await database.open()
-    await import_grid(database, SAMPLE.read_bytes())
-    yield database
-    await database.close()
+async def db(db: Database) -> Database:
+    """The shared database, holding the sample street."""
+    await import_grid(db, SAMPLE.read_bytes())
+    return db
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -25,12 +24,6 @@ ADMIN = 900
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def db_path(tmp_path: Path) -> Path:
     path = tmp_path / "jinlin.db"
     db = Database(str(path))
@@ -38,11 +31,6 @@ async def db_path(tmp_path: Path) -> Path:
     await import_grid(db, SAMPLE)
     await db.close()
     return path
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
 
 
 async def _people(db_path: Path) -> list[tuple[str, str]]:
