@@ -302,3 +302,22 @@ async def test_help_cancel_and_language(server: FakeTelegramServer, db_path: Pat
     async with db.read() as tx:
         assert await tx.scalar("SELECT locale FROM people") == "en"
     await db.close()
+
+
+async def test_a_resident_can_delete_their_data(server: FakeTelegramServer, db_path: Path,
+                                                clock: ManualClock) -> None:
+    async with running(settings_for(server, db_path), clock):
+        chat = Chat(server, 1008)
+        chat.send("/start C01-A-B3")
+        await chat.tap("✅ 同意")
+        await chat.tap("跳过")
+        await chat.tap("🗑 删除我的信息")
+        confirm = await chat.expect("确定要删除您在近邻的所有信息吗？")
+        assert [label for label, _ in server.buttons(confirm)] == ["确定删除", "⬅ 返回", "✖ 取消"]
+        await chat.tap("⬅ 返回")
+        await chat.expect("请选择要办的事")
+        assert await _people(db_path) == [("1008", "C01-A-B3")]
+        await chat.tap("🗑 删除我的信息")
+        await chat.tap("确定删除")
+        await chat.expect("已删除您的信息")
+    assert await _people(db_path) == []

@@ -194,6 +194,6 @@ class Engine:
         with use_locale(ctx.locale):
             prompt = await step.prompt(ctx)
             nav = nav_row(back=step.back and bool(ctx.data.get("_trail")))
-        if flow_name != MENU_FLOW:
+        if step.nav:
             prompt = replace(prompt, buttons=(*prompt.buttons, nav))
         return ([Reply(note)] if note else []) + [prompt], (flow_name, state)

@@ -75,6 +75,7 @@ class State:
     prompt: Prompt
     handle: Handler
     back: bool = True  # offer "back" (the first state of a flow has nowhere to go back to)
+    nav: bool = True  # offer the back / cancel row at all (not on the main menu, which is where cancel leads)
 
 
 @dataclass(frozen=True, slots=True)

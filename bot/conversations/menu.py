@@ -64,5 +64,5 @@ async def on_forget(ctx: Ctx, inbound: Inbound) -> Transition:
     return Done((Reply(t("forget.done")),), menu=False)
 
 
-FLOW = Flow(name="menu", first="main", states={"main": State(ask_main, on_main, back=False),
+FLOW = Flow(name="menu", first="main", states={"main": State(ask_main, on_main, nav=False),
                                                "forget": State(ask_forget, on_forget)})
