@@ -11,7 +11,6 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TextIO
 
-from bot import scheduler
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.conversations.engine import Engine
@@ -21,7 +20,9 @@ from bot.handlers.console import ConsoleChannel, ConsoleSender
 from bot.handlers.http import HttpServer
 from bot.handlers.telegram import TelegramChannel
 from bot.i18n import use_locale
+from bot.scheduler import Scheduler
 from bot.services import demo
+from bot.services import people as people_service
 from bot.services.demo import ADMIN_ID
 from bot.storage.db import Database
 
@@ -43,21 +44,25 @@ class Core:
         self.clock = clock
         self.db = Database(settings.db_path)
         self.outbox: OutboxWorker | None = None
+        self.scheduler: Scheduler | None = None
         self.engine = Engine(self.db, clock, all_flows(), admins=settings.admins if admins is None else admins,
-                             default_locale=settings.locale, after_commit=self._wake_outbox)
+                             default_locale=settings.locale, timezone=settings.timezone,
+                             after_commit=self._changed)
 
-    def _wake_outbox(self) -> None:
-        if self.outbox is not None:
-            self.outbox.wake()
+    def _changed(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.changed()
 
     async def start(self, stack: AsyncExitStack, senders: Mapping[str, ChannelSender]) -> None:
         """Start the outbox worker and the scheduler; `stack` stops them in reverse order."""
+        async with self.db.write() as tx:
+            await people_service.sync_admins(tx, self.engine.admins)
         self.outbox = OutboxWorker(self.db, self.clock, senders)
         await self.outbox.start()
         stack.push_async_callback(self.outbox.stop)
-        jobs = scheduler.build(self.db, self.clock, self.outbox, self.settings.timezone)
-        jobs.start()
-        stack.callback(jobs.shutdown, wait=False)
+        self.scheduler = Scheduler(self.db, self.clock, self.outbox, self.settings.timezone)
+        await self.scheduler.start()
+        stack.callback(self.scheduler.stop)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,28 +1,65 @@
-"""APScheduler wiring. Jobs only wake workers; what is due lives in the database, so nothing is lost on restart."""
+"""APScheduler wiring. Jobs only wake workers; what is due lives in the database (timers, outbox rows), so the
+schedule is rebuilt from it at start and nothing is lost on restart."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
 from bot.delivery.outbox import OutboxWorker
-from bot.storage import conversations
+from bot.services import timers
+from bot.storage import conversations, issues
 from bot.storage.db import Database
 
-OUTBOX_SWEEP_SECONDS = 30
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 30
 SEEN_EVENTS_KEPT = timedelta(days=7)
+TIMERS_JOB = "timers"
 
 
-def build(db: Database, clock: Clock, outbox: OutboxWorker, timezone: str) -> AsyncIOScheduler:
-    """The process's scheduler: a safety-net outbox wake-up and housekeeping of the de-duplication record."""
-    scheduler = AsyncIOScheduler(timezone=timezone)
-    scheduler.add_job(outbox.wake, "interval", seconds=OUTBOX_SWEEP_SECONDS, id="outbox-sweep")
+class Scheduler:
+    """Wakes the outbox worker, fires due timers at their time, and keeps housekeeping going."""
 
-    async def forget_old_events() -> None:
-        async with db.write() as tx:
-            await conversations.forget_events_before(tx, clock.now() - SEEN_EVENTS_KEPT)
+    def __init__(self, db: Database, clock: Clock, outbox: OutboxWorker, timezone: str) -> None:
+        self._db = db
+        self._clock = clock
+        self._outbox = outbox
+        self._timezone = timezone
+        self._jobs = AsyncIOScheduler(timezone=timezone)
+        self._jobs.add_job(self._sweep, "interval", seconds=SWEEP_SECONDS, id="sweep")
+        self._jobs.add_job(self._forget_old_events, "cron", hour=4, id="forget-old-events")
 
-    scheduler.add_job(forget_old_events, "cron", hour=4, id="forget-old-events")
-    return scheduler
+    async def start(self) -> None:
+        self._jobs.start()
+        await self.run_timers()  # anything that fell due while the bot was down, then the next wake-up
+
+    def stop(self) -> None:
+        self._jobs.shutdown(wait=False)
+
+    def changed(self) -> None:
+        """A transaction committed: new pushes may wait in the outbox and timers may have moved."""
+        self._outbox.wake()
+        self._jobs.add_job(self.run_timers, id="timers-now", replace_existing=True)
+
+    async def run_timers(self) -> int:
+        """Fire what is due, then set the single timer job to the next due time found in the database."""
+        fired = await timers.fire_due(self._db, self._clock.now(), self._timezone)
+        async with self._db.read() as tx:
+            next_at = await issues.next_timer_at(tx)
+        if next_at is not None:
+            self._jobs.add_job(self.run_timers, "date", run_date=next_at, id=TIMERS_JOB, replace_existing=True)
+        if fired:
+            self._outbox.wake()
+        return fired
+
+    async def _sweep(self) -> None:
+        self._outbox.wake()
+        await self.run_timers()
+
+    async def _forget_old_events(self) -> None:
+        async with self._db.write() as tx:
+            await conversations.forget_events_before(tx, self._clock.now() - SEEN_EVENTS_KEPT)

@@ -11,12 +11,15 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.domain.grid import Level
+from bot.domain.issues import Status as IssueStatus
 from bot.domain.people import Duty, Role
 from bot.i18n import SUPPORTED, catalog, normalize, po_path, t, translate, use_locale
 from bot.services.invites import Status
 
 ROOT = Path(__file__).resolve().parent.parent
-CALLS = {"t", "translate", "Retry"}
+# Functions whose string arguments (positional or keyword) are message keys.
+CALLS = {"t", "translate", "Retry", "push", "_reply", "_tell_reporter", "_ask_fixed", "IssueError", "InviteError",
+         "GridError"}
 KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 
 
@@ -26,7 +29,7 @@ def _literal_keys() -> set[str]:
     for path in [*ROOT.joinpath("bot").rglob("*.py"), ROOT / "run_bot.py"]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in CALLS:
-                for arg in node.args:
+                for arg in [*node.args, *(keyword.value for keyword in node.keywords)]:
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and KEY.match(arg.value):
                         keys.add(arg.value)
     return keys
@@ -39,6 +42,9 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"reg.choose_{level}" for level in ("community", "complex", "building")}
     keys |= {f"invite.choose_{level}" for level in ("community", "complex", "building")}
     keys |= {f"grid.level.{level.value}" for level in Level}
+    keys |= {f"status.{status.value}" for status in IssueStatus}
+    migration = (ROOT / "bot" / "storage" / "migrations" / "002_issues.sql").read_text(encoding="utf-8")
+    keys |= {f"category.{code}" for code in re.findall(r"^\s+\('([a-z_]+)',", migration, re.M)}
     return keys | {f"cmd.{name}" for name in ("start", "menu", "help", "language", "cancel", "invite")}
 
 

@@ -61,17 +61,19 @@ class Engine:
 
     def __init__(self, db: Database, clock: Clock, flows: Mapping[str, Flow], *,
                  admins: frozenset[tuple[str, str]] = frozenset(), default_locale: str = DEFAULT_LOCALE,
-                 links: Mapping[str, Callable[[str], str]] | None = None,
+                 links: Mapping[str, Callable[[str], str]] | None = None, timezone: str = "Asia/Shanghai",
                  after_commit: Callable[[], None] = lambda: None) -> None:
         self._db = db
         self._clock = clock
         self._flows = flows
-        self._admins = admins
+        self.admins = admins
         self._default_locale = default_locale
         self._links = dict(links or {})
         self._after_commit = after_commit
         self._locks = KeyedLocks()
         self._commands = {flow.command: name for name, flow in flows.items() if flow.command}
+        self._claims = {prefix: name for name, flow in flows.items() for prefix in flow.claims}
+        self._timezone = timezone
 
     def set_link(self, channel: str, build: Callable[[str], str]) -> None:
         """How deep links for /start payloads look on `channel` (known once the channel has started)."""
@@ -102,9 +104,9 @@ class Engine:
                 saved = await conversations.load(tx, sender.channel, sender.user_id)
                 flow_name, state, data = saved or ("", "", {})
                 locale = person.locale if person else data.get("locale") or self._guess_locale(inbound)
-                ctx = Ctx(tx=tx, sender=sender, person=person, now=now, is_admin=sender.key in self._admins,
+                ctx = Ctx(tx=tx, sender=sender, person=person, now=now, is_admin=sender.key in self.admins,
                           link=self._links.get(sender.channel, lambda payload: f"/start {payload}"),
-                          data=data, locale=locale)
+                          data=data, locale=locale, timezone=self._timezone)
                 with use_locale(locale):
                     replies, where = await self._dispatch(ctx, flow_name, state, inbound)
                 if where is None:
@@ -132,6 +134,9 @@ class Engine:
             return await self._finish(ctx, Done((Reply(t(key)),) if cancelled else ()))
         if command in self._commands:
             return await self._begin(ctx, self._commands[command], {"args": inbound.text.strip()})
+        claimed = self._claimed_by(inbound.token) if inbound.kind is InboundKind.BUTTON else None
+        if claimed is not None and ctx.person is not None:
+            return await self._begin(ctx, claimed, {"token": inbound.token})
         note = t("help.text") if command == "help" else t("nav.unknown_command") if command else ""
         if flow_name not in self._flows or state not in self._flows[flow_name].states:
             return await self._begin(ctx, home, {}, note=note)
@@ -145,6 +150,10 @@ class Engine:
         inbound = await self._typed_choice(ctx, flow_name, state, inbound)
         move = await self._flows[flow_name].states[state].handle(ctx, inbound)
         return await self._apply(ctx, flow_name, state, move)
+
+    def _claimed_by(self, token: str) -> str | None:
+        head, sep, _ = token.partition(":")
+        return self._claims.get(head + sep) if sep else None
 
     async def _typed_choice(self, ctx: Ctx, flow_name: str, state: str, inbound: Inbound) -> Inbound:
         """Typing a button's number or its exact label counts as pressing it (console, old phones, WeCom)."""

@@ -31,6 +31,7 @@ class Ctx:
     link: Callable[[str], str]  # deep link for a /start payload on this channel
     data: dict[str, Any] = field(default_factory=dict)
     locale: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"  # the street's, for dates people read (reference numbers, times)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,9 @@ class Flow:
     states: Mapping[str, State]
     begin: Callable[[Ctx], Awaitable[Transition]] | None = None  # decides the first move from the start data
     command: str = ""  # a chat command that starts this flow; its argument arrives as data["args"]
+    # Button tokens with these prefixes (e.g. "t:" on a pushed task) start this flow from wherever the person is;
+    # the token arrives as data["token"] and `begin` must re-check that the person may use it.
+    claims: tuple[str, ...] = ()
 
 
 async def pick_unit(ctx: Ctx, inbound: Inbound, level: Level, parent_id: int | None) -> GridUnit | None:

@@ -82,6 +82,8 @@ async def on_consent(ctx: Ctx, inbound: Inbound) -> Transition:
     if inbound.token != "consent:yes":
         return Retry("nav.use_buttons")
     ctx.person = await people_service.register(ctx.tx, ctx.sender, ctx.locale, ctx.now)
+    if ctx.is_admin:
+        await people_service.grant_street_admin(ctx.tx, ctx.person.id)
     ctx.data.pop("locale", None)
     return await _after_consent(ctx)
 

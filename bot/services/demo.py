@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.domain.grid import Level
 from bot.domain.people import Account, Duty, Role
+from bot.services import people as people_service
 from bot.services.grid_import import import_grid
 from bot.storage import grid, people
 from bot.storage.db import Database, Tx
@@ -34,7 +35,9 @@ async def seed(db: Database, now: datetime, locale: str) -> None:
             await _member(tx, Role.BUILDING_LEADER, building.code, building.id, (), now, locale)
         for community in await grid.children(tx, None, Level.COMMUNITY):
             await _member(tx, Role.COMMUNITY_SECRETARY, community.code, community.id, _SECRETARY_DUTIES, now, locale)
-        await people.create(tx, Account(CHANNEL, ADMIN_ID, ADMIN_ID), display_name=ADMIN_ID, locale=locale, now=now)
+        admin = await people.create(tx, Account(CHANNEL, ADMIN_ID, ADMIN_ID), display_name=ADMIN_ID, locale=locale,
+                                    now=now)
+        await people_service.grant_street_admin(tx, admin)
 
 
 async def _member(tx: Tx, role: Role, code: str, unit_id: int, duties: tuple[Duty, ...], now: datetime,

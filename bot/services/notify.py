@@ -1,33 +1,42 @@
-"""Pushes to people other than the one being answered: localized per recipient, written to the outbox."""
+"""Pushes to people other than the one being answered: rendered in each recipient's language, written to the
+outbox in the caller's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 
 from bot.domain.messages import Button, Reply
-from bot.i18n import translate
+from bot.i18n import t, use_locale
 from bot.storage import outbox, people
 from bot.storage.db import Tx
 
+Render = Callable[[], Awaitable[Reply]]
 
-async def push(tx: Tx, *, person_id: int, idempotency: str, text_key: str, now: datetime,
-               params: Mapping[str, object] | None = None,
-               buttons: Sequence[Sequence[tuple[str, str]]] = ()) -> int:
-    """Queue a message for every reachable account of `person_id`, in their language; returns rows queued.
 
-    `idempotency` names the cause (e.g. "invite:inv-abc:accepted"), so repeating the cause queues nothing new.
-    `buttons` are rows of (label key, token).
-    """
+async def push_reply(tx: Tx, *, person_id: int, idempotency: str, now: datetime, render: Render) -> int:
+    """Queue what `render()` builds (called in the recipient's locale) for every reachable account of
+    `person_id`; returns rows queued. `idempotency` names the cause (e.g. "issue:42:accepted"), so repeating the
+    cause queues nothing new."""
     person = await people.by_id(tx, person_id)
     if person is None:
         return 0
-    reply = Reply(
-        translate(person.locale, text_key, **(params or {})),
-        tuple(tuple(Button(translate(person.locale, label), token) for label, token in row) for row in buttons),
-    )
+    with use_locale(person.locale):
+        reply = await render()
     queued = 0
     for account in await people.accounts_of(tx, person_id):
         queued += await outbox.enqueue(tx, key=f"{idempotency}:{account.channel}:{account.user_id}",
                                        channel=account.channel, chat_id=account.chat_id, reply=reply, now=now)
     return queued
+
+
+async def push(tx: Tx, *, person_id: int, idempotency: str, text_key: str, now: datetime,
+               params: Mapping[str, object] | None = None,
+               buttons: Sequence[Sequence[tuple[str, str]]] = ()) -> int:
+    """`push_reply` of one catalog message; `buttons` are rows of (label key, token)."""
+
+    async def render() -> Reply:
+        rows = tuple(tuple(Button(t(label), token) for label, token in row) for row in buttons)
+        return Reply(t(text_key, **(params or {})), rows)
+
+    return await push_reply(tx, person_id=person_id, idempotency=idempotency, now=now, render=render)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from bot.domain.grid import GridUnit, Level
 from bot.domain.messages import Sender
-from bot.domain.people import Account, Person
+from bot.domain.people import Account, Person, Role
 from bot.i18n import t
 from bot.storage import grid, people
 from bot.storage.db import Tx
@@ -41,8 +42,24 @@ async def place_label(tx: Tx, unit_id: int | None, room: str = "") -> str:
     """A unit named with the units above it, below the street: "幸福社区 · 阳光花园 · 1号楼 · 301"."""
     if unit_id is None:
         return t("home.none")
-    path = [unit.name for unit in reversed(await grid.ancestry(tx, unit_id)) if unit.level is not Level.STREET]
+    units = list(reversed(await grid.ancestry(tx, unit_id)))
+    path = [unit.name for unit in units if unit.level is not Level.STREET] or [unit.name for unit in units]
     return t("home.separator").join([*path, room] if room else path)
+
+
+async def grant_street_admin(tx: Tx, person_id: int) -> None:
+    """Administrators named in the settings hold the street's role, so street-level work reaches them."""
+    streets = await grid.children(tx, None, Level.STREET)
+    if streets:
+        await people.grant_role(tx, person_id, Role.STREET_ADMIN, streets[0].id)
+
+
+async def sync_admins(tx: Tx, admins: Iterable[tuple[str, str]]) -> None:
+    """Give every configured administrator who has joined the street's role (run at start)."""
+    for channel, user_id in admins:
+        person = await people.person_for(tx, channel, user_id)
+        if person is not None:
+            await grant_street_admin(tx, person.id)
 
 
 async def forget(tx: Tx, person: Person) -> None:

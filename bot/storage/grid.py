@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from bot.domain.grid import GridUnit, Level
@@ -74,3 +75,15 @@ async def upsert(tx: Tx, code: str, level: Level, name: str, parent_id: int | No
         (code, level.value, name, parent_id, ";".join(linked_households), position),
     )
     return int(unit_id)
+
+
+async def subtree(tx: Tx, roots: Sequence[int]) -> list[int]:
+    """Ids of `roots` and every unit below them."""
+    rows = await tx.all(
+        """WITH RECURSIVE below(id) AS (
+               SELECT id FROM grid_units WHERE id IN (SELECT value FROM json_each(?))
+               UNION SELECT g.id FROM grid_units g JOIN below ON g.parent_id = below.id)
+           SELECT id FROM below""",
+        (json.dumps(list(roots)),),
+    )
+    return [row[0] for row in rows]

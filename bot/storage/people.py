@@ -95,3 +95,15 @@ async def mark_reachable(tx: Tx, channel: str, user_id: str) -> None:
     """The person wrote to us again, so they have unblocked the bot."""
     await tx.execute("UPDATE channel_accounts SET unreachable_at = NULL WHERE channel = ? AND user_id = ? "
                      "AND unreachable_at IS NOT NULL", (channel, user_id))
+
+
+async def role_holders(tx: Tx, role: Role, unit_id: int) -> list[int]:
+    rows = await tx.all("SELECT person_id FROM roles WHERE role = ? AND unit_id = ? ORDER BY person_id",
+                        (role.value, unit_id))
+    return [row[0] for row in rows]
+
+
+async def duty_holders(tx: Tx, duty: Duty, unit_id: int) -> list[int]:
+    rows = await tx.all("SELECT person_id FROM duties WHERE duty = ? AND unit_id = ? ORDER BY person_id",
+                        (duty.value, unit_id))
+    return [row[0] for row in rows]

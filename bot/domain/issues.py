@@ -1,0 +1,82 @@
+"""Reports residents raise (issues), their categories, and the states they move through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.domain.grid import Level
+from bot.domain.people import Duty
+
+
+class Status(StrEnum):
+    SUBMITTED = "submitted"
+    ASSIGNED = "assigned"
+    ACCEPTED = "accepted"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    ESCALATED = "escalated"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+    WITHDRAWN = "withdrawn"
+
+
+# Work still to do: these count for "my tasks", time limits and duplicates.
+OPEN = frozenset({Status.SUBMITTED, Status.ASSIGNED, Status.ACCEPTED, Status.REOPENED, Status.ESCALATED})
+
+# Which state may follow which; anything else is refused.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.SUBMITTED: frozenset({Status.ASSIGNED, Status.ESCALATED}),
+    Status.ASSIGNED: frozenset({Status.ACCEPTED, Status.ESCALATED, Status.REJECTED, Status.DUPLICATE,
+                                Status.WITHDRAWN, Status.RESOLVED}),
+    Status.ESCALATED: frozenset({Status.ACCEPTED, Status.ESCALATED, Status.REJECTED, Status.DUPLICATE,
+                                 Status.WITHDRAWN, Status.RESOLVED}),
+    Status.REOPENED: frozenset({Status.ACCEPTED, Status.ESCALATED, Status.REJECTED, Status.WITHDRAWN,
+                                Status.RESOLVED}),
+    Status.ACCEPTED: frozenset({Status.RESOLVED, Status.ESCALATED, Status.REJECTED, Status.DUPLICATE,
+                                Status.WITHDRAWN}),
+    Status.RESOLVED: frozenset({Status.CLOSED, Status.REOPENED}),
+    Status.CLOSED: frozenset({Status.REOPENED}),
+    Status.REJECTED: frozenset(),
+    Status.DUPLICATE: frozenset(),
+    Status.WITHDRAWN: frozenset(),
+}
+
+# The order in which unsolved work climbs the grid.
+CLIMB = (Level.BUILDING, Level.COMPLEX, Level.COMMUNITY, Level.STREET)
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    code: str
+    duty: Duty | None
+    limits: dict[Level, float]  # hours each level has before the report climbs
+    infrastructure: bool  # ask again after 14 days whether it stayed fixed
+    name_zh: str = ""
+    name_en: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    id: int
+    ref: str
+    reporter_id: int | None
+    category: str
+    description: str
+    voice_ref: str
+    unit_id: int
+    location: str
+    status: Status
+    owner_unit_id: int
+    assignee_id: int | None
+    due_at: datetime
+    flagged: bool
+    rating: int | None
+    comment: str
+    created_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN

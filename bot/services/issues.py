@@ -1,0 +1,483 @@
+"""Reports, from filing to rating: routing, the task life cycle of grid members, the resident's side, time limits
+and follow-up. Every action re-checks who may take it; every change is one audited transition."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.grid import Level
+from bot.domain.issues import TRANSITIONS, Category, Issue, Status
+from bot.domain.messages import Button, Reply
+from bot.domain.people import Person
+from bot.i18n import current_locale, t
+from bot.services import notify, routing
+from bot.services.people import place_label
+from bot.storage import grid, issues, people
+from bot.storage.db import Tx
+
+FOLLOWUP_REMIND = timedelta(days=3)  # no answer to "is it fixed?": one reminder …
+FOLLOWUP_CLOSE = timedelta(days=6)  # … then closed unrated, three days after the reminder
+RECHECK = timedelta(days=14)  # infrastructure: "did it stay fixed?"
+REMIND_SHARE = 0.8  # owners are reminded when this share of their level's time has passed
+MAX_PHOTOS = 5
+LEVEL_TIMERS = ("remind", "escalate")
+FOLLOWUP_TIMERS = ("followup_remind", "followup_close")
+
+
+Lazy = Callable[[], Awaitable[str]]  # text rendered in each recipient's own locale
+
+
+class IssueError(Exception):
+    """A refused action; `key` is the i18n message that tells the person why."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    category: str
+    description: str
+    unit_id: int
+    voice_ref: str = ""
+    photos: tuple[str, ...] = ()
+    location: str = ""
+
+
+def category_name(category: Category) -> str:
+    """The category's name in the current locale."""
+    custom = category.name_en if current_locale() == "en" else category.name_zh
+    return custom or t(f"category.{category.code}")
+
+
+async def _category(tx: Tx, code: str) -> Category:
+    found = await issues.category(tx, code)
+    if found is None:
+        raise IssueError("issue.error.category")
+    return found
+
+
+async def _issue(tx: Tx, issue_id: int) -> Issue:
+    found = await issues.get(tx, issue_id)
+    if found is None:
+        raise IssueError("issue.error.unknown")
+    return found
+
+
+def _local(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%m-%d %H:%M")
+
+
+# ---------------------------------------------------------------------------------------------- filing
+
+
+async def submit(tx: Tx, reporter: Person, draft: Draft, now: datetime, timezone: str) -> Issue:
+    """File a report: number it, route it, record the decision, push the task and start its clock."""
+    category = await _category(tx, draft.category)
+    unit = await grid.by_id(tx, draft.unit_id)
+    if unit is None or unit.level not in (Level.BUILDING, Level.COMPLEX, Level.COMMUNITY):
+        raise IssueError("issue.error.place")
+    description = draft.description.strip()
+    if not description and not draft.voice_ref:
+        raise IssueError("issue.error.empty")
+    route = await routing.route(tx, category, unit.id)
+    if route is None:
+        raise IssueError("issue.error.place")
+    prefix = f"JL-{now.astimezone(ZoneInfo(timezone)):%Y%m%d}-"
+    ref = f"{prefix}{await issues.count_refs_with_prefix(tx, prefix) + 1:04d}"
+    due = now + timedelta(hours=category.limits[route.owner.level])
+    issue_id = await issues.create(tx, ref=ref, reporter_id=reporter.id, category=category.code,
+                                   description=description, voice_ref=draft.voice_ref, unit_id=unit.id,
+                                   location=draft.location, owner_unit_id=route.owner.id, due_at=due, now=now)
+    await issues.record(tx, issue_id, kind="transition", actor_id=reporter.id, now=now, to_status="submitted")
+    for path in draft.photos[:MAX_PHOTOS]:
+        await issues.add_photo(tx, issue_id, "report", path, reporter.id, now)
+    issue = await _issue(tx, issue_id)
+    return await _assign(tx, issue, route, Status.ASSIGNED, None, now, timezone, reason="")
+
+
+async def _assign(tx: Tx, issue: Issue, route: routing.Route, status: Status, actor_id: int | None,
+                  now: datetime, timezone: str, *, reason: str) -> Issue:
+    """Give the issue to `route`'s owner: record the decision, restart the level's clock, push the task."""
+    category = await _category(tx, issue.category)
+    limit = timedelta(hours=category.limits[route.owner.level])
+    await issues.record(tx, issue.id, kind="route", actor_id=actor_id, now=now, detail=route.describe())
+    issue = await _move(tx, issue, status, actor_id, now, reason, owner_unit_id=route.owner.id, assignee_id=None,
+                        due_at=now + limit)
+    await issues.set_recipients(tx, issue.id, [(r.person_id, r.reason, r.unit_id) for r in route.recipients])
+    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
+    await issues.schedule(tx, issue.id, "remind", now + limit * REMIND_SHARE)
+    await issues.schedule(tx, issue.id, "escalate", now + limit)
+    for recipient in route.recipients:
+        await notify.push_reply(tx, person_id=recipient.person_id, now=now,
+                                idempotency=f"issue:{issue.id}:task:{status.value}:{route.owner.id}:{_stamp(now)}",
+                                render=lambda: task_card(tx, issue, timezone, reason=reason))
+    return issue
+
+
+def _stamp(now: datetime) -> str:
+    return now.strftime("%Y%m%d%H%M%S%f")
+
+
+async def _move(tx: Tx, issue: Issue, to: Status, actor_id: int | None, now: datetime, detail: str = "",
+                **fields: object) -> Issue:
+    """The one way an issue changes state: checked against TRANSITIONS and written to the audit trail."""
+    if to not in TRANSITIONS[issue.status]:
+        raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
+    await issues.update(tx, issue.id, now, status=to, **fields)
+    await issues.record(tx, issue.id, kind="transition", actor_id=actor_id, now=now, from_status=issue.status.value,
+                        to_status=to.value, detail=detail)
+    return await _issue(tx, issue.id)
+
+
+async def open_duplicate(tx: Tx, category: str, unit_id: int) -> Issue | None:
+    """An open report of the same category at the same place, to offer following it instead."""
+    return await issues.open_same(tx, unit_id, category)
+
+
+async def follow(tx: Tx, issue_id: int, person: Person) -> Issue:
+    issue = await _issue(tx, issue_id)
+    if not issue.is_open:
+        raise IssueError("issue.error.closed")
+    await issues.follow(tx, issue.id, person.id)
+    return issue
+
+
+# ------------------------------------------------------------------------------------------ rendering
+
+
+async def task_card(tx: Tx, issue: Issue, timezone: str, *, reason: str = "") -> Reply:
+    """The task as pushed to a grid member, with its action buttons."""
+    lines = [t("task.card", ref=issue.ref, category=category_name(await _category(tx, issue.category)),
+               place=await _place(tx, issue), description=issue.description or t("task.voice_only"),
+               due=_local(issue.due_at, timezone))]
+    if reason:
+        lines.append(t("task.escalated_because", reason=reason))
+    if issue.flagged:
+        lines.append(t("task.flagged"))
+    photos = await issues.photos(tx, issue.id, "report")
+    if len(photos) > 1:
+        lines.append(t("task.more_photos", count=len(photos) - 1))
+    return Reply("\n".join(lines), task_buttons(issue), photo=photos[0] if photos else "")
+
+
+def task_buttons(issue: Issue) -> tuple[tuple[Button, ...], ...]:
+    resolve = "task.answer" if issue.category == "legal" else "task.resolve"
+    return (
+        (Button(t("task.accept"), f"t:acc:{issue.id}"), Button(t("task.note"), f"t:note:{issue.id}")),
+        (Button(t(resolve), f"t:res:{issue.id}"), Button(t("task.escalate"), f"t:esc:{issue.id}")),
+        (Button(t("task.not_ours"), f"t:up:{issue.id}"), Button(t("task.reject"), f"t:rej:{issue.id}")),
+    )
+
+
+async def _place(tx: Tx, issue: Issue) -> str:
+    room = ""
+    if issue.reporter_id is not None and issue.unit_id:
+        reporter = await people.by_id(tx, issue.reporter_id)
+        room = reporter.room if reporter is not None and reporter.building_id == issue.unit_id else ""
+    label = await place_label(tx, issue.unit_id, room)
+    return f"{label} 📍{issue.location}" if issue.location else label
+
+
+async def summary(tx: Tx, issue: Issue, timezone: str) -> str:
+    """One report as its reporter or a grid member reads it in a list or detail view."""
+    return t("issue.summary", ref=issue.ref, category=category_name(await _category(tx, issue.category)),
+             status=t(f"status.{issue.status.value}"), place=await _place(tx, issue),
+             description=issue.description or t("task.voice_only"), created=_local(issue.created_at, timezone))
+
+
+# --------------------------------------------------------------------------------------- grid members
+
+
+async def _member_issue(tx: Tx, issue_id: int, member: Person) -> Issue:
+    """The issue, if `member` may act on it (it lies in their scope, or it was pushed to them)."""
+    issue = await _issue(tx, issue_id)
+    if member.id in await issues.recipients(tx, issue.id) or await routing.in_scope(tx, member, issue.unit_id):
+        return issue
+    raise IssueError("auth.denied")
+
+
+def _require_open(issue: Issue) -> None:
+    if not issue.is_open:
+        raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
+
+
+async def accept(tx: Tx, issue_id: int, member: Person, now: datetime) -> Issue:
+    """First accept wins; the others who got the task are told who took it."""
+    issue = await _member_issue(tx, issue_id, member)
+    if issue.status is Status.ACCEPTED:
+        if issue.assignee_id == member.id:
+            return issue
+        raise IssueError("task.taken", who=await _who(tx, issue.assignee_id))
+    _require_open(issue)
+    issue = await _move(tx, issue, Status.ACCEPTED, member.id, now, assignee_id=member.id)
+    taken = {"ref": issue.ref, "who": _lazy_who(tx, member.id)}
+    for other in await issues.recipients(tx, issue.id):
+        if other != member.id:
+            await notify.push_reply(tx, person_id=other, idempotency=f"issue:{issue.id}:taken:{_stamp(now)}",
+                                    now=now, render=lambda: _reply("task.taken_by", taken))
+    await _tell_reporter(tx, issue, "accepted", now, "issue.accepted", who=_lazy_who(tx, member.id))
+    return issue
+
+
+async def add_note(tx: Tx, issue_id: int, member: Person, note: str, now: datetime) -> Issue:
+    issue = await _member_issue(tx, issue_id, member)
+    _require_open(issue)
+    await issues.record(tx, issue.id, kind="note", actor_id=member.id, now=now, detail=note)
+    await _tell_reporter(tx, issue, f"note:{_stamp(now)}", now, "issue.noted", who=_lazy_who(tx, member.id),
+                         note=note)
+    return issue
+
+
+async def resolve(tx: Tx, issue_id: int, member: Person, note: str, photo: str, now: datetime) -> Issue:
+    """Done: the reporter is asked whether it is fixed (and reminded, then it closes unrated)."""
+    issue = await _member_issue(tx, issue_id, member)
+    _require_open(issue)
+    if issue.category == "legal" and not note.strip():
+        raise IssueError("task.answer_needed")
+    issue = await _move(tx, issue, Status.RESOLVED, member.id, now, note, resolved_at=now,
+                        assignee_id=issue.assignee_id or member.id)
+    if photo:
+        await issues.add_photo(tx, issue.id, "resolution", photo, member.id, now)
+    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
+    await issues.schedule(tx, issue.id, "followup_remind", now + FOLLOWUP_REMIND)
+    await issues.schedule(tx, issue.id, "followup_close", now + FOLLOWUP_CLOSE)
+    key = "issue.answered" if issue.category == "legal" else "issue.resolved"
+    await _ask_fixed(tx, issue, f"resolved:{_stamp(now)}", now, key, photo=photo, note=note or "—",
+                     who=_lazy_who(tx, member.id))
+    return issue
+
+
+async def escalate(tx: Tx, issue_id: int, member: Person | None, reason: str, now: datetime, timezone: str,
+                   *, hand_up: bool = False) -> Issue:
+    """Hand the issue to the next level up (a member's choice, or the clock's when `member` is None)."""
+    issue = await _issue(tx, issue_id) if member is None else await _member_issue(tx, issue_id, member)
+    _require_open(issue)
+    owner = await grid.by_id(tx, issue.owner_unit_id)
+    assert owner is not None
+    route = await routing.route(tx, await _category(tx, issue.category), issue.unit_id, above=owner.level)
+    if route is None:
+        raise IssueError("task.at_top")
+    old = await issues.recipients(tx, issue.id)
+    actor = None if member is None else member.id
+    detail = reason or t("task.timeout_reason")
+    await issues.record(tx, issue.id, kind="hand_up" if hand_up else "escalate", actor_id=actor, now=now,
+                        detail=detail)
+    issue = await _assign(tx, issue, route, Status.ESCALATED, actor, now, timezone, reason=detail)
+    new_owner = await place_label(tx, route.owner.id)
+    for person_id in old:
+        if person_id not in {r.person_id for r in route.recipients}:
+            await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:moved:{_stamp(now)}", now=now,
+                              text_key="task.moved_up", params={"ref": issue.ref, "place": new_owner})
+    await _tell_reporter(tx, issue, f"escalated:{_stamp(now)}", now, "issue.escalated", place=new_owner)
+    return issue
+
+
+async def reject(tx: Tx, issue_id: int, member: Person, reason: str, now: datetime) -> Issue:
+    issue = await _member_issue(tx, issue_id, member)
+    if not reason.strip():
+        raise IssueError("task.reason_needed")
+    issue = await _move(tx, issue, Status.REJECTED, member.id, now, reason, closed_at=now)
+    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
+    await _tell_reporter(tx, issue, "rejected", now, "issue.rejected", reason=reason)
+    return issue
+
+
+async def overdue_nudge(tx: Tx, issue: Issue, now: datetime) -> None:
+    """The street owns it and its time is up: flag it to the street again (it cannot climb further)."""
+    await issues.record(tx, issue.id, kind="overdue", actor_id=None, now=now)
+    for person_id in await issues.recipients(tx, issue.id):
+        await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:overdue:{_stamp(now)}", now=now,
+                          text_key="task.overdue", params={"ref": issue.ref})
+
+
+async def remind_owners(tx: Tx, issue: Issue, now: datetime, timezone: str) -> None:
+    for person_id in await issues.recipients(tx, issue.id):
+        await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:remind:{_stamp(issue.due_at)}",
+                          now=now, text_key="task.reminder",
+                          params={"ref": issue.ref, "due": _local(issue.due_at, timezone)},
+                          buttons=[[("task.view", f"t:view:{issue.id}")]])
+
+
+async def tasks_for(tx: Tx, member: Person, now: datetime) -> list[Issue]:
+    """Open issues in the member's scope, overdue first."""
+    return await issues.open_in_units(tx, await routing.scope_units(tx, member), now)
+
+
+async def view_as_member(tx: Tx, issue_id: int, member: Person) -> Issue:
+    return await _member_issue(tx, issue_id, member)
+
+
+# ----------------------------------------------------------------------------------------- residents
+
+
+async def _reporter_issue(tx: Tx, issue_id: int, person: Person, *, followers: bool = False) -> Issue:
+    issue = await _issue(tx, issue_id)
+    if issue.reporter_id == person.id or (followers and person.id in await issues.followers(tx, issue.id)):
+        return issue
+    raise IssueError("auth.denied")
+
+
+async def reports_of(tx: Tx, person: Person) -> list[Issue]:
+    """The person's own reports and those they follow, newest first."""
+    mine = await issues.by_reporter(tx, person.id)
+    followed = [issue for issue in await issues.followed_by(tx, person.id) if issue.reporter_id != person.id]
+    return sorted([*mine, *followed], key=lambda issue: issue.id, reverse=True)
+
+
+async def view_as_resident(tx: Tx, issue_id: int, person: Person) -> Issue:
+    return await _reporter_issue(tx, issue_id, person, followers=True)
+
+
+async def withdraw(tx: Tx, issue_id: int, person: Person, now: datetime) -> Issue:
+    issue = await _reporter_issue(tx, issue_id, person)
+    issue = await _move(tx, issue, Status.WITHDRAWN, person.id, now, closed_at=now)
+    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
+    for person_id in await issues.recipients(tx, issue.id):
+        await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:withdrawn", now=now,
+                          text_key="task.withdrawn", params={"ref": issue.ref})
+    return issue
+
+
+async def add_info(tx: Tx, issue_id: int, person: Person, text: str, photo: str, now: datetime) -> Issue:
+    """More words or a photo from the reporter, passed to whoever has the task."""
+    issue = await _reporter_issue(tx, issue_id, person)
+    _require_open(issue)
+    await issues.record(tx, issue.id, kind="info", actor_id=person.id, now=now, detail=text)
+    if photo:
+        if len(await issues.photos(tx, issue.id)) >= MAX_PHOTOS * 2:
+            raise IssueError("issue.error.too_many_photos")
+        await issues.add_photo(tx, issue.id, "info", photo, person.id, now)
+    targets = [issue.assignee_id] if issue.assignee_id else await issues.recipients(tx, issue.id)
+    for person_id in targets:
+        if person_id is not None:
+            await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:info:{_stamp(now)}",
+                                    now=now, render=lambda: _reply("task.info_added",
+                                                                   {"ref": issue.ref, "text": text or "📷"},
+                                                                   photo=photo))
+    return issue
+
+
+async def answer_fixed(tx: Tx, issue_id: int, person: Person, fixed: bool, now: datetime, timezone: str) -> Issue:
+    """The reporter's answer to "is it fixed?" (after resolution) or "did it stay fixed?" (14 days on)."""
+    issue = await _reporter_issue(tx, issue_id, person)
+    if issue.status not in (Status.RESOLVED, Status.CLOSED):
+        raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
+    if fixed:
+        if issue.status is Status.CLOSED:
+            await issues.record(tx, issue.id, kind="stayed_fixed", actor_id=person.id, now=now)
+        return issue
+    await issues.cancel_timers(tx, issue.id, (*FOLLOWUP_TIMERS, "recheck"), now)
+    owner = await grid.by_id(tx, issue.owner_unit_id)
+    category = await _category(tx, issue.category)
+    assert owner is not None
+    limit = timedelta(hours=category.limits[owner.level])
+    issue = await _move(tx, issue, Status.REOPENED, person.id, now, "not fixed", flagged=1, due_at=now + limit,
+                        closed_at=None, resolved_at=None)
+    await issues.schedule(tx, issue.id, "remind", now + limit * REMIND_SHARE)
+    await issues.schedule(tx, issue.id, "escalate", now + limit)
+    targets = [issue.assignee_id] if issue.assignee_id else await issues.recipients(tx, issue.id)
+    for person_id in targets:
+        if person_id is not None:
+            await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:reopened:{_stamp(now)}",
+                                    now=now, render=lambda: task_card(tx, issue, timezone, reason=t("task.not_fixed")))
+    return issue
+
+
+async def rate(tx: Tx, issue_id: int, person: Person, stars: int, comment: str, now: datetime) -> Issue:
+    """Close a resolved report with the reporter's rating (1–5) and optional comment."""
+    issue = await _reporter_issue(tx, issue_id, person)
+    if not 1 <= stars <= 5:
+        raise IssueError("issue.error.rating")
+    issue = await _close(tx, issue, person.id, now, rating=stars, comment=comment.strip()[:500])
+    if issue.assignee_id is not None:
+        await notify.push(tx, person_id=issue.assignee_id, idempotency=f"issue:{issue.id}:rated", now=now,
+                          text_key="task.rated", params={"ref": issue.ref, "stars": "★" * stars})
+    return issue
+
+
+async def _close(tx: Tx, issue: Issue, actor_id: int | None, now: datetime, *, rating: int | None = None,
+                 comment: str = "") -> Issue:
+    issue = await _move(tx, issue, Status.CLOSED, actor_id, now, closed_at=now, rating=rating, comment=comment)
+    await issues.cancel_timers(tx, issue.id, FOLLOWUP_TIMERS, now)
+    if (await _category(tx, issue.category)).infrastructure:
+        await issues.schedule(tx, issue.id, "recheck", now + RECHECK)
+    return issue
+
+
+async def followup_reminder(tx: Tx, issue: Issue, now: datetime) -> None:
+    await _ask_fixed(tx, issue, "followup", now, "issue.followup_reminder")
+
+
+async def close_unrated(tx: Tx, issue: Issue, now: datetime) -> None:
+    await _close(tx, issue, None, now)
+    await _tell_reporter(tx, issue, "closed", now, "issue.closed_unrated")
+
+
+async def recheck(tx: Tx, issue: Issue, now: datetime) -> None:
+    await _ask_fixed(tx, issue, "recheck", now, "issue.recheck", token="r:re")
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+async def _who(tx: Tx, person_id: int | None) -> str:
+    """A grid member as the resident sees them: their role and the place, not their name."""
+    person = None if person_id is None else await people.by_id(tx, person_id)
+    if person is None:
+        return t("task.someone")
+    if person.roles:
+        grant = person.roles[0]
+        return f"{await place_label(tx, grant.unit_id)} {t(f'role.{grant.role.value}')}"
+    if person.duties:
+        grant_d = person.duties[0]
+        return f"{await place_label(tx, grant_d.unit_id)} {t(f'duty.{grant_d.duty.value}')}"
+    return t("task.someone")
+
+
+def _lazy_who(tx: Tx, person_id: int | None) -> Lazy:
+    return lambda: _who(tx, person_id)
+
+
+async def _reply(key: str, params: Mapping[str, object], *, photo: str = "",
+                 buttons: tuple[tuple[Button, ...], ...] = ()) -> Reply:
+    """A catalog message; parameters that are `Lazy` are rendered now, in the recipient's locale."""
+    values = {name: await value() if callable(value) else value for name, value in params.items()}
+    return Reply(t(key, **values), buttons, photo=photo)
+
+
+async def _tell_reporter(tx: Tx, issue: Issue, cause: str, now: datetime, key: str, **params: object) -> None:
+    """Keep the reporter (and anyone following the report) informed."""
+
+    async def render() -> Reply:
+        view = ((Button(t("issue.view"), f"r:view:{issue.id}"),),)
+        return await _reply(key, {"ref": issue.ref, **params}, buttons=view)
+
+    for person_id in await _audience(tx, issue):
+        await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:{cause}", now=now,
+                                render=render)
+
+
+async def _ask_fixed(tx: Tx, issue: Issue, cause: str, now: datetime, key: str, *, photo: str = "",
+                     token: str = "r:fix", **params: object) -> None:
+    if issue.reporter_id is None:
+        return
+
+    async def render() -> Reply:
+        buttons = ((Button(t("issue.fixed_yes"), f"{token}:{issue.id}:y"),
+                    Button(t("issue.fixed_no"), f"{token}:{issue.id}:n")),)
+        return await _reply(key, {"ref": issue.ref, **params}, photo=photo, buttons=buttons)
+
+    await notify.push_reply(tx, person_id=issue.reporter_id, idempotency=f"issue:{issue.id}:{cause}", now=now,
+                            render=render)
+
+
+async def _audience(tx: Tx, issue: Issue) -> list[int]:
+    reporter = [issue.reporter_id] if issue.reporter_id is not None else []
+    return [*reporter, *(p for p in await issues.followers(tx, issue.id) if p not in reporter)]
+

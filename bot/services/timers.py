@@ -1,0 +1,51 @@
+"""Timers that are due: reminders and escalation of unsolved work, follow-up of resolved work."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot.domain.issues import Issue, Status
+from bot.services import issues as service
+from bot.storage import issues
+from bot.storage.db import Database, Tx
+
+log = logging.getLogger(__name__)
+BATCH = 50
+
+
+async def fire_due(db: Database, now: datetime, timezone: str) -> int:
+    """Fire every timer due by `now`, each in its own transaction; returns how many fired."""
+    fired = 0
+    while True:
+        async with db.read() as tx:
+            due = await issues.due_timers(tx, now, BATCH)
+        for timer_id, kind, issue_id in due:
+            try:
+                async with db.write() as tx:
+                    if await issues.finish_timer(tx, timer_id, now):
+                        issue = await issues.get(tx, issue_id)
+                        if issue is not None:
+                            await _fire(tx, kind, issue, now, timezone)
+                        fired += 1
+            except Exception:
+                log.exception("timer %d (%s) failed; it will be retried", timer_id, kind)
+                return fired
+        if len(due) < BATCH:
+            return fired
+
+
+async def _fire(tx: Tx, kind: str, issue: Issue, now: datetime, timezone: str) -> None:
+    if kind == "remind" and issue.is_open:
+        await service.remind_owners(tx, issue, now, timezone)
+    elif kind == "escalate" and issue.is_open:
+        try:
+            await service.escalate(tx, issue.id, None, "", now, timezone)
+        except service.IssueError:
+            await service.overdue_nudge(tx, issue, now)  # the street owns it: nowhere higher to go
+    elif kind == "followup_remind" and issue.status is Status.RESOLVED:
+        await service.followup_reminder(tx, issue, now)
+    elif kind == "followup_close" and issue.status is Status.RESOLVED:
+        await service.close_unrated(tx, issue, now)
+    elif kind == "recheck" and issue.status is Status.CLOSED:
+        await service.recheck(tx, issue, now)
