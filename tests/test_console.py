@@ -68,7 +68,7 @@ async def test_resident_joins_by_picking_their_building(terminal: Terminal) -> N
     await terminal.expect("请输入房号")
     await terminal.type("5-302")
     await terminal.expect("加入成功！您的住址：和谐社区 · 康乐小区 · 1号楼 · 5-302")
-    await terminal.type("1")  # 我的信息
+    await terminal.type("3")  # 我的信息 (after 我要反映 and 我的反映)
     await terminal.expect("住址：和谐社区 · 康乐小区 · 1号楼 · 5-302")
     await terminal.type("/quit")
     assert await terminal.process.wait() == 0

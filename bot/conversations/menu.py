@@ -9,7 +9,10 @@ from bot.services import people as people_service
 
 
 def _items(ctx: Ctx) -> list[tuple[str, str]]:
-    items = [(t("menu.me"), "m:me"), (t("menu.home"), "m:home")]
+    items = [(t("menu.report"), "m:report"), (t("menu.mine"), "m:mine")]
+    if ctx.person is not None and ctx.person.is_grid_member:
+        items.append((t("menu.tasks"), "m:tasks"))
+    items += [(t("menu.me"), "m:me"), (t("menu.home"), "m:home")]
     if ctx.is_admin:
         items.append((t("menu.invite"), "m:invite"))
     return [*items, (t("menu.language"), "m:language"), (t("menu.help"), "m:help"), (t("menu.forget"), "m:forget")]
@@ -32,6 +35,8 @@ async def on_main(ctx: Ctx, inbound: Inbound) -> Transition:
         return Start("registration", {"move": True})
     if action == "invite":
         return Start("invite_create")
+    if action in ("report", "mine", "tasks"):
+        return Start({"report": "report", "mine": "my_reports", "tasks": "tasks"}[action])
     if action == "forget":
         return Goto("forget")
     return Start("language")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bot.conversations import invite_create, language, menu, registration
+from bot.conversations import invite_create, language, menu, my_reports, registration, report, tasks
 from bot.conversations.flow import Flow
 
 
 def all_flows() -> dict[str, Flow]:
-    return {flow.name: flow for flow in (registration.FLOW, menu.FLOW, language.FLOW, invite_create.FLOW)}
+    flows = (registration.FLOW, menu.FLOW, language.FLOW, invite_create.FLOW, report.FLOW, my_reports.FLOW, tasks.FLOW)
+    return {flow.name: flow for flow in flows}
