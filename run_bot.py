@@ -15,7 +15,8 @@ from bot.domain.people import Duty, Role
 from bot.handlers.telegram import bot_username
 from bot.i18n import t, use_locale
 from bot.services import invites
-from bot.services.grid_import import GridImportError, export_grid, import_grid, render_errors
+from bot.services.categories import CategoryImportError, CategoryReport, export_categories, import_categories
+from bot.services.grid_import import GridImportError, ImportReport, export_grid, import_grid, render_errors
 from bot.services.posters import write_posters
 from bot.storage.db import Database, StoreLockedError
 
@@ -29,6 +30,10 @@ def parser() -> argparse.ArgumentParser:
                                                                                          required=True)
     grid.add_parser("import", help="load a grid CSV (all or nothing)").add_argument("file", type=Path)
     grid.add_parser("export", help="write the grid as CSV").add_argument("file", type=Path, nargs="?")
+    categories = commands.add_parser("categories", help="import or export the report categories CSV"
+                                     ).add_subparsers(dest="action", required=True)
+    categories.add_parser("import", help="load a categories CSV (all or nothing)").add_argument("file", type=Path)
+    categories.add_parser("export", help="write the categories as CSV").add_argument("file", type=Path, nargs="?")
     invite = commands.add_parser("invite", help="create a one-time invite code for a grid member")
     invite.add_argument("--role", required=True, choices=[role.value for role in Role])
     invite.add_argument("--unit", required=True, help="code of the unit the role is held at")
@@ -70,7 +75,7 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
         await app.console(settings)
         return 0
     tools: dict[str, Callable[[Database, argparse.Namespace, Settings], Awaitable[int]]] = {
-        "grid": _grid, "invite": _invite, "posters": _posters}
+        "grid": _grid, "categories": _categories, "invite": _invite, "posters": _posters}
     db = Database(settings.db_path)
     await db.open(exclusive=False)
     try:
@@ -80,19 +85,29 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
 
 
 async def _grid(db: Database, args: argparse.Namespace, settings: Settings) -> int:
+    return await _spreadsheet(args, lambda: export_grid(db), lambda data: import_grid(db, data))
+
+
+async def _categories(db: Database, args: argparse.Namespace, settings: Settings) -> int:
+    return await _spreadsheet(args, lambda: export_categories(db), lambda data: import_categories(db, data))
+
+
+async def _spreadsheet(args: argparse.Namespace, export: Callable[[], Awaitable[bytes]],
+                       load: Callable[[bytes], Awaitable[ImportReport | CategoryReport]]) -> int:
+    """`export [FILE]` (to stdout without FILE) or `import FILE` of an all-or-nothing CSV."""
     if args.action == "export":
-        data = await export_grid(db)
+        data = await export()
         if args.file:
             args.file.write_bytes(data)
         else:
             sys.stdout.write(data.decode("utf-8-sig"))
         return 0
     try:
-        report = await import_grid(db, args.file.read_bytes())
+        report = await load(args.file.read_bytes())
     except OSError as error:
         print(t("cli.cannot_read", file=args.file, error=error.strerror), file=sys.stderr)
         return 1
-    except GridImportError as error:
+    except (GridImportError, CategoryImportError) as error:
         print(t("cli.grid_rejected", count=len(error.errors)), file=sys.stderr)
         print(render_errors(error.errors), file=sys.stderr)
         return 1

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from bot.clock import Clock, SystemClock
@@ -24,6 +25,7 @@ from bot.scheduler import Scheduler
 from bot.services import demo
 from bot.services import people as people_service
 from bot.services.demo import ADMIN_ID
+from bot.services.media import MediaStore
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -37,12 +39,13 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 
 class Core:
-    """Store, engine and outbox worker: what every channel shares."""
+    """Store, media store, engine and outbox worker: what every channel shares."""
 
     def __init__(self, settings: Settings, clock: Clock, *, admins: frozenset[tuple[str, str]] | None = None) -> None:
         self.settings = settings
         self.clock = clock
         self.db = Database(settings.db_path)
+        self.media = MediaStore(Path(settings.media_dir))
         self.outbox: OutboxWorker | None = None
         self.scheduler: Scheduler | None = None
         self.engine = Engine(self.db, clock, all_flows(), admins=settings.admins if admins is None else admins,
@@ -81,7 +84,7 @@ async def start_telegram(settings: Settings, clock: Clock, stack: AsyncExitStack
     await core.db.open()
     stack.push_async_callback(core.db.close)
     http = HttpServer(settings.http_host, settings.http_port)
-    channel = TelegramChannel(settings, core.engine, http)
+    channel = TelegramChannel(settings, core.engine, core.media, http)
     await http.start()
     stack.push_async_callback(http.stop)
     await channel.start()
@@ -116,4 +119,4 @@ async def console(settings: Settings, inp: TextIO = sys.stdin, out: TextIO = sys
             await demo.seed(core.db, core.clock.now(), settings.locale)
             sender = ConsoleSender(out)
             await core.start(stack, {sender.channel: sender})
-            await ConsoleChannel(core.engine, inp, out, language_hint=settings.locale).run()
+            await ConsoleChannel(core.engine, core.media, inp, out, language_hint=settings.locale).run()

@@ -33,6 +33,7 @@ class Settings:
     telegram_max_messages_per_second: float = 30.0
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    media_dir: str = "./media"
 
     @property
     def telegram_enabled(self) -> bool:
@@ -74,6 +75,9 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path = ".env"
     locale = get("JINLIN_LOCALE", "zh_CN")
     if locale not in SUPPORTED:
         raise ConfigError(f"JINLIN_LOCALE must be one of {', '.join(SUPPORTED)}")
+    media_dir = get("JINLIN_MEDIA_DIR", "./media")
+    if Path(media_dir).exists() and not Path(media_dir).is_dir():
+        raise ConfigError(f"JINLIN_MEDIA_DIR: {media_dir!r} is not a directory")
     return Settings(
         db_path=get("JINLIN_DB", "./jinlin.db"),
         admins=_admins(get("JINLIN_ADMINS")),
@@ -87,6 +91,7 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path = ".env"
                                                  get("TELEGRAM_MAX_MESSAGES_PER_SECOND", "30"), 1, 1000),
         http_host=get("JINLIN_HTTP_HOST", "127.0.0.1"),
         http_port=int(_number("JINLIN_HTTP_PORT", get("JINLIN_HTTP_PORT", "8080"), 0, 65535, integer=True)),
+        media_dir=media_dir,
     )
 
 

@@ -78,6 +78,7 @@ _CHAT_METHODS = frozenset(
         "sendMessage",
         "sendPhoto",
         "sendDocument",
+        "sendVoice",
         "sendChatAction",
         "editMessageText",
         "editMessageReplyMarkup",
@@ -309,6 +310,7 @@ class FakeTelegramServer:
                 ("answerCallbackQuery", self._answer_callback_query),
                 ("sendPhoto", self._send_photo),
                 ("sendDocument", self._send_document),
+                ("sendVoice", self._send_voice),
                 ("sendChatAction", self._send_chat_action),
                 ("getFile", self._get_file),
                 ("close", self._true),
@@ -786,6 +788,33 @@ class FakeTelegramServer:
             {"message": self._user_message(user_id, first_name, language_code, voice=voice)}
         )
 
+    def push_document(
+        self,
+        user_id: int,
+        data: bytes,
+        *,
+        file_name: str = "file.bin",
+        mime_type: str = "application/octet-stream",
+        caption: str = "",
+        first_name: str = "居民",
+        language_code: str = "zh-hans",
+    ) -> int:
+        """Queue a document message from ``user_id`` (e.g. a photo sent as a file) that downloads as ``data``."""
+        stored = self._store_file("documents", data, "")
+        document = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.unique_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(data),
+        }
+        content: JSONDict = {"document": document}
+        if caption:
+            content["caption"] = caption
+        return self.push_update(
+            {"message": self._user_message(user_id, first_name, language_code, **content)}
+        )
+
     def push_sticker(
         self, user_id: int, *, emoji: str = "👍", first_name: str = "居民", language_code: str = "zh-hans"
     ) -> int:
@@ -1180,6 +1209,25 @@ class FakeTelegramServer:
             content["caption"] = self._visible(caption, params)
         return self._store_sent(
             "sendDocument", chat_id, params, caption, markup, content, file=upload, file_id=stored.file_id
+        )
+
+    async def _send_voice(self, params: JSONDict) -> JSONDict:
+        chat_id = self._chat_id(params)
+        caption = self._check_text(params, "caption", required=False)
+        markup = self._check_markup(params)
+        stored, upload = self._resolve_file(params, "voice", "voice", ".oga")
+        voice: JSONDict = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.unique_id,
+            "duration": params.get("duration") or 1,
+            "mime_type": "audio/ogg",
+            "file_size": len(stored.data),
+        }
+        content: JSONDict = {"voice": voice}
+        if caption:
+            content["caption"] = self._visible(caption, params)
+        return self._store_sent(
+            "sendVoice", chat_id, params, caption, markup, content, file=upload, file_id=stored.file_id
         )
 
     async def _send_chat_action(self, params: JSONDict) -> bool:

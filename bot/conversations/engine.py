@@ -26,15 +26,22 @@ Step = tuple[list[Reply], tuple[str, str] | None]  # replies, and (flow, state) 
 
 
 def merge(replies: list[Reply]) -> list[Reply]:
-    """Fold plain notes into the message that follows them: one bubble per answer where possible."""
+    """Fold plain notes into the message that follows them: one bubble per answer where possible.
+
+    Replies carrying a photo or voice note are never merged (a caption is short, and the media must stay).
+    """
     merged: list[Reply] = []
     for reply in replies:
         previous = merged[-1] if merged else None
-        if previous is not None and not previous.buttons and not previous.photo and not reply.photo:
+        if previous is not None and not previous.buttons and not _media(previous) and not _media(reply):
             merged[-1] = replace(reply, text=f"{previous.text}\n\n{reply.text}")
         else:
             merged.append(reply)
     return merged
+
+
+def _media(reply: Reply) -> bool:
+    return bool(reply.photo or reply.voice)
 
 
 class KeyedLocks:

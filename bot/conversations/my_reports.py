@@ -1,17 +1,184 @@
-"""Placeholder: being written."""
+"""A resident's reports: the list (their own and those they follow, newest first), one report in detail with
+adding information and withdrawing, and the answers to pushed questions: "is it fixed?" (then stars and an optional
+comment) and, 14 days on, "did it stay fixed?".
+
+Pushed buttons start this flow from anywhere: `r:view:<id>`, `r:fix:<id>:y|n`, `r:re:<id>:y|n`. Tokens are parsed
+strictly and the services re-check that the person is the reporter (or a follower, for viewing); a refusal changes
+nothing. Diagram: my_reports.mmd.
+"""
 
 from __future__ import annotations
 
-from bot.conversations.flow import Ctx, Done, Flow, State, Transition
-from bot.domain.messages import Inbound, Reply
+import re
+from collections.abc import Awaitable, Callable
+
+from bot.conversations.flow import Ctx, Done, Flow, Goto, Handler, Retry, State, Transition, choices, token_id
+from bot.conversations.report import MAX_DESCRIPTION, category_label
+from bot.domain.issues import Status
+from bot.domain.messages import Inbound, InboundKind, Reply
+from bot.domain.people import Person
+from bot.i18n import t
+from bot.services import issues as issue_service
+from bot.services.issues import IssueError
+from bot.storage import issues as issue_store
+
+TOKEN = re.compile(r"r:view:(\d{1,12})|r:(fix|re):(\d{1,12}):([yn])", re.ASCII)
+STARS = range(1, 6)
+
+Act = Callable[[Ctx, Person, Inbound], Awaitable[Transition]]
 
 
-async def _ask(ctx: Ctx) -> Reply:
-    return Reply("")
+async def _guarded(ctx: Ctx, act: Callable[[Person], Awaitable[Transition]]) -> Transition:
+    """Run `act` for the person themself; a refusal from the services ends the flow with its kind message."""
+    if ctx.person is None:
+        return Done((Reply(t("auth.denied")),))
+    try:
+        return await act(ctx.person)
+    except IssueError as error:
+        return Done((Reply(t(error.key, **error.params)),))
 
 
-async def _on(ctx: Ctx, inbound: Inbound) -> Transition:
-    return Done()
+def _acting(act: Act) -> Handler:
+    """A state handler for steps that need the person and may be refused by the services."""
+
+    async def handle(ctx: Ctx, inbound: Inbound) -> Transition:
+        return await _guarded(ctx, lambda person: act(ctx, person, inbound))
+
+    return handle
 
 
-FLOW = Flow(name="my_reports", first="start", states={"start": State(_ask, _on)})
+def _me(ctx: Ctx) -> Person:
+    assert ctx.person is not None  # every step of this flow checks it first
+    return ctx.person
+
+
+async def begin(ctx: Ctx) -> Transition:
+    return await _guarded(ctx, lambda person: _start(ctx, person))
+
+
+async def _start(ctx: Ctx, person: Person) -> Transition:
+    token = str(ctx.data.pop("token", ""))
+    if not token:
+        return Goto("list") if await issue_service.reports_of(ctx.tx, person) else Done((Reply(t("mine.none")),))
+    match = TOKEN.fullmatch(token)
+    if match is None:
+        return Done((Reply(t("auth.denied")),))
+    view_id, kind, issue_id, answer = match.groups()
+    if view_id:
+        return await _open(ctx, person, int(view_id))
+    issue = await issue_service.answer_fixed(ctx.tx, int(issue_id), person, answer == "y", ctx.now, ctx.timezone)
+    if answer == "n":
+        return Done((Reply(t("mine.reopened", ref=issue.ref)),))
+    if kind == "fix" and issue.status is Status.RESOLVED:
+        ctx.data["issue"] = issue.id
+        return Goto("stars")
+    return Done((Reply(t("mine.stayed_fixed", ref=issue.ref)),))
+
+
+async def _open(ctx: Ctx, person: Person, issue_id: int) -> Transition:
+    issue = await issue_service.view_as_resident(ctx.tx, issue_id, person)
+    ctx.data.update(issue=issue.id, ref=issue.ref)
+    return Goto("detail")
+
+
+async def ask_list(ctx: Ctx) -> Reply:
+    items = [(t("mine.item", ref=issue.ref, category=await category_label(ctx, issue.category),
+                status=t(f"status.{issue.status.value}")), f"r:view:{issue.id}")
+             for issue in await issue_service.reports_of(ctx.tx, _me(ctx))]
+    return Reply(t("mine.list") if items else t("mine.none"), choices(items, per_row=1))
+
+
+async def on_list(ctx: Ctx, person: Person, inbound: Inbound) -> Transition:
+    """Typing an item's number lands here (a pressed `r:view:` button restarts the flow through `begin`)."""
+    match = TOKEN.fullmatch(inbound.token)
+    if match is None or match.group(1) is None:
+        return Retry("nav.use_buttons")
+    return await _open(ctx, person, int(match.group(1)))
+
+
+async def ask_detail(ctx: Ctx) -> Reply:
+    person = _me(ctx)
+    try:
+        issue = await issue_service.view_as_resident(ctx.tx, ctx.data["issue"], person)
+        lines = [await issue_service.summary(ctx.tx, issue, ctx.timezone)]
+    except IssueError as error:
+        return Reply(t(error.key, **error.params), choices([(t("mine.all"), "v:list")]))
+    photos = len(await issue_store.photos(ctx.tx, issue.id, "report"))
+    if photos:
+        lines.append(t("mine.photos", count=photos))
+    own = issue.reporter_id == person.id
+    if not own:
+        lines.append(t("mine.following"))
+    actions = [(t("mine.add_info"), "v:info"), (t("mine.withdraw"), "v:withdraw")] if own and issue.is_open else []
+    return Reply("\n".join(lines), (*choices(actions), *choices([(t("mine.all"), "v:list")])))
+
+
+async def on_detail(ctx: Ctx, inbound: Inbound) -> Transition:
+    moves = {"v:info": "info", "v:withdraw": "withdraw", "v:list": "list"}
+    return Goto(moves[inbound.token]) if inbound.token in moves else Retry("nav.use_buttons")
+
+
+async def ask_info(ctx: Ctx) -> Reply:
+    return Reply(t("mine.info", ref=ctx.data["ref"]))
+
+
+async def on_info(ctx: Ctx, person: Person, inbound: Inbound) -> Transition:
+    photo = inbound.media_ref if inbound.kind is InboundKind.PHOTO else ""
+    text = inbound.text.strip() if inbound.kind in (InboundKind.TEXT, InboundKind.PHOTO) else ""
+    if not (text or photo):
+        return Retry("mine.expect_info")
+    if len(text) > MAX_DESCRIPTION:
+        return Retry("report.description_too_long")
+    issue = await issue_service.add_info(ctx.tx, ctx.data["issue"], person, text, photo, ctx.now)
+    return Done((Reply(t("mine.info_added", ref=issue.ref)),))
+
+
+async def ask_withdraw(ctx: Ctx) -> Reply:
+    return Reply(t("mine.withdraw_confirm", ref=ctx.data["ref"]), choices([(t("mine.withdraw_yes"), "w:yes")]))
+
+
+async def on_withdraw(ctx: Ctx, person: Person, inbound: Inbound) -> Transition:
+    if inbound.token != "w:yes":
+        return Retry("nav.use_buttons")
+    issue = await issue_service.withdraw(ctx.tx, ctx.data["issue"], person, ctx.now)
+    return Done((Reply(t("mine.withdrawn", ref=issue.ref)),))
+
+
+async def ask_stars(ctx: Ctx) -> Reply:
+    return Reply(t("mine.stars"), choices([("⭐" * stars, f"s:{stars}") for stars in STARS], per_row=1))
+
+
+async def on_stars(ctx: Ctx, inbound: Inbound) -> Transition:
+    stars = token_id(inbound, "s")
+    if stars not in STARS:
+        return Retry("nav.use_buttons")
+    ctx.data["stars"] = stars
+    return Goto("comment")
+
+
+async def ask_comment(ctx: Ctx) -> Reply:
+    return Reply(t("mine.comment"), choices([(t("mine.skip"), "cm:skip")]))
+
+
+async def on_comment(ctx: Ctx, person: Person, inbound: Inbound) -> Transition:
+    comment = inbound.text.strip() if inbound.kind is InboundKind.TEXT else ""
+    if not comment and inbound.token != "cm:skip":
+        return Retry("mine.expect_comment")
+    issue = await issue_service.rate(ctx.tx, ctx.data["issue"], person, ctx.data["stars"], comment, ctx.now)
+    return Done((Reply(t("mine.rated", ref=issue.ref)),))
+
+
+FLOW = Flow(
+    name="my_reports",
+    first="list",
+    begin=begin,
+    claims=("r:",),
+    states={
+        "list": State(ask_list, _acting(on_list), back=False),
+        "detail": State(ask_detail, on_detail),
+        "info": State(ask_info, _acting(on_info)),
+        "withdraw": State(ask_withdraw, _acting(on_withdraw)),
+        "stars": State(ask_stars, on_stars, back=False),
+        "comment": State(ask_comment, _acting(on_comment)),
+    },
+)

@@ -41,7 +41,7 @@ class Inbound:
     text: str = ""  # message text, or the argument of a command
     token: str = ""  # button token (untrusted)
     command: str = ""  # without the slash, lower case
-    media_ref: str = ""  # channel file id for photos, voice notes and files
+    media_ref: str = ""  # local path of a stored photo or voice note; channel file id for other files
     event_id: str = ""  # unique per delivery source, for de-duplication
 
 
@@ -59,18 +59,20 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     edit: bool = False  # replace the prompt that the pressed button belonged to
     photo: str = ""  # a channel file id or a local path
+    voice: str = ""  # a voice note: a channel file id or a local path
 
     def to_json(self) -> dict[str, Any]:
         return {
             "text": self.text,
             "buttons": [[[b.label, b.token] for b in row] for row in self.buttons],
             "photo": self.photo,
+            "voice": self.voice,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reply:
         rows = tuple(tuple(Button(label, token) for label, token in row) for row in data.get("buttons", []))
-        return cls(text=data["text"], buttons=rows, photo=data.get("photo", ""))
+        return cls(text=data["text"], buttons=rows, photo=data.get("photo", ""), voice=data.get("voice", ""))
 
 
 @dataclass(slots=True)

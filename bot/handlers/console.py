@@ -1,9 +1,11 @@
-"""Console channel for the demo: numbered buttons, type a number or text, `/as` switches who you are."""
+"""Console channel for the demo: numbered buttons, type a number or text, `/as` switches who you are, `/photo PATH`
+sends a picture."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from pathlib import Path
 from typing import TextIO
 
 from bot.conversations.engine import Engine
@@ -12,16 +14,27 @@ from bot.domain.messages import Button, Inbound, InboundKind, Reply, Sender
 from bot.domain.people import Role
 from bot.i18n import t
 from bot.services.demo import ADMIN_ID, CHANNEL, member_id
+from bot.services.media import MediaError, MediaStore
 
 
 def render(reply: Reply) -> tuple[str, list[Button]]:
-    """Reply text with its buttons numbered from 1, and the buttons in that order."""
+    """Reply text (after its photo or voice note, shown as paths) with its buttons numbered from 1, and the buttons
+    in that order."""
     buttons = [button for row in reply.buttons for button in row]
-    lines = [reply.text]
+    media = [t("console.photo", path=reply.photo)] if reply.photo else []
+    media += [t("console.voice", path=reply.voice)] if reply.voice else []
+    lines = [*media, reply.text]
     numbered = itertools.count(1)
     for row in reply.buttons:
         lines.append("   ".join(f"[{next(numbered)}] {button.label}" for button in row))
     return "\n".join(lines), buttons
+
+
+def _read(path: str, media: MediaStore) -> bytes:
+    """The file's bytes, unless it is too big to be a photo."""
+    file = Path(path).expanduser()
+    media.check_size(file.stat().st_size)
+    return file.read_bytes()
 
 
 class ConsoleSender:
@@ -43,8 +56,9 @@ class ConsoleSender:
 class ConsoleChannel:
     """Reads lines from `inp` and prints replies to `out` until end of input or /quit."""
 
-    def __init__(self, engine: Engine, inp: TextIO, out: TextIO, *, language_hint: str) -> None:
+    def __init__(self, engine: Engine, media: MediaStore, inp: TextIO, out: TextIO, *, language_hint: str) -> None:
         self._engine = engine
+        self._media = media
         self._inp = inp
         self._out = out
         self._hint = language_hint
@@ -54,6 +68,7 @@ class ConsoleChannel:
 
     async def run(self) -> None:
         self._print(t("console.banner"))
+        self._print(t("console.photo_hint"))
         await self._send(Inbound(self._sender(), InboundKind.COMMAND, command="start"))
         while True:
             self._out.write(f"({self._user}) > ")
@@ -68,6 +83,8 @@ class ConsoleChannel:
                 await self._switch(text.removeprefix("/as").split())
             elif text == "/whoami":
                 self._print(t("console.whoami", who=self._user))
+            elif text.startswith("/photo") and (text == "/photo" or text.startswith("/photo ")):
+                await self._photo(text.removeprefix("/photo").strip().strip("'\""))
             elif text:
                 await self._send(self._inbound(text))
 
@@ -96,6 +113,21 @@ class ConsoleChannel:
             return
         self._print(t("console.switched", who=self._user))
         await self._send(Inbound(self._sender(), InboundKind.COMMAND, command="start"))
+
+    async def _photo(self, path: str) -> None:
+        """`/photo PATH`: the image file, stored like a photo sent from a phone, as the current person's message."""
+        if not path:
+            self._print(t("console.photo_usage"))
+            return
+        try:
+            stored = await self._media.save_photo(await asyncio.to_thread(_read, path, self._media))
+        except OSError as error:
+            self._print(t("cli.cannot_read", file=path, error=error.strerror or error))
+            return
+        except MediaError as error:
+            self._print(t(error.key, **error.params))
+            return
+        await self._send(Inbound(self._sender(), InboundKind.PHOTO, media_ref=stored))
 
     def _sender(self) -> Sender:
         return Sender(CHANNEL, self._user, self._user, self._user, self._hint)

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import logging
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -21,7 +22,8 @@ from bot.conversations.engine import Engine
 from bot.domain.messages import Inbound, InboundKind, Reply, Sender
 from bot.handlers.http import HttpServer
 from bot.handlers.telegram_send import TelegramSender, markup, send_reply
-from bot.i18n import SUPPORTED, translate
+from bot.i18n import SUPPORTED, normalize, translate
+from bot.services.media import MediaError, MediaStore
 from bot.storage.db import hold_lock, release_lock
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,8 @@ def _media(message: Message) -> tuple[InboundKind, str, str, str, str]:
     if message.voice is not None:
         return InboundKind.VOICE, "", "", "", message.voice.file_id
     if message.document is not None:
-        return InboundKind.FILE, caption, "", "", message.document.file_id
+        image = (message.document.mime_type or "").startswith("image/")  # a photo sent "as a file"
+        return InboundKind.PHOTO if image else InboundKind.FILE, caption, "", "", message.document.file_id
     if message.location is not None:
         return InboundKind.LOCATION, f"{message.location.latitude},{message.location.longitude}", "", "", ""
     if message.contact is not None:
@@ -71,11 +74,15 @@ def _media(message: Message) -> tuple[InboundKind, str, str, str, str]:
 
 
 class TelegramChannel:
-    """Runs the PTB Application (long polling, or webhook on the bot's HTTP server) and feeds the engine."""
+    """Runs the PTB Application (long polling, or webhook on the bot's HTTP server) and feeds the engine.
 
-    def __init__(self, settings: Settings, engine: Engine, http: HttpServer | None = None) -> None:
+    Photos and voice notes are downloaded into `media` first; the engine sees their local paths.
+    """
+
+    def __init__(self, settings: Settings, engine: Engine, media: MediaStore, http: HttpServer | None = None) -> None:
         self._settings = settings
         self._engine = engine
+        self._media = media
         self._token_lock: Any = None
         self.stopped = asyncio.Event()  # set when the channel must stop (e.g. another instance polls this token)
         builder = (
@@ -164,14 +171,35 @@ class TelegramChannel:
             await update.callback_query.answer()
         if inbound is None:
             return
+        chat_id = int(inbound.sender.chat_id)
+        if inbound.kind in (InboundKind.PHOTO, InboundKind.VOICE):
+            try:
+                inbound = replace(inbound, media_ref=await self._download(inbound))
+            except MediaError as error:
+                locale = normalize(inbound.sender.language_hint) or self._settings.locale
+                await self._reply(chat_id, Reply(translate(locale, error.key, **error.params)), None)
+                return
         replies = await self._engine.handle(inbound)
         origin = update.callback_query.message if update.callback_query is not None else None
         for reply in replies:
-            await self._reply(int(inbound.sender.chat_id), reply, origin if isinstance(origin, Message) else None)
+            await self._reply(chat_id, reply, origin if isinstance(origin, Message) else None)
+
+    async def _download(self, inbound: Inbound) -> str:
+        """Fetch the photo or voice note `inbound.media_ref` names into the media store; its local path."""
+        try:
+            file = await self.application.bot.get_file(inbound.media_ref)
+            self._media.check_size(file.file_size or 0)
+            data = bytes(await file.download_as_bytearray())
+        except TelegramError as error:
+            log.warning("could not download a %s: %s", inbound.kind.value, error)
+            raise MediaError("media.error.download") from error
+        if inbound.kind is InboundKind.PHOTO:
+            return await self._media.save_photo(data)
+        return await self._media.save_voice(data, Path(file.file_path or "").suffix)
 
     async def _reply(self, chat_id: int, reply: Reply, origin: Message | None) -> None:
         """Send a reply; a reply marked `edit` replaces the prompt whose button was pressed."""
-        if reply.edit and origin is not None and not reply.photo:
+        if reply.edit and origin is not None and not reply.photo and not reply.voice:
             try:
                 await origin.edit_text(reply.text, reply_markup=markup(reply))
                 return

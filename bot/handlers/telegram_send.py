@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 PRIVATE_CHAT_INTERVAL = 1.0  # seconds between two messages to one person
 GROUP_CHAT_INTERVAL = 3.0  # 20 messages a minute to one group
+MAX_CAPTION = 1024  # characters (UTF-16 code units) in a media caption
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -34,20 +35,34 @@ def markup(reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 async def send_reply(bot: telegram.Bot, chat_id: int | str, reply: Reply) -> telegram.Message:
-    """Send `reply` as plain text (a photo with caption if it has one), without link previews."""
+    """Send `reply` as plain text (a photo with caption if it has one), without link previews.
+
+    A voice note carries the text as its caption when it fits and there is no photo; otherwise it goes just before.
+    """
+    if reply.voice:
+        voice = await _file(reply.voice)
+        if not reply.photo and _utf16_len(reply.text) <= MAX_CAPTION:
+            return await bot.send_voice(chat_id, voice, caption=reply.text or None, parse_mode=None,
+                                        reply_markup=markup(reply))
+        await bot.send_voice(chat_id, voice)
     if reply.photo:
-        return await bot.send_photo(chat_id, await _photo(reply.photo), caption=reply.text or None,
+        return await bot.send_photo(chat_id, await _file(reply.photo), caption=reply.text or None,
                                     parse_mode=None, reply_markup=markup(reply))
     return await bot.send_message(chat_id, reply.text, parse_mode=None, reply_markup=markup(reply),
                                   link_preview_options=_NO_PREVIEW)
 
 
-async def _photo(photo: str) -> InputFile | str:
+async def _file(ref: str) -> InputFile | str:
     """A local file is uploaded; anything else is a Telegram file id."""
-    path = Path(photo)
+    path = Path(ref)
     if not await asyncio.to_thread(path.is_file):
-        return photo
+        return ref
     return InputFile(await asyncio.to_thread(path.read_bytes), filename=path.name)
+
+
+def _utf16_len(text: str) -> int:
+    """Telegram counts text lengths in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def chat_interval(chat_id: str) -> float:

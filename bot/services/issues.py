@@ -163,7 +163,7 @@ async def task_card(tx: Tx, issue: Issue, timezone: str, *, reason: str = "") ->
     photos = await issues.photos(tx, issue.id, "report")
     if len(photos) > 1:
         lines.append(t("task.more_photos", count=len(photos) - 1))
-    return Reply("\n".join(lines), task_buttons(issue), photo=photos[0] if photos else "")
+    return Reply("\n".join(lines), task_buttons(issue), photo=photos[0] if photos else "", voice=issue.voice_ref)
 
 
 def task_buttons(issue: Issue) -> tuple[tuple[Button, ...], ...]:
@@ -221,7 +221,7 @@ async def accept(tx: Tx, issue_id: int, member: Person, now: datetime) -> Issue:
         if other != member.id:
             await notify.push_reply(tx, person_id=other, idempotency=f"issue:{issue.id}:taken:{_stamp(now)}",
                                     now=now, render=lambda: _reply("task.taken_by", taken))
-    await _tell_reporter(tx, issue, "accepted", now, "issue.accepted", who=_lazy_who(tx, member.id))
+    await _tell_reporter(tx, issue, f"accepted:{_stamp(now)}", now, "issue.accepted", who=_lazy_who(tx, member.id))
     return issue
 
 
@@ -265,7 +265,7 @@ async def escalate(tx: Tx, issue_id: int, member: Person | None, reason: str, no
         raise IssueError("task.at_top")
     old = await issues.recipients(tx, issue.id)
     actor = None if member is None else member.id
-    detail = reason or t("task.timeout_reason")
+    detail = reason or ("" if member is not None else t("task.timeout_reason"))  # a member's own choice is no timeout
     await issues.record(tx, issue.id, kind="hand_up" if hand_up else "escalate", actor_id=actor, now=now,
                         detail=detail)
     issue = await _assign(tx, issue, route, Status.ESCALATED, actor, now, timezone, reason=detail)
@@ -305,8 +305,9 @@ async def remind_owners(tx: Tx, issue: Issue, now: datetime, timezone: str) -> N
 
 
 async def tasks_for(tx: Tx, member: Person, now: datetime) -> list[Issue]:
-    """Open issues in the member's scope, overdue first."""
-    return await issues.open_in_units(tx, await routing.scope_units(tx, member), now)
+    """Open issues in the member's scope (the most urgent the store returns): overdue first, then oldest first."""
+    found = await issues.open_in_units(tx, await routing.scope_units(tx, member), now)
+    return sorted(found, key=lambda issue: (issue.due_at > now, issue.id))
 
 
 async def view_as_member(tx: Tx, issue_id: int, member: Person) -> Issue:
@@ -396,8 +397,8 @@ async def rate(tx: Tx, issue_id: int, person: Person, stars: int, comment: str, 
         raise IssueError("issue.error.rating")
     issue = await _close(tx, issue, person.id, now, rating=stars, comment=comment.strip()[:500])
     if issue.assignee_id is not None:
-        await notify.push(tx, person_id=issue.assignee_id, idempotency=f"issue:{issue.id}:rated", now=now,
-                          text_key="task.rated", params={"ref": issue.ref, "stars": "★" * stars})
+        await notify.push(tx, person_id=issue.assignee_id, idempotency=f"issue:{issue.id}:rated:{_stamp(now)}",
+                          now=now, text_key="task.rated", params={"ref": issue.ref, "stars": "★" * stars})
     return issue
 
 
@@ -411,16 +412,16 @@ async def _close(tx: Tx, issue: Issue, actor_id: int | None, now: datetime, *, r
 
 
 async def followup_reminder(tx: Tx, issue: Issue, now: datetime) -> None:
-    await _ask_fixed(tx, issue, "followup", now, "issue.followup_reminder")
+    await _ask_fixed(tx, issue, f"followup:{_stamp(now)}", now, "issue.followup_reminder")
 
 
 async def close_unrated(tx: Tx, issue: Issue, now: datetime) -> None:
     await _close(tx, issue, None, now)
-    await _tell_reporter(tx, issue, "closed", now, "issue.closed_unrated")
+    await _tell_reporter(tx, issue, f"closed:{_stamp(now)}", now, "issue.closed_unrated")
 
 
 async def recheck(tx: Tx, issue: Issue, now: datetime) -> None:
-    await _ask_fixed(tx, issue, "recheck", now, "issue.recheck", token="r:re")
+    await _ask_fixed(tx, issue, f"recheck:{_stamp(now)}", now, "issue.recheck", token="r:re")
 
 
 # ------------------------------------------------------------------------------------------- helpers

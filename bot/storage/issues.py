@@ -34,6 +34,12 @@ async def category(tx: Tx, code: str) -> Category | None:
     return _category(row) if row else None
 
 
+async def category_positions(tx: Tx) -> dict[str, int]:
+    """Menu position of every active category, by code."""
+    rows = await tx.all("SELECT code, position FROM categories WHERE active = 1")
+    return {row["code"]: row["position"] for row in rows}
+
+
 async def upsert_category(tx: Tx, category: Category, position: int) -> None:
     limits = category.limits
     await tx.execute(

@@ -1,0 +1,437 @@
+"""Reporting and following up over Telegram: the real PTB Application against the fake Bot API server.
+
+Residents use the chat; the grid member's side is driven through the services on a second database handle (their
+chat flows are written elsewhere), and pushes arrive through the outbox.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from bot.app import TelegramService
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.domain.people import Account, Person, Role
+from bot.services import issues
+from bot.services.grid_import import import_grid
+from bot.storage import grid, people
+from bot.storage import issues as issue_store
+from bot.storage.db import Database, Tx
+from tests.fake_telegram import FakeTelegramServer, SentMessage
+from tests.harness import Chat, running, settings_for
+
+ROOT = Path(__file__).resolve().parent.parent
+LEADER = 2001  # building leader of 幸福社区 · 阳光花园 · 1号楼 (C01-A-B1)
+WANG = 1001  # lives in C01-A-B1, room 301
+ZHAO = 1002  # lives in C01-A-B1, room 502
+NOHOME = 1003  # joined without a home
+REF = re.compile(r"JL-\d{8}-\d{4}")
+
+
+@pytest.fixture
+async def db_path(tmp_path: Path, clock: ManualClock) -> Path:
+    path = tmp_path / "jinlin.db"
+    db = Database(str(path))
+    await db.open()
+    await import_grid(db, (ROOT / "sample" / "grid.csv").read_bytes())
+    async with db.write() as tx:
+        building = await grid.by_code(tx, "C01-A-B1")
+        assert building is not None
+        for user, name, room in ((LEADER, "李师傅", None), (WANG, "王阿姨", "301"), (ZHAO, "赵大爷", "502"),
+                                 (NOHOME, "孙姐", None)):
+            person = await people.create(tx, Account("telegram", str(user), str(user)), display_name=name,
+                                         locale="zh_CN", now=clock.now())
+            if room is not None:
+                await people.set_home(tx, person, building.id, room)
+            if user == LEADER:
+                await people.grant_role(tx, person, Role.BUILDING_LEADER, building.id)
+    await db.close()
+    return path
+
+
+def settings(server: FakeTelegramServer, db_path: Path) -> Settings:
+    return settings_for(server, db_path, media_dir=str(db_path.parent / "media"))
+
+
+def jpeg(colour: str = "red") -> bytes:
+    """A tiny real photo (the fake server's placeholder bytes are refused as "not an image")."""
+    out = io.BytesIO()
+    Image.new("RGB", (8, 6), colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+@asynccontextmanager
+async def member_side(service: TelegramService, db_path: Path) -> AsyncIterator[tuple[Tx, Person]]:
+    """The building leader acting through the services in one transaction; the outbox is woken afterwards."""
+    db = Database(str(db_path))
+    await db.open(exclusive=False)
+    try:
+        async with db.write() as tx:
+            leader = await people.person_for(tx, "telegram", str(LEADER))
+            assert leader is not None
+            yield tx, leader
+    finally:
+        await db.close()
+    assert service.core.outbox is not None
+    service.core.outbox.wake()
+
+
+def later(service: TelegramService, clock: ManualClock) -> None:
+    """Let time pass, so that the outbox's rate limits (one message per instant, one a second per chat) allow
+    the next push, and have the outbox look again."""
+    clock.advance(2)
+    assert service.core.outbox is not None
+    service.core.outbox.wake()
+
+
+async def query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    db = Database(str(db_path))
+    await db.open(exclusive=False)
+    try:
+        async with db.read() as tx:
+            return [tuple(row) for row in await tx.all(sql, params)]
+    finally:
+        await db.close()
+
+
+def labels(server: FakeTelegramServer, message: SentMessage) -> list[str]:
+    return [label for label, _ in server.buttons(message)]
+
+
+async def at_menu(server: FakeTelegramServer, user: int) -> Chat:
+    chat = Chat(server, user)
+    chat.send("/start")
+    await chat.expect("请选择要办的事")
+    return chat
+
+
+async def report(chat: Chat, text: str, category: str = "🏠 屋顶漏水") -> str:
+    """File a report the shortest way from the main menu; returns its reference."""
+    await chat.tap("📣 我要反映")
+    await chat.tap(category)
+    await chat.expect("请说说是什么情况")
+    chat.send(text)
+    await chat.tap("跳过")
+    await chat.tap("✅ 提交")
+    return ref_in(await chat.expect("编号：JL-"))
+
+
+def ref_in(message: SentMessage) -> str:
+    found = REF.search(message.text or "")
+    assert found is not None, message.text
+    return found.group()
+
+
+async def test_a_new_resident_reports_a_leak_in_four_taps(server: FakeTelegramServer, db_path: Path,
+                                                          clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock):
+        chat = Chat(server, 1010, first_name="钱奶奶")
+        chat.send("/start C01-A-B1")
+        await chat.tap("✅ 同意")
+        await chat.tap("跳过")
+        await chat.expect("请选择要办的事")
+        taps = len(server.calls_of("answerCallbackQuery"))
+        await chat.tap("📣 我要反映")
+        kinds = await chat.expect("您要反映哪方面的事")
+        assert labels(server, kinds)[:3] == ["🏠 屋顶漏水", "🚗 停车", "🧹 环境卫生"]
+        assert labels(server, kinds)[-1] == "✖ 取消"
+        await chat.tap("🏠 屋顶漏水")
+        await chat.expect("请说说是什么情况")
+        chat.send("顶楼漏水，天花板一直在滴水")
+        await chat.tap("跳过")
+        confirm = await chat.expect("请您核对一下")
+        assert "内容：顶楼漏水，天花板一直在滴水\n地点：幸福社区 · 阳光花园 · 1号楼\n照片：0 张" in (confirm.text or "")
+        assert labels(server, confirm) == ["✅ 提交", "📍 换个地点", "✏️ 改内容", "⬅ 返回", "✖ 取消"]
+        await chat.tap("✅ 提交")
+        done = await chat.expect("编号：JL-20261127-0001")
+        assert "请选择要办的事" in (done.text or "")  # back at the main menu, in the same bubble
+        assert len(server.calls_of("answerCallbackQuery")) - taps == 4
+
+        task = await Chat(server, LEADER).expect("JL-20261127-0001")  # through the outbox
+        assert "地点：幸福社区 · 阳光花园 · 1号楼" in (task.text or "")
+        assert "顶楼漏水，天花板一直在滴水" in (task.text or "")
+        assert ("✋ 受理", "t:acc:1") in server.buttons(task)
+    assert await query(db_path, "SELECT i.status, g.code, i.description, i.voice_ref FROM issues i "
+                                "JOIN grid_units g ON g.id = i.unit_id") == [
+        ("assigned", "C01-A-B1", "顶楼漏水，天花板一直在滴水", "")]
+    assert await query(db_path, "SELECT COUNT(*) FROM conversations WHERE flow = 'report'") == [(0,)]
+
+
+async def test_photos_and_unexpected_input(server: FakeTelegramServer, db_path: Path, clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock):
+        chat = await at_menu(server, WANG)
+        await chat.tap("📣 我要反映")
+        await chat.tap("🏠 屋顶漏水")
+        await chat.expect("请说说是什么情况")
+        server.push_sticker(WANG)
+        await chat.expect("这一步请打字或发语音")
+        chat.send("很" * 1001)
+        await chat.expect("写得有点长了")
+        server.push_photo(WANG, data=jpeg())  # a photo where words are expected
+        await chat.expect("这一步请打字或发语音")
+        chat.send("楼道顶上渗水")
+        await chat.expect("已收到 0 张")
+        chat.send("还有照片")  # words where photos are expected
+        await chat.expect("这一步请发照片")
+        server.push_photo(WANG, data=jpeg("blue"))
+        await chat.expect("已收到 1 张")
+        await chat.expect("已收到 1 张")
+        server.push_photo(WANG, data=jpeg("green"))
+        await chat.expect("已收到 2 张")
+        await chat.tap("✅ 发完了")
+        confirm = await chat.expect("请您核对一下")
+        assert "内容：楼道顶上渗水\n地点：幸福社区 · 阳光花园 · 1号楼 · 301\n照片：2 张" in (confirm.text or "")
+        await chat.tap("✅ 提交")
+        ref = ref_in(await chat.expect("编号：JL-"))
+
+        task = await Chat(server, LEADER).expect(ref)
+        assert task.method == "sendPhoto"
+        assert "另有 1 张照片" in (task.text or "")
+    assert await query(db_path, "SELECT stage, COUNT(*) FROM issue_photos GROUP BY stage") == [("report", 2)]
+    assert await query(db_path, "SELECT description FROM issues") == [("楼道顶上渗水",)]
+
+
+async def test_a_voice_note_and_other_places(server: FakeTelegramServer, db_path: Path, clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock):
+        chat = await at_menu(server, ZHAO)
+        await chat.tap("📣 我要反映")
+        await chat.tap("🔊 噪音扰民")
+        await chat.expect("请说说是什么情况")
+        server.push_voice(ZHAO)
+        await chat.tap("跳过")
+        confirm = await chat.expect("请您核对一下")
+        assert "内容：（语音留言）\n地点：幸福社区 · 阳光花园 · 1号楼 · 502\n" in (confirm.text or "")
+        await chat.tap("📍 换个地点")
+        where = await chat.expect("这件事发生在哪里")
+        assert labels(server, where) == ["🏠 我住的楼", "🏘 社区里别的地方", "📍 发送位置", "⬅ 返回", "✖ 取消"]
+        await chat.tap("🏘 社区里别的地方")
+        complexes = await chat.expect("在哪个小区")
+        assert labels(server, complexes) == ["阳光花园", "翠竹苑", "整个幸福社区（公共区域）", "⬅ 返回", "✖ 取消"]
+        [(elsewhere,)] = await query(db_path, "SELECT id FROM grid_units WHERE code = 'C02-A'")
+        chat.press(f"u:{elsewhere}")  # forged: a complex of 和谐社区
+        await chat.expect("没看懂")
+        await chat.tap("整个幸福社区（公共区域）")  # square-dance noise in a public place
+        confirm = await chat.expect("请您核对一下")
+        assert "地点：幸福社区\n" in (confirm.text or "")
+        await chat.tap("✅ 提交")
+        await chat.expect("编号：JL-")
+
+        other = await at_menu(server, NOHOME)  # no home: the place is asked before confirming
+        await other.tap("📣 我要反映")
+        await other.tap("🧹 环境卫生")
+        await other.expect("请说说是什么情况")
+        other.send("广场上垃圾没人收")
+        await other.tap("跳过")
+        where = await other.expect("这件事发生在哪里")
+        assert labels(server, where) == ["🏘 社区里别的地方", "📍 发送位置", "⬅ 返回", "✖ 取消"]
+        await other.tap("📍 发送位置")
+        await other.expect("选“位置”")
+        other.send("在广场")
+        await other.expect("还没收到位置")
+        server.push_location(NOHOME, 31.23, 121.47)
+        await other.expect("收到位置了。\n\n在哪个社区？")
+        await other.tap("和谐社区")
+        confirm = await other.expect("请您核对一下")
+        assert "地点：和谐社区 📍31.23,121.47\n" in (confirm.text or "")
+        await other.tap("✅ 提交")
+        await other.expect("编号：JL-")
+    assert await query(db_path, "SELECT i.category, g.code, i.description, i.voice_ref != '', i.location "
+                                "FROM issues i JOIN grid_units g ON g.id = i.unit_id ORDER BY i.id") == [
+        ("noise", "C01", "", 1, ""), ("sanitation", "C02", "广场上垃圾没人收", 0, "31.23,121.47")]
+
+
+async def test_duplicate_is_followed_instead(server: FakeTelegramServer, db_path: Path, clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        ref = await report(await at_menu(server, WANG), "屋顶漏水")
+        neighbour = await at_menu(server, ZHAO)
+        await neighbour.tap("📣 我要反映")
+        await neighbour.tap("🏠 屋顶漏水")
+        await neighbour.expect("请说说是什么情况")
+        neighbour.send("我家也漏水")
+        await neighbour.tap("跳过")
+        await neighbour.tap("✅ 提交")
+        offer = await neighbour.expect("这件事已经有邻居反映过了")
+        assert f"{ref} 🏠 屋顶漏水（已派单）\n地点：幸福社区 · 阳光花园 · 1号楼\n" in (offer.text or "")
+        await neighbour.tap("🔔 关注这件事（有进展通知我）")
+        await neighbour.expect(f"您已关注 {ref}")
+
+        await neighbour.tap("📋 我的反映")
+        mine = await neighbour.expect("您反映和关注的事")
+        assert (f"{ref} 🏠 屋顶漏水 · 已派单", "r:view:1") in server.buttons(mine)
+        await neighbour.tap(f"{ref} 🏠 屋顶漏水 · 已派单")
+        detail = await neighbour.expect("这是您关注的事")
+        assert labels(server, detail) == ["📋 我的全部反映", "✖ 取消"]  # a follower can neither add nor withdraw
+
+        later(service, clock)
+        async with member_side(service, db_path) as (tx, leader):
+            await issues.accept(tx, 1, leader, clock.now())
+        accepted = f"{ref} 已由 幸福社区 · 阳光花园 · 1号楼 楼栋党小组长 受理"
+        await Chat(server, WANG).expect(accepted)  # the reporter first …
+        later(service, clock)
+        await neighbour.expect(accepted)  # … and the follower too
+    assert await query(db_path, "SELECT COUNT(*) FROM issues") == [(1,)]
+    assert await query(db_path, "SELECT f.issue_id, a.user_id FROM issue_followers f JOIN channel_accounts a "
+                                "USING (person_id)") == [(1, str(ZHAO))]
+
+
+async def test_a_restart_mid_report_resumes(server: FakeTelegramServer, db_path: Path, clock: ManualClock) -> None:
+    chat = Chat(server, WANG)
+    async with running(settings(server, db_path), clock):
+        chat.send("/start")
+        await chat.tap("📣 我要反映")
+        await chat.tap("💡 路灯照明")
+        await chat.expect("请说说是什么情况")
+        chat.send("楼下路灯不亮")
+        await chat.expect("已收到 0 张")
+    server.push_photo(WANG, data=jpeg())  # sent while the bot is down
+    async with running(settings(server, db_path), clock):
+        await chat.expect("已收到 1 张")
+        await chat.tap("✅ 发完了")
+        confirm = await chat.expect("请您核对一下")
+        assert "类别：💡 路灯照明\n内容：楼下路灯不亮\n" in (confirm.text or "")
+        assert "照片：1 张" in (confirm.text or "")
+        await chat.tap("✅ 提交")
+        await chat.expect("编号：JL-20261127-0001")
+    assert await query(db_path, "SELECT category, description FROM issues") == [("lighting", "楼下路灯不亮")]
+
+
+async def test_adding_information_and_withdrawing(server: FakeTelegramServer, db_path: Path,
+                                                  clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock):
+        chat = await at_menu(server, WANG)
+        ref = await report(chat, "屋顶漏水")
+        leader = Chat(server, LEADER)
+        await leader.expect(ref)
+        clock.advance(5)  # the outbox keeps a second between two messages to one chat
+
+        await chat.tap("📋 我的反映")
+        await chat.tap(f"{ref} 🏠 屋顶漏水 · 已派单")
+        detail = await chat.expect("状态：已派单")
+        assert labels(server, detail) == ["➕ 补充情况", "↩️ 撤回", "📋 我的全部反映", "✖ 取消"]
+        await chat.tap("➕ 补充情况")
+        await chat.expect(f"想给 {ref} 补充什么")
+        server.push_sticker(WANG)
+        await chat.expect("请打字或发照片来补充")
+        chat.send("水越来越多了")
+        await chat.expect("已经转告网格员了")
+        await leader.expect(f"{ref} 居民补充：水越来越多了")
+        clock.advance(5)
+
+        await chat.tap("📋 我的反映")
+        await chat.tap(f"{ref} 🏠 屋顶漏水 · 已派单")
+        await chat.tap("➕ 补充情况")
+        await chat.expect(f"想给 {ref} 补充什么")
+        server.push_photo(WANG, caption="墙角这里", data=jpeg())
+        await chat.expect("已经转告网格员了")
+        assert (await leader.expect(f"{ref} 居民补充：墙角这里")).method == "sendPhoto"
+        clock.advance(5)
+
+        await chat.tap("📋 我的反映")
+        await chat.tap(f"{ref} 🏠 屋顶漏水 · 已派单")
+        await chat.tap("↩️ 撤回")
+        await chat.expect(f"确定要撤回 {ref} 吗")
+        await chat.tap("确定撤回")
+        await chat.expect(f"已撤回 {ref}")
+        await leader.expect(f"{ref} 已被居民撤回")
+        await chat.tap("📋 我的反映")
+        await chat.tap(f"{ref} 🏠 屋顶漏水 · 已撤回")
+        detail = await chat.expect("状态：已撤回")
+        assert labels(server, detail) == ["📋 我的全部反映", "✖ 取消"]
+    assert await query(db_path, "SELECT status FROM issues") == [("withdrawn",)]
+    assert await query(db_path, "SELECT stage, COUNT(*) FROM issue_photos GROUP BY stage") == [("info", 1)]
+    assert await query(db_path, "SELECT detail FROM issue_events WHERE kind = 'info' ORDER BY id") == [
+        ("水越来越多了",), ("墙角这里",)]
+
+
+async def test_fixed_then_rated_and_it_stayed_fixed(server: FakeTelegramServer, db_path: Path,
+                                                    clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        chat = await at_menu(server, WANG)
+        ref = await report(chat, "屋顶漏水")
+        leader = Chat(server, LEADER)
+        await leader.expect(ref)
+        clock.advance(60)
+        async with member_side(service, db_path) as (tx, member):
+            await issues.resolve(tx, 1, member, "修好了", "", clock.now())
+        asked = await chat.expect(f"您反映的 {ref} 已办结")
+        assert server.buttons(asked) == [("✅ 解决了", "r:fix:1:y"), ("❌ 没解决", "r:fix:1:n")]
+        await chat.tap("✅ 解决了")
+        stars = await chat.expect("请给这次处理打个分")
+        assert labels(server, stars)[:5] == ["⭐", "⭐⭐", "⭐⭐⭐", "⭐⭐⭐⭐", "⭐⭐⭐⭐⭐"]
+        await chat.tap("⭐⭐⭐⭐")
+        await chat.expect("还有什么想说的吗")
+        later(service, clock)
+        chat.send("谢谢李师傅，修得很快")
+        await chat.expect(f"谢谢您的评价！{ref} 已经办结")
+        await leader.expect(f"{ref} 居民评价：★★★★")
+
+        later(service, clock)
+        async with member_side(service, db_path) as (tx, _):
+            closed = await issue_store.get(tx, 1)
+            assert closed is not None
+            await issues.recheck(tx, closed, clock.now())  # what the 14-day timer does
+        again = await chat.expect(f"两周前 {ref} 已修好，现在还好吗")
+        assert ("✅ 解决了", "r:re:1:y") in server.buttons(again)
+        await chat.tap("✅ 解决了")
+        await chat.expect("太好了，谢谢您告诉我们")
+    assert await query(db_path, "SELECT status, rating, comment, flagged FROM issues") == [
+        ("closed", 4, "谢谢李师傅，修得很快", 0)]
+    assert await query(db_path, "SELECT COUNT(*) FROM issue_events WHERE kind = 'stayed_fixed'") == [(1,)]
+
+
+async def test_not_fixed_reopens_and_flags(server: FakeTelegramServer, db_path: Path, clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        chat = await at_menu(server, WANG)
+        ref = await report(chat, "屋顶漏水")
+        leader = Chat(server, LEADER)
+        await leader.expect(ref)
+        clock.advance(60)
+        async with member_side(service, db_path) as (tx, member):
+            await issues.resolve(tx, 1, member, "修好了", "", clock.now())
+        await chat.expect(f"您反映的 {ref} 已办结")
+        later(service, clock)
+        await chat.tap("❌ 没解决")
+        await chat.expect(f"我们不会放手。{ref} 已重新交给网格员处理")
+        task = await leader.expect("上次处理后问题没有解决")
+        assert ref in (task.text or "")
+    assert await query(db_path, "SELECT status, flagged FROM issues") == [("reopened", 1)]
+
+
+def outputs(server: FakeTelegramServer, user: int) -> int:
+    """Messages sent to the chat plus edits made in it: each handled press adds one."""
+    return len(server.messages_to(user)) + sum(1 for edit in server.edits if edit.chat_id == user)
+
+
+async def test_forged_tokens_are_refused_and_change_nothing(server: FakeTelegramServer, db_path: Path,
+                                                            clock: ManualClock) -> None:
+    snapshot = ("SELECT (SELECT group_concat(status || flagged || coalesce(rating, '-')) FROM issues), "
+                "(SELECT COUNT(*) FROM issue_events), (SELECT COUNT(*) FROM issue_followers), "
+                "(SELECT COUNT(*) FROM outbox)")
+    async with running(settings(server, db_path), clock):
+        owner = await at_menu(server, WANG)
+        ref = await report(owner, "屋顶漏水")
+        other = await at_menu(server, ZHAO)
+        before = await query(db_path, snapshot)
+
+        async def press(chat: Chat, data: str, answer: str) -> None:
+            count = outputs(server, chat.user_id)
+            chat.press(data)
+            await server.wait_until(lambda: outputs(server, chat.user_id) > count, 5, lambda: f"{data}: no answer")
+            assert answer in (server.last_to(chat.user_id).text or ""), data
+
+        denied = "抱歉，您没有这个权限"
+        for data in ("r:fix:1:y", "r:fix:1:n", "r:re:1:n", "r:view:1", "r:fix:1:maybe", "r:view:1:y", "r:view:-1",
+                     "r:view:１", "r:view:", "r:"):
+            await press(other, data, denied)
+        await press(other, "r:view:999", "找不到这件事")
+        await press(owner, "r:fix:1:y", "这件事现在是“已派单”，不能这样操作")  # not resolved yet
+        await press(owner, "r:view:1", f"{ref} 🏠 屋顶漏水\n状态：已派单")  # the real owner still gets in
+        assert await query(db_path, snapshot) == before

@@ -1,0 +1,416 @@
+"""Grid members' tasks over Telegram: the real PTB Application against the fake Bot API server, on the sample street
+with people seeded on Telegram accounts and reports filed straight through the service."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+from PIL import Image
+
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.domain.people import Account, Duty, Role
+from bot.services import issues as service
+from bot.services.grid_import import import_grid
+from bot.services.people import grant_street_admin
+from bot.storage import grid, issues, people
+from bot.storage.db import Database
+from tests.fake_telegram import FakeTelegramServer
+from tests.harness import Chat, running, settings_for
+
+SAMPLE = (Path(__file__).resolve().parent.parent / "sample" / "grid.csv").read_bytes()
+TZ = "Asia/Shanghai"
+RESIDENT, LEADER, OTHER_LEADER, SECRETARY, ADMIN = 1101, 1201, 1202, 1301, 1900
+HOUR = 3600
+TOKEN = "123456:TASK-FLOW"  # its own token lock, so this module can run beside other Telegram test modules
+DENIED = "抱歉，您没有这个权限。"
+LEADER_WHO = "幸福社区 · 阳光花园 · 1号楼 楼栋党小组长"
+
+
+class TickingClock(ManualClock):
+    """A manual clock that also moves on a second at every reading, as time does between steps. The outbox paces
+    pushes by the injected clock (30 a second, one a second per chat), so a frozen clock would hold back every push
+    after the first; jumps (`advance`) stay in the test's hands."""
+
+    def now(self) -> datetime:
+        self.advance(1)
+        return super().now()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return TickingClock()
+
+
+class Snapshot(NamedTuple):
+    status: str
+    owner: str
+    events: tuple[tuple[object, ...], ...]
+
+
+@dataclass
+class Street:
+    """The seeded database, reached through a second connection while Jinlin runs."""
+
+    path: Path
+    media: Path
+    ids: dict[int, int]  # Telegram user id → person id
+
+    def settings(self, server: FakeTelegramServer) -> Settings:
+        return settings_for(server, self.path, admins=frozenset({("telegram", str(ADMIN))}),
+                            media_dir=str(self.media), telegram_token=TOKEN)
+
+    @asynccontextmanager
+    async def db(self) -> AsyncIterator[Database]:
+        database = Database(str(self.path))
+        await database.open(exclusive=False)
+        try:
+            yield database
+        finally:
+            await database.close()
+
+    async def file(self, clock: ManualClock, category: str = "roof_leak", unit: str = "C01-A-B1") -> tuple[int, str]:
+        """A report by the resident (the report flow is not used); returns its id and reference number."""
+        async with self.db() as db, db.write() as tx:
+            reporter = await people.by_id(tx, self.ids[RESIDENT])
+            place = await grid.by_code(tx, unit)
+            assert reporter is not None and place is not None
+            draft = service.Draft(category, "楼道里有问题", place.id)
+            issue = await service.submit(tx, reporter, draft, clock.now(), TZ)
+        return issue.id, issue.ref
+
+    async def snapshot(self, issue_id: int) -> Snapshot:
+        async with self.db() as db, db.read() as tx:
+            issue = await issues.get(tx, issue_id)
+            assert issue is not None
+            owner = await grid.by_id(tx, issue.owner_unit_id)
+            assert owner is not None
+            events = tuple(tuple(row) for row in await issues.events(tx, issue_id))
+        return Snapshot(issue.status.value, owner.code, events)
+
+
+@pytest.fixture
+async def street(tmp_path: Path, clock: ManualClock) -> Street:
+    path = tmp_path / "jinlin.db"
+    db = Database(str(path))
+    await db.open()
+    await import_grid(db, SAMPLE)
+    ids: dict[int, int] = {}
+    async with db.write() as tx:
+        units = {code: unit.id for code in ("S01", "C01", "C01-A-B1", "C01-A-B2")
+                 if (unit := await grid.by_code(tx, code)) is not None}
+        for user, name in ((RESIDENT, "王阿姨"), (LEADER, "李师傅"), (OTHER_LEADER, "赵师傅"), (SECRETARY, "张书记"),
+                           (ADMIN, "街道")):
+            ids[user] = await people.create(tx, Account("telegram", str(user), str(user)), display_name=name,
+                                            locale="zh_CN", now=clock.now())
+        await people.set_home(tx, ids[RESIDENT], units["C01-A-B1"], "3-201")
+        await people.grant_role(tx, ids[LEADER], Role.BUILDING_LEADER, units["C01-A-B1"])
+        await people.grant_role(tx, ids[OTHER_LEADER], Role.BUILDING_LEADER, units["C01-A-B2"])
+        await people.grant_role(tx, ids[SECRETARY], Role.COMMUNITY_SECRETARY, units["C01"])
+        for duty in (Duty.SANITATION, Duty.SAFETY, Duty.MEDIATION, Duty.LEGAL_ADVISOR):
+            await people.grant_duty(tx, ids[SECRETARY], duty, units["C01"])
+        await grant_street_admin(tx, ids[ADMIN])
+    await db.close()
+    return Street(path, tmp_path / "media", ids)
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), "green").save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+async def answer(chat: Chat, token: str) -> str:
+    """Press `token` and return the bot's answer (the pressed message edited, or a new one)."""
+    server = chat.server
+
+    def count() -> int:
+        return len([e for e in server.edits if e.chat_id == chat.user_id]) + len(chat.screen())
+
+    before = count()
+    chat.press(token)
+    await server.wait_until(lambda: count() > before, 5, lambda: f"no answer to {token!r}")
+    text = chat.screen()[-1].text
+    assert text is not None
+    return text
+
+
+async def test_leader_accepts_notes_and_resolves_a_pushed_task(server: FakeTelegramServer, street: Street,
+                                                               clock: ManualClock) -> None:
+    issue_id, ref = await street.file(clock, "sanitation")  # to the leader and the sanitation duty at C01
+    async with running(street.settings(server), clock):
+        leader, secretary, resident = Chat(server, LEADER), Chat(server, SECRETARY), Chat(server, RESIDENT)
+        card = await leader.expect(f"📋 {ref} 🧹 环境卫生")
+        assert ("✋ 受理", f"t:acc:{issue_id}") in server.buttons(card)
+        await secretary.expect(f"📋 {ref}")
+
+        await leader.tap("✋ 受理")
+        await leader.expect(f"✋ 您已受理 {ref}")
+        await secretary.expect(f"{ref} 已由 {LEADER_WHO} 受理。")
+        await resident.expect(f"您反映的 {ref} 已由 {LEADER_WHO} 受理。")
+        assert (await street.snapshot(issue_id)).status == "accepted"
+
+        await leader.tap("🗂 我的任务")
+        listing = await leader.expect("待办 1 件")
+        assert server.buttons(listing)[0] == (f"{ref} 🧹 环境卫生", f"t:view:{issue_id}")
+        await leader.tap(f"{ref} 🧹 环境卫生")
+        await leader.expect("状态：处理中")
+        await leader.tap("📝 备注")
+        await leader.expect(f"请输入 {ref} 的进展备注")
+        leader.send("已通知保洁，明早清运")
+        await leader.expect(f"已记下 {ref} 的备注")
+        await resident.expect(f"{ref} 有新进展（{LEADER_WHO}）：已通知保洁，明早清运")
+
+        leader.press(f"t:res:{issue_id}")  # the card's button, pressed on an older message
+        await leader.expect(f"办结 {ref}：可以先发一张处理后的照片")
+        server.push_photo(LEADER, data=_jpeg())
+        await leader.expect("📷 已附上照片。")
+        leader.send("已清运完毕")
+        await leader.expect(f"{ref} 已办结，已请居民确认问题是否解决。")
+        fixed = await resident.expect(f"您反映的 {ref} 已办结（{LEADER_WHO}）：已清运完毕\n\n问题解决了吗？")
+        assert fixed.method == "sendPhoto" and fixed.file is not None
+        assert server.buttons(fixed) == [("✅ 解决了", f"r:fix:{issue_id}:y"), ("❌ 没解决", f"r:fix:{issue_id}:n")]
+
+        resolved = await street.snapshot(issue_id)
+        assert resolved.status == "resolved"
+        assert await answer(leader, f"t:acc:{issue_id}") == (  # a replayed accept changes nothing
+            "这件事现在是“已办结，待您确认”，不能这样操作。\n\n请选择要办的事：")
+        assert (await answer(leader, f"t:note:{issue_id}")).startswith("这件事现在是")  # not asked for a note first
+        assert await street.snapshot(issue_id) == resolved
+
+
+async def test_escalating_with_a_reason_moves_the_task_up(server: FakeTelegramServer, street: Street,
+                                                          clock: ManualClock) -> None:
+    issue_id, ref = await street.file(clock)
+    async with running(street.settings(server), clock):
+        leader, secretary, resident = Chat(server, LEADER), Chat(server, SECRETARY), Chat(server, RESIDENT)
+        await leader.expect(f"📋 {ref}")
+        await leader.tap("✋ 受理")
+        await resident.expect(f"{ref} 已由 {LEADER_WHO} 受理")
+
+        leader.press(f"t:esc:{issue_id}")
+        await leader.expect(f"请说明 {ref} 需要上报的原因")
+        server.push_sticker(LEADER)
+        await leader.expect("请用文字输入。")
+        leader.send("屋顶防水需要社区统一维修")
+        await leader.expect(f"{ref} 已上报到 幸福社区。")
+        card = await secretary.expect(f"📋 {ref}")
+        assert "上报原因：屋顶防水需要社区统一维修" in (card.text or "")
+        await resident.expect(f"您反映的 {ref} 已上报到 幸福社区 处理。")
+        moved = await street.snapshot(issue_id)
+        assert (moved.status, moved.owner) == ("escalated", "C01")
+        assert moved.events[-1][2:] == ("transition", "accepted", "escalated", "屋顶防水需要社区统一维修")
+
+        await secretary.tap("✋ 受理")  # the new owner takes it; the resident hears of it again
+        await secretary.expect(f"✋ 您已受理 {ref}")
+        await resident.expect(f"您反映的 {ref} 已由 幸福社区 社区党总支书记 受理。")
+
+
+async def test_not_ours_hands_the_task_up(server: FakeTelegramServer, street: Street, clock: ManualClock) -> None:
+    issue_id, ref = await street.file(clock)
+    async with running(street.settings(server), clock):
+        leader, secretary = Chat(server, LEADER), Chat(server, SECRETARY)
+        await leader.expect(f"📋 {ref}")
+        await leader.tap("↪️ 不归我管")
+        await leader.expect(f"{ref} 不归本级管？")
+        await leader.tap("↪️ 确认交给上一级")
+        await leader.expect(f"{ref} 已上报到 幸福社区。")
+        card = await secretary.expect(f"📋 {ref}")
+        assert "上报原因：下级反馈不归他们管" in (card.text or "")
+    moved = await street.snapshot(issue_id)
+    assert (moved.status, moved.owner) == ("escalated", "C01")
+    assert "hand_up" in [event[2] for event in moved.events]
+
+
+async def test_rejecting_needs_a_reason_and_tells_the_resident(server: FakeTelegramServer, street: Street,
+                                                              clock: ManualClock) -> None:
+    issue_id, ref = await street.file(clock)
+    async with running(street.settings(server), clock):
+        leader, resident = Chat(server, LEADER), Chat(server, RESIDENT)
+        await leader.expect(f"📋 {ref}")
+        await leader.tap("🚫 不予受理")
+        await leader.expect(f"请说明 {ref} 不予受理的原因")
+        leader.send("   ")
+        await leader.expect("请用文字输入。")
+        leader.send("属于住户室内装修，不是公共事务")
+        await leader.expect(f"{ref} 已不予受理，原因已告知居民。")
+        await resident.expect(f"您反映的 {ref} 未被受理，原因：属于住户室内装修，不是公共事务")
+        assert (await street.snapshot(issue_id)).status == "rejected"
+        await leader.tap("🗂 我的任务")
+        await leader.expect("您负责的范围内目前没有待办的事。")
+
+
+async def test_a_legal_answer_is_required(server: FakeTelegramServer, street: Street, clock: ManualClock) -> None:
+    issue_id, ref = await street.file(clock, "legal")  # the legal adviser is the community secretary
+    async with running(street.settings(server), clock):
+        secretary, resident = Chat(server, SECRETARY), Chat(server, RESIDENT)
+        await secretary.expect(f"📋 {ref}")
+        await secretary.tap("⚖️ 回复")
+        prompt = await secretary.expect(f"回复 {ref}：请输入给居民的解答（必填）")
+        assert server.buttons(prompt) == [("✖ 取消", "nav:cancel")]  # no "finish without a note"
+        assert (await answer(secretary, "res:done")).startswith("请写下给居民的回复。")  # forged: asked again
+        secretary.send("可以依据《民法典》第二百八十六条要求停止侵害。")
+        await secretary.expect(f"{ref} 已办结")
+        await resident.expect(f"您咨询的 {ref} 有回复了（幸福社区 社区党总支书记）：\n可以依据《民法典》")
+    assert (await street.snapshot(issue_id)).status == "resolved"
+
+
+async def test_rights_and_state_are_checked_again_at_the_final_step(server: FakeTelegramServer, street: Street,
+                                                                    clock: ManualClock) -> None:
+    first, first_ref = await street.file(clock)
+    second, _ = await street.file(clock, "parking")
+    async with running(street.settings(server), clock):
+        leader, secretary = Chat(server, LEADER), Chat(server, SECRETARY)
+        await leader.expect(f"📋 {first_ref}")
+        secretary.send("/menu")
+        await secretary.expect("请选择要办的事")
+        assert (await answer(secretary, f"t:rej:{first}")).startswith(f"请说明 {first_ref} 不予受理的原因")
+        leader.press(f"t:res:{first}")  # meanwhile the leader resolves it
+        await leader.tap("✅ 不写说明，直接办结")
+        await leader.expect(f"{first_ref} 已办结")
+        resolved = await street.snapshot(first)
+        secretary.send("重复反映")
+        await secretary.expect("这件事现在是“已办结，待您确认”，不能这样操作。")
+        assert await street.snapshot(first) == resolved
+
+        assert (await answer(secretary, f"t:note:{second}")).startswith("请输入")
+        async with street.db() as db, db.write() as tx:  # the secretary steps down while typing
+            await tx.execute("DELETE FROM roles WHERE person_id = ?", (street.ids[SECRETARY],))
+            await tx.execute("DELETE FROM duties WHERE person_id = ?", (street.ids[SECRETARY],))
+        before = await street.snapshot(second)
+        secretary.send("已联系物业")
+        await secretary.expect(DENIED)
+        assert await street.snapshot(second) == before
+
+
+async def test_my_tasks_lists_overdue_first(server: FakeTelegramServer, street: Street, clock: ManualClock) -> None:
+    parking, parking_ref = await street.file(clock, "parking")  # 72 h for the building
+    hazard, hazard_ref = await street.file(clock, "safety_hazard", "C01-A-B2")  # 2 h at every level
+    async with running(street.settings(server), clock) as jinlin:
+        assert jinlin.core.scheduler is not None
+        admin, other = Chat(server, ADMIN), Chat(server, OTHER_LEADER)
+        admin.send("/menu")
+        await admin.tap("🗂 我的任务")
+        listing = await admin.expect("待办 2 件")
+        assert server.buttons(listing)[:2] == [(f"{parking_ref} 🚗 停车", f"t:view:{parking}"),
+                                               (f"{hazard_ref} ⚠️ 安全隐患", f"t:view:{hazard}")]
+        for _ in range(3):  # building → community → street, then past the street's time too
+            clock.advance(2 * HOUR + 1)
+            await jinlin.core.scheduler.run_timers()
+        await admin.expect(f"⏰ {hazard_ref} 已超时")
+        assert (await street.snapshot(hazard)).owner == "S01"
+        admin.send("/menu")
+        await admin.tap("🗂 我的任务")
+        listing = await admin.expect("待办 2 件")
+        assert server.buttons(listing)[:2] == [(f"⏰ {hazard_ref} ⚠️ 安全隐患", f"t:view:{hazard}"),
+                                               (f"{parking_ref} 🚗 停车", f"t:view:{parking}")]
+        assert f"⏰ {hazard_ref} ⚠️ 安全隐患（幸福社区 · 阳光花园 · 2号楼）" in (listing.text or "")
+        await admin.tap(f"⏰ {hazard_ref} ⚠️ 安全隐患")
+        await admin.expect("状态：已上报上级")
+
+        other.send("/menu")  # only what lies in the leader's own building
+        await other.tap("🗂 我的任务")
+        mine = await other.expect("待办 1 件")
+        assert [token for _, token in server.buttons(mine)][:1] == [f"t:view:{hazard}"]
+
+
+async def test_the_clock_climbs_building_community_street(server: FakeTelegramServer, street: Street,
+                                                         clock: ManualClock) -> None:
+    issue_id, ref = await street.file(clock)  # roof leak: 24 h at each level, reminded at 80 %
+    async with running(street.settings(server), clock) as jinlin:
+        timers = jinlin.core.scheduler
+        assert timers is not None
+        leader, secretary, admin, resident = (Chat(server, user) for user in (LEADER, SECRETARY, ADMIN, RESIDENT))
+        await leader.expect(f"📋 {ref}")
+        climb = ((leader, secretary, "幸福社区", "C01"), (secretary, admin, "近邻街道", "S01"))
+        for owner, successor, place, code in climb:
+            clock.advance(20 * HOUR)
+            await timers.run_timers()
+            reminder = await owner.expect(f"⏰ 提醒：{ref}")
+            assert server.buttons(reminder) == [("查看任务", f"t:view:{issue_id}")]
+            clock.advance(4 * HOUR + 1)
+            await timers.run_timers()
+            await owner.expect(f"{ref} 已上报到 {place}。")
+            card = await successor.expect(f"📋 {ref}")
+            assert "上报原因：超过办理时限" in (card.text or "")
+            await resident.expect(f"您反映的 {ref} 已上报到 {place} 处理。")
+            assert (await street.snapshot(issue_id)).owner == code
+
+        clock.advance(20 * HOUR)
+        await timers.run_timers()
+        await admin.expect(f"⏰ 提醒：{ref}")
+        clock.advance(4 * HOUR + 1)
+        await timers.run_timers()
+        await admin.expect(f"⏰ {ref} 已超时，请尽快处理。")  # the street is the last owner
+        at_top = await street.snapshot(issue_id)
+        assert (at_top.status, at_top.owner) == ("escalated", "S01")
+        kinds = [event[2] for event in at_top.events]
+        assert (kinds.count("escalate"), kinds[-1]) == (2, "overdue")
+        clock.advance(7 * 24 * HOUR)
+        assert await timers.run_timers() == 0
+        assert await street.snapshot(issue_id) == at_top
+
+
+ACTORS = {"resident": RESIDENT, "leader of another building": OTHER_LEADER, "community secretary": SECRETARY,
+          "street admin": ADMIN}
+ALLOWED = {"community secretary", "street admin"}  # above the building: in scope
+# action → (token action, what the member does next, the confirmation, the status afterwards)
+ACTIONS: dict[str, tuple[str, tuple[str, str] | None, str, str]] = {
+    "view": ("view", None, "状态：已派单", "assigned"),
+    "accept": ("acc", None, "✋ 您已受理 {ref}", "accepted"),
+    "note": ("note", ("send", "已联系物业"), "已记下 {ref} 的备注", "assigned"),
+    "resolve": ("res", ("tap", "✅ 不写说明，直接办结"), "{ref} 已办结", "resolved"),
+    "escalate": ("esc", ("send", "需要上级协调"), "{ref} 已上报到 幸福社区", "escalated"),
+    "not ours": ("up", ("tap", "↪️ 确认交给上一级"), "{ref} 已上报到 幸福社区", "escalated"),
+    "reject": ("rej", ("send", "不属于公共事务"), "{ref} 已不予受理", "rejected"),
+}
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("actor", ACTORS)
+async def test_who_may_act_on_a_task_in_building_one(actor: str, action: str, server: FakeTelegramServer,
+                                                     street: Street, clock: ManualClock) -> None:
+    issue_id, ref = await street.file(clock)
+    token, then, confirmation, status = ACTIONS[action]
+    async with running(street.settings(server), clock):
+        chat = Chat(server, ACTORS[actor])
+        chat.send("/menu")
+        await chat.expect("请选择要办的事")
+        before = await street.snapshot(issue_id)
+        first = await answer(chat, f"t:{token}:{issue_id}")
+        if actor not in ALLOWED:
+            assert first.startswith(DENIED)
+            assert await street.snapshot(issue_id) == before
+            return
+        if then is not None:
+            how, what = then
+            if how == "tap":
+                await chat.tap(what)
+            else:
+                chat.send(what)
+        await chat.expect(confirmation.format(ref=ref))
+    after = await street.snapshot(issue_id)
+    assert after.status == status
+    assert (after.events == before.events) is (action == "view")
+
+
+async def test_forged_tokens_change_nothing(server: FakeTelegramServer, street: Street, clock: ManualClock) -> None:
+    issue_id, ref = await street.file(clock)
+    async with running(street.settings(server), clock):
+        leader = Chat(server, LEADER)
+        await leader.expect(f"📋 {ref}")
+        before = await street.snapshot(issue_id)
+        assert (await answer(leader, "t:acc:999999")).startswith("找不到这件事。")
+        for forged in ("t:acc:abc", "t:zap:1", f"t:zap:{issue_id}", f"t:acc:{issue_id}:1", f"t:acc:0{issue_id}",
+                       f"t:acc:{issue_id}{'0' * 12}", "t:acc:-1", "t:acc:１", f"t:acc: {issue_id}", "t:acc:"):
+            assert (await answer(leader, forged)).startswith(DENIED), forged
+        assert await street.snapshot(issue_id) == before
+        await leader.tap("🗂 我的任务")  # and the real buttons still work
+        await leader.expect("待办 1 件")
