@@ -65,7 +65,7 @@ class Core:
         stack.push_async_callback(self.outbox.stop)
         self.scheduler = Scheduler(self.db, self.clock, self.outbox, self.settings.timezone)
         await self.scheduler.start()
-        stack.callback(self.scheduler.stop)
+        stack.push_async_callback(self.scheduler.stop)
 
 
 @dataclass(frozen=True, slots=True)

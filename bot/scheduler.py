@@ -3,6 +3,7 @@ schedule is rebuilt from it at start and nothing is lost on restart."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -32,18 +33,32 @@ class Scheduler:
         self._jobs = AsyncIOScheduler(timezone=timezone)
         self._jobs.add_job(self._sweep, "interval", seconds=SWEEP_SECONDS, id="sweep")
         self._jobs.add_job(self._forget_old_events, "cron", hour=4, id="forget-old-events")
+        self._replan: asyncio.Task[None] | None = None
+        self._dirty = False
 
     async def start(self) -> None:
         self._jobs.start()
         await self.run_timers()  # anything that fell due while the bot was down, then the next wake-up
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         self._jobs.shutdown(wait=False)
+        if self._replan is not None:
+            await self._replan
 
     def changed(self) -> None:
-        """A transaction committed: new pushes may wait in the outbox and timers may have moved."""
+        """A transaction committed: new pushes may wait in the outbox and timers may have moved.
+
+        Re-planning is coalesced: commits during a run only make that run go round once more.
+        """
         self._outbox.wake()
-        self._jobs.add_job(self.run_timers, id="timers-now", replace_existing=True)
+        self._dirty = True
+        if self._replan is None or self._replan.done():
+            self._replan = asyncio.get_running_loop().create_task(self._replan_while_dirty(), name="timers-replan")
+
+    async def _replan_while_dirty(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            await self.run_timers()
 
     async def run_timers(self) -> int:
         """Fire what is due, then set the single timer job to the next due time found in the database."""

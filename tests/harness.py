@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
@@ -12,7 +13,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from tests.fake_telegram import FakeTelegramServer, SentMessage
 
-TOKEN = "123456:TEST-TOKEN"
+TOKEN = f"123456:TEST-{os.getpid()}"  # per process: the token lock is machine-wide
 
 
 def settings_for(server: FakeTelegramServer, db: Path, **overrides: object) -> Settings:

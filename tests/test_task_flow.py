@@ -29,7 +29,6 @@ SAMPLE = (Path(__file__).resolve().parent.parent / "sample" / "grid.csv").read_b
 TZ = "Asia/Shanghai"
 RESIDENT, LEADER, OTHER_LEADER, SECRETARY, ADMIN = 1101, 1201, 1202, 1301, 1900
 HOUR = 3600
-TOKEN = "123456:TASK-FLOW"  # its own token lock, so this module can run beside other Telegram test modules
 DENIED = "抱歉，您没有这个权限。"
 LEADER_WHO = "幸福社区 · 阳光花园 · 1号楼 楼栋党小组长"
 
@@ -65,7 +64,7 @@ class Street:
 
     def settings(self, server: FakeTelegramServer) -> Settings:
         return settings_for(server, self.path, admins=frozenset({("telegram", str(ADMIN))}),
-                            media_dir=str(self.media), telegram_token=TOKEN)
+                            media_dir=str(self.media))
 
     @asynccontextmanager
     async def db(self) -> AsyncIterator[Database]:

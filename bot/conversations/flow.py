@@ -121,6 +121,6 @@ def choices(items: list[tuple[str, str]], *, per_row: int = 2) -> tuple[tuple[Bu
 def token_id(inbound: Inbound, prefix: str) -> int | None:
     """The id in a pressed button token `prefix:<id>`, or None when it is not such a token (tokens are untrusted)."""
     head, sep, tail = inbound.token.partition(":")
-    if not sep or head != prefix or not tail.isdigit() or len(tail) > 12:
+    if not sep or head != prefix or not (tail.isascii() and tail.isdigit()) or len(tail) > 12:
         return None
     return int(tail)

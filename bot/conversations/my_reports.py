@@ -13,7 +13,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from bot.conversations.flow import Ctx, Done, Flow, Goto, Handler, Retry, State, Transition, choices, token_id
-from bot.conversations.report import MAX_DESCRIPTION, category_label
+from bot.conversations.report import category_label
 from bot.domain.issues import Status
 from bot.domain.messages import Inbound, InboundKind, Reply
 from bot.domain.people import Person
@@ -100,7 +100,7 @@ async def ask_detail(ctx: Ctx) -> Reply:
     person = _me(ctx)
     try:
         issue = await issue_service.view_as_resident(ctx.tx, ctx.data["issue"], person)
-        lines = [await issue_service.summary(ctx.tx, issue, ctx.timezone)]
+        lines = [await issue_service.summary(ctx.tx, issue, ctx.timezone, with_room=issue.reporter_id == person.id)]
     except IssueError as error:
         return Reply(t(error.key, **error.params), choices([(t("mine.all"), "v:list")]))
     photos = len(await issue_store.photos(ctx.tx, issue.id, "report"))
@@ -127,9 +127,12 @@ async def on_info(ctx: Ctx, person: Person, inbound: Inbound) -> Transition:
     text = inbound.text.strip() if inbound.kind in (InboundKind.TEXT, InboundKind.PHOTO) else ""
     if not (text or photo):
         return Retry("mine.expect_info")
-    if len(text) > MAX_DESCRIPTION:
+    if len(text) > issue_service.MAX_DESCRIPTION:
         return Retry("report.description_too_long")
-    issue = await issue_service.add_info(ctx.tx, ctx.data["issue"], person, text, photo, ctx.now)
+    try:
+        issue = await issue_service.add_info(ctx.tx, ctx.data["issue"], person, text, photo, ctx.now)
+    except IssueError as error:
+        return Done((Reply(t(error.key, **error.params)),))
     return Done((Reply(t("mine.info_added", ref=issue.ref)),))
 
 

@@ -13,17 +13,15 @@ from bot.domain.grid import Level
 from bot.domain.messages import Inbound, InboundKind, Reply
 from bot.i18n import t
 from bot.services import issues as issue_service
-from bot.services.issues import MAX_PHOTOS, Draft, IssueError, category_name
+from bot.services.issues import MAX_DESCRIPTION, MAX_PHOTOS, Draft, IssueError, category_name
 from bot.services.people import place_label
 from bot.storage import grid
 from bot.storage import issues as issue_store
 
-MAX_DESCRIPTION = 1000  # characters; longer texts are refused kindly
-
 
 async def category_label(ctx: Ctx, code: str) -> str:
     """A category's name in the current locale (its code once it is no longer offered)."""
-    found = await issue_store.category(ctx.tx, code)
+    found = await issue_store.category(ctx.tx, code, active_only=False)
     return code if found is None else category_name(found)
 
 

@@ -35,19 +35,18 @@ def markup(reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 async def send_reply(bot: telegram.Bot, chat_id: int | str, reply: Reply) -> telegram.Message:
-    """Send `reply` as plain text (a photo with caption if it has one), without link previews.
-
-    A voice note carries the text as its caption when it fits and there is no photo; otherwise it goes just before.
-    """
-    if reply.voice:
-        voice = await _file(reply.voice)
-        if not reply.photo and _utf16_len(reply.text) <= MAX_CAPTION:
-            return await bot.send_voice(chat_id, voice, caption=reply.text or None, parse_mode=None,
-                                        reply_markup=markup(reply))
-        await bot.send_voice(chat_id, voice)
-    if reply.photo:
-        return await bot.send_photo(chat_id, await _file(reply.photo), caption=reply.text or None,
-                                    parse_mode=None, reply_markup=markup(reply))
+    """Send `reply` as plain text without link previews. A voice note goes first; the last attachment carries the
+    text (and the buttons) as its caption when it fits, otherwise the text follows as a message of its own."""
+    attachments = [(send, ref) for send, ref in ((bot.send_voice, reply.voice), (bot.send_photo, reply.photo)) if ref]
+    captioned = attachments[-1] if attachments and _utf16_len(reply.text) <= MAX_CAPTION else None
+    sent = None
+    for send, ref in attachments:
+        if (send, ref) == captioned:
+            return await send(chat_id, await _file(ref), caption=reply.text or None, parse_mode=None,
+                              reply_markup=markup(reply))
+        sent = await send(chat_id, await _file(ref))
+    if sent is not None and not reply.text:
+        return sent
     return await bot.send_message(chat_id, reply.text, parse_mode=None, reply_markup=markup(reply),
                                   link_preview_options=_NO_PREVIEW)
 

@@ -23,6 +23,7 @@ FOLLOWUP_CLOSE = timedelta(days=6)  # … then closed unrated, three days after 
 RECHECK = timedelta(days=14)  # infrastructure: "did it stay fixed?"
 REMIND_SHARE = 0.8  # owners are reminded when this share of their level's time has passed
 MAX_PHOTOS = 5
+MAX_DESCRIPTION = 1000  # characters
 LEVEL_TIMERS = ("remind", "escalate")
 FOLLOWUP_TIMERS = ("followup_remind", "followup_close")
 
@@ -55,8 +56,13 @@ def category_name(category: Category) -> str:
     return custom or t(f"category.{category.code}")
 
 
-async def _category(tx: Tx, code: str) -> Category:
-    found = await issues.category(tx, code)
+def _check_description(text: str) -> None:
+    if len(text) > MAX_DESCRIPTION:
+        raise IssueError("issue.error.too_long", limit=MAX_DESCRIPTION)
+
+
+async def _category(tx: Tx, code: str, *, active_only: bool = False) -> Category:
+    found = await issues.category(tx, code, active_only=active_only)
     if found is None:
         raise IssueError("issue.error.category")
     return found
@@ -78,13 +84,14 @@ def _local(moment: datetime, timezone: str) -> str:
 
 async def submit(tx: Tx, reporter: Person, draft: Draft, now: datetime, timezone: str) -> Issue:
     """File a report: number it, route it, record the decision, push the task and start its clock."""
-    category = await _category(tx, draft.category)
+    category = await _category(tx, draft.category, active_only=True)
     unit = await grid.by_id(tx, draft.unit_id)
     if unit is None or unit.level not in (Level.BUILDING, Level.COMPLEX, Level.COMMUNITY):
         raise IssueError("issue.error.place")
     description = draft.description.strip()
     if not description and not draft.voice_ref:
         raise IssueError("issue.error.empty")
+    _check_description(description)
     route = await routing.route(tx, category, unit.id)
     if route is None:
         raise IssueError("issue.error.place")
@@ -175,19 +182,19 @@ def task_buttons(issue: Issue) -> tuple[tuple[Button, ...], ...]:
     )
 
 
-async def _place(tx: Tx, issue: Issue) -> str:
+async def _place(tx: Tx, issue: Issue, *, with_room: bool = True) -> str:
     room = ""
-    if issue.reporter_id is not None and issue.unit_id:
+    if with_room and issue.reporter_id is not None:
         reporter = await people.by_id(tx, issue.reporter_id)
         room = reporter.room if reporter is not None and reporter.building_id == issue.unit_id else ""
     label = await place_label(tx, issue.unit_id, room)
     return f"{label} 📍{issue.location}" if issue.location else label
 
 
-async def summary(tx: Tx, issue: Issue, timezone: str) -> str:
-    """One report as its reporter or a grid member reads it in a list or detail view."""
+async def summary(tx: Tx, issue: Issue, timezone: str, *, with_room: bool) -> str:
+    """One report as read in a list or detail view; the reporter's room only for the reporter and grid members."""
     return t("issue.summary", ref=issue.ref, category=category_name(await _category(tx, issue.category)),
-             status=t(f"status.{issue.status.value}"), place=await _place(tx, issue),
+             status=t(f"status.{issue.status.value}"), place=await _place(tx, issue, with_room=with_room),
              description=issue.description or t("task.voice_only"), created=_local(issue.created_at, timezone))
 
 
@@ -195,9 +202,9 @@ async def summary(tx: Tx, issue: Issue, timezone: str) -> str:
 
 
 async def _member_issue(tx: Tx, issue_id: int, member: Person) -> Issue:
-    """The issue, if `member` may act on it (it lies in their scope, or it was pushed to them)."""
+    """The issue, if `member` may act on it now: it lies in the scope of a role or duty they hold."""
     issue = await _issue(tx, issue_id)
-    if member.id in await issues.recipients(tx, issue.id) or await routing.in_scope(tx, member, issue.unit_id):
+    if await routing.in_scope(tx, member, issue.unit_id):
         return issue
     raise IssueError("auth.denied")
 
@@ -247,6 +254,11 @@ async def resolve(tx: Tx, issue_id: int, member: Person, note: str, photo: str, 
     await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
     await issues.schedule(tx, issue.id, "followup_remind", now + FOLLOWUP_REMIND)
     await issues.schedule(tx, issue.id, "followup_close", now + FOLLOWUP_CLOSE)
+    done_by = {"ref": issue.ref, "who": _lazy_who(tx, member.id)}
+    for other in await issues.recipients(tx, issue.id):
+        if other != member.id:
+            await notify.push_reply(tx, person_id=other, idempotency=f"issue:{issue.id}:done:{_stamp(now)}",
+                                    now=now, render=lambda: _reply("task.resolved_by", done_by))
     key = "issue.answered" if issue.category == "legal" else "issue.resolved"
     await _ask_fixed(tx, issue, f"resolved:{_stamp(now)}", now, key, photo=photo, note=note or "—",
                      who=_lazy_who(tx, member.id))
@@ -271,7 +283,7 @@ async def escalate(tx: Tx, issue_id: int, member: Person | None, reason: str, no
     issue = await _assign(tx, issue, route, Status.ESCALATED, actor, now, timezone, reason=detail)
     new_owner = await place_label(tx, route.owner.id)
     for person_id in old:
-        if person_id not in {r.person_id for r in route.recipients}:
+        if person_id != actor and person_id not in {r.person_id for r in route.recipients}:
             await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:moved:{_stamp(now)}", now=now,
                               text_key="task.moved_up", params={"ref": issue.ref, "place": new_owner})
     await _tell_reporter(tx, issue, f"escalated:{_stamp(now)}", now, "issue.escalated", place=new_owner)
@@ -305,9 +317,8 @@ async def remind_owners(tx: Tx, issue: Issue, now: datetime, timezone: str) -> N
 
 
 async def tasks_for(tx: Tx, member: Person, now: datetime) -> list[Issue]:
-    """Open issues in the member's scope (the most urgent the store returns): overdue first, then oldest first."""
-    found = await issues.open_in_units(tx, await routing.scope_units(tx, member), now)
-    return sorted(found, key=lambda issue: (issue.due_at > now, issue.id))
+    """Open issues in the member's scope: overdue first, then oldest first."""
+    return await issues.open_in_units(tx, await routing.scope_units(tx, member), now)
 
 
 async def view_as_member(tx: Tx, issue_id: int, member: Person) -> Issue:
@@ -349,10 +360,11 @@ async def add_info(tx: Tx, issue_id: int, person: Person, text: str, photo: str,
     """More words or a photo from the reporter, passed to whoever has the task."""
     issue = await _reporter_issue(tx, issue_id, person)
     _require_open(issue)
+    _check_description(text)
+    if photo and len(await issues.photos(tx, issue.id)) >= MAX_PHOTOS * 2:
+        raise IssueError("issue.error.too_many_photos")
     await issues.record(tx, issue.id, kind="info", actor_id=person.id, now=now, detail=text)
     if photo:
-        if len(await issues.photos(tx, issue.id)) >= MAX_PHOTOS * 2:
-            raise IssueError("issue.error.too_many_photos")
         await issues.add_photo(tx, issue.id, "info", photo, person.id, now)
     targets = [issue.assignee_id] if issue.assignee_id else await issues.recipients(tx, issue.id)
     for person_id in targets:

@@ -41,7 +41,9 @@ async def _fire(tx: Tx, kind: str, issue: Issue, now: datetime, timezone: str) -
     elif kind == "escalate" and issue.is_open:
         try:
             await service.escalate(tx, issue.id, None, "", now, timezone)
-        except service.IssueError:
+        except service.IssueError as error:
+            if error.key != "task.at_top":
+                raise
             await service.overdue_nudge(tx, issue, now)  # the street owns it: nowhere higher to go
     elif kind == "followup_remind" and issue.status is Status.RESOLVED:
         await service.followup_reminder(tx, issue, now)

@@ -29,8 +29,9 @@ async def categories(tx: Tx) -> list[Category]:
     return [_category(row) for row in rows]
 
 
-async def category(tx: Tx, code: str) -> Category | None:
-    row = await tx.one("SELECT * FROM categories WHERE code = ? AND active = 1", (code,))
+async def category(tx: Tx, code: str, *, active_only: bool = True) -> Category | None:
+    """A category by code; reports filed before a category was retired still show it (active_only=False)."""
+    row = await tx.one("SELECT * FROM categories WHERE code = ? AND (active = 1 OR NOT ?)", (code, active_only))
     return _category(row) if row else None
 
 
@@ -117,7 +118,7 @@ async def open_in_units(tx: Tx, unit_ids: Sequence[int], now: datetime, limit: i
     units = ", ".join("?" for _ in unit_ids)
     rows = await tx.all(
         f"{_ISSUE} WHERE unit_id IN ({units}) AND status IN ({_OPEN_MARKS}) "
-        "ORDER BY due_at > ?, due_at, id LIMIT ?",
+        "ORDER BY due_at > ?, id LIMIT ?",
         (*unit_ids, *_OPEN, iso(now), limit))
     return [_issue(row) for row in rows]
 
