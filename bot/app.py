@@ -119,4 +119,5 @@ async def console(settings: Settings, inp: TextIO = sys.stdin, out: TextIO = sys
             await demo.seed(core.db, core.clock.now(), settings.locale)
             sender = ConsoleSender(out)
             await core.start(stack, {sender.channel: sender})
-            await ConsoleChannel(core.engine, core.media, inp, out, language_hint=settings.locale).run()
+            await ConsoleChannel(core.engine, core.media, inp, out, language_hint=settings.locale,
+                                 pushed=sender.pushed).run()

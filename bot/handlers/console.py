@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -16,17 +17,19 @@ from bot.i18n import t
 from bot.services.demo import ADMIN_ID, CHANNEL, member_id
 from bot.services.media import MediaError, MediaStore
 
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
-def render(reply: Reply) -> tuple[str, list[Button]]:
-    """Reply text (after its photo or voice note, shown as paths) with its buttons numbered from 1, and the buttons
-    in that order."""
+
+def render(reply: Reply, marks: Iterable[str] | None = None) -> tuple[str, list[Button]]:
+    """Reply text (after its photo or voice note, shown as paths) with its buttons marked 1, 2, 3 … (or by `marks`),
+    and the buttons in that order."""
     buttons = [button for row in reply.buttons for button in row]
     media = [t("console.photo", path=reply.photo)] if reply.photo else []
     media += [t("console.voice", path=reply.voice)] if reply.voice else []
     lines = [*media, reply.text]
-    numbered = itertools.count(1)
+    labels = iter(marks) if marks is not None else (str(n) for n in itertools.count(1))
     for row in reply.buttons:
-        lines.append("   ".join(f"[{next(numbered)}] {button.label}" for button in row))
+        lines.append("   ".join(f"[{next(labels)}] {button.label}" for button in row))
     return "\n".join(lines), buttons
 
 
@@ -38,16 +41,20 @@ def _read(path: str, media: MediaStore) -> bytes:
 
 
 class ConsoleSender:
-    """Outbox pushes to console users are printed, marked with who they are for."""
+    """Outbox pushes to console users are printed, marked with who they are for; their buttons are lettered
+    (a, b, c …) and stay pressable by that person until their next push with buttons."""
 
     channel = CHANNEL
     limits = ChannelLimits(per_second=1000.0, chat_interval=lambda chat_id: 0.0)
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
+        self.pushed: dict[str, list[Button]] = {}  # console user → buttons of their latest push
 
     async def send(self, chat_id: str, reply: Reply) -> SendResult:
-        text, _ = render(reply)
+        text, buttons = render(reply, LETTERS)
+        if buttons:
+            self.pushed[chat_id] = buttons
         self._out.write(f"\n📨 {t('console.push', who=chat_id)}\n{text}\n")
         self._out.flush()
         return Sent()
@@ -56,8 +63,10 @@ class ConsoleSender:
 class ConsoleChannel:
     """Reads lines from `inp` and prints replies to `out` until end of input or /quit."""
 
-    def __init__(self, engine: Engine, media: MediaStore, inp: TextIO, out: TextIO, *, language_hint: str) -> None:
+    def __init__(self, engine: Engine, media: MediaStore, inp: TextIO, out: TextIO, *, language_hint: str,
+                 pushed: Mapping[str, list[Button]]) -> None:
         self._engine = engine
+        self._pushed = pushed
         self._media = media
         self._inp = inp
         self._out = out
@@ -92,6 +101,9 @@ class ConsoleChannel:
         sender = self._sender()
         if text.isdigit() and 1 <= int(text) <= len(self._buttons):
             return Inbound(sender, InboundKind.BUTTON, token=self._buttons[int(text) - 1].token)
+        pushed = self._pushed.get(self._user, [])
+        if len(text) == 1 and text in LETTERS[:len(pushed)]:
+            return Inbound(sender, InboundKind.BUTTON, token=pushed[LETTERS.index(text)].token)
         if text.startswith("/"):
             head, _, rest = text.partition(" ")
             return Inbound(sender, InboundKind.COMMAND, command=head[1:].lower(), text=rest.strip())
