@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,5 +96,54 @@ async def test_admin_invites_a_leader_who_accepts_and_the_admin_is_told(terminal
                           "resident-7 已接受邀请，成为 幸福社区 · 阳光花园 · 2号楼 楼栋党小组长。")
     await terminal.type(f"/start {code.group(1)}")  # a second use of the same code
     await terminal.expect("这个邀请码已经用过了")
+    await terminal.type("/quit")
+    assert await terminal.process.wait() == 0
+
+
+async def test_the_whole_story_in_one_terminal(terminal: Terminal, tmp_path: Path) -> None:
+    """A resident reports a leak with a photo; the building leader accepts and resolves it; the resident rates it."""
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "leak.jpg")
+    await terminal.expect("同意吗？")
+    for line in ("1", "1", "1", "1", "3-201"):  # agree, 幸福社区, 阳光花园, 1号楼, room
+        await terminal.type(line)
+    await terminal.expect("加入成功")
+    await terminal.type("1")  # 我要反映
+    await terminal.expect("您要反映哪方面的事")
+    await terminal.type("1")  # 屋顶漏水
+    await terminal.expect("请说说是什么情况")
+    await terminal.type("屋顶漏水，下雨天滴水")
+    await terminal.expect("最多 5 张，已收到 0 张")
+    await terminal.type(f"/photo {tmp_path / 'leak.jpg'}")
+    await terminal.expect("已收到 1 张")
+    await terminal.type("1")  # 发完了
+    await terminal.expect("照片：1 张")
+    await terminal.type("1")  # 提交
+    ref = re.search(r"编号：(JL-\d{8}-\d{4})", await terminal.expect("有进展会马上告诉您"))
+    assert ref is not None
+    await terminal.expect(f"📨 发给 building-C01-A-B1 的消息：\n[照片 {tmp_path}/media/")
+    await terminal.expect(f"📋 {ref.group(1)} 🏠 屋顶漏水")
+    await terminal.type("/as leader C01-A-B1")
+    await terminal.expect("—— 现在您是 building-C01-A-B1 ——")
+    await terminal.expect("> ")
+    await terminal.type("a")  # ✋ 受理, on the pushed task
+    await terminal.expect(f"您已受理 {ref.group(1)}")
+    await terminal.expect(f"📨 发给 resident-1 的消息：\n您反映的 {ref.group(1)} 已由")
+    await terminal.type("3")  # 🗂 我的任务
+    await terminal.expect("待办")
+    await terminal.type("1")  # the task
+    await terminal.expect("✅ 办结")
+    await terminal.type("3")  # 办结 on the card
+    await terminal.expect("再输入处理说明")
+    await terminal.type("换了防水卷材")
+    await terminal.expect("已请居民确认问题是否解决")
+    await terminal.expect("问题解决了吗？\n[a] ✅ 解决了")
+    await terminal.type("/as resident")
+    await terminal.expect("> ")
+    await terminal.type("a")  # ✅ 解决了
+    await terminal.expect("请给这次处理打个分吧")
+    await terminal.type("5")
+    await terminal.expect("还有什么想说的吗")
+    await terminal.type("很满意，谢谢楼长")
+    await terminal.expect("谢谢您的评价")
     await terminal.type("/quit")
     assert await terminal.process.wait() == 0
