@@ -168,7 +168,10 @@ class TelegramChannel:
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         inbound = to_inbound(update)
         if update.callback_query is not None:
-            await update.callback_query.answer()
+            try:
+                await update.callback_query.answer()  # stops the spinner on the person's button
+            except TelegramError as error:  # e.g. "query is too old" after downtime: still handle the press
+                log.info("could not answer a button press: %s", error)
         if inbound is None:
             return
         chat_id = int(inbound.sender.chat_id)
