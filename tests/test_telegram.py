@@ -321,3 +321,16 @@ async def test_a_resident_can_delete_their_data(server: FakeTelegramServer, db_p
         await chat.tap("确定删除")
         await chat.expect("已删除您的信息")
     assert await _people(db_path) == []
+
+
+async def test_a_press_is_handled_even_when_it_cannot_be_answered(server: FakeTelegramServer, db_path: Path,
+                                                                  clock: ManualClock) -> None:
+    async with running(settings_for(server, db_path), clock):
+        chat = Chat(server, 1009)
+        chat.send("/start")
+        await chat.expect("同意吗？")
+        server.fail_next("answerCallbackQuery", status=400,
+                         description="Bad Request: query is too old and response timeout expired")
+        await chat.tap("✅ 同意")
+        await chat.expect("请选择您所在的社区")
+        assert server.calls_of("answerCallbackQuery")[-1].status == 400
