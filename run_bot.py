@@ -15,8 +15,8 @@ from bot.domain.people import Duty, Role
 from bot.handlers.telegram import bot_username
 from bot.i18n import t, use_locale
 from bot.services import invites
-from bot.services.categories import CategoryImportError, CategoryReport, export_categories, import_categories
-from bot.services.grid_import import GridImportError, ImportReport, export_grid, import_grid, render_errors
+from bot.services.categories import export_categories, import_categories
+from bot.services.grid_import import ImportRejected, ImportReport, export_grid, import_grid, render_errors
 from bot.services.posters import write_posters
 from bot.storage.db import Database, StoreLockedError
 
@@ -93,7 +93,7 @@ async def _categories(db: Database, args: argparse.Namespace, settings: Settings
 
 
 async def _spreadsheet(args: argparse.Namespace, export: Callable[[], Awaitable[bytes]],
-                       load: Callable[[bytes], Awaitable[ImportReport | CategoryReport]]) -> int:
+                       load: Callable[[bytes], Awaitable[ImportReport]]) -> int:
     """`export [FILE]` (to stdout without FILE) or `import FILE` of an all-or-nothing CSV."""
     if args.action == "export":
         data = await export()
@@ -107,7 +107,7 @@ async def _spreadsheet(args: argparse.Namespace, export: Callable[[], Awaitable[
     except OSError as error:
         print(t("cli.cannot_read", file=args.file, error=error.strerror), file=sys.stderr)
         return 1
-    except (GridImportError, CategoryImportError) as error:
+    except ImportRejected as error:
         print(t("cli.grid_rejected", count=len(error.errors)), file=sys.stderr)
         print(render_errors(error.errors), file=sys.stderr)
         return 1

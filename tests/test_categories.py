@@ -12,7 +12,7 @@ from bot.domain.grid import Level
 from bot.domain.people import Account, Duty, Role
 from bot.i18n import use_locale
 from bot.services import issues as issue_service
-from bot.services.categories import CategoryImportError, export_categories, import_categories
+from bot.services.categories import ImportRejected, export_categories, import_categories
 from bot.services.grid_import import import_grid, render_errors
 from bot.storage import grid, issues, people
 from bot.storage.db import Database
@@ -77,7 +77,7 @@ async def test_every_error_is_listed_and_nothing_is_applied(db: Database) -> Non
             + "noise,,48,48,48,120,0,,\n"  # 6: the same code again
             + "pets,,72,48,48,168,0," + "猫" * 33 + ",\n"  # 7: name too long
             + "parking,,72,48,48,168,0,,\n")  # 8: fine, but not applied either
-    with pytest.raises(CategoryImportError) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         await import_categories(db, text.encode())
     errors = rejected.value.errors
     assert [(error.line, error.key) for error in errors] == [
@@ -102,7 +102,7 @@ async def test_every_error_is_listed_and_nothing_is_applied(db: Database) -> Non
     (b"x" * (1024 * 1024 + 1), "categories.error.too_large"),
 ])
 async def test_unusable_files_are_refused(db: Database, data: bytes, key: str) -> None:
-    with pytest.raises(CategoryImportError) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         await import_categories(db, data)
     assert rejected.value.errors[0].key == key
 

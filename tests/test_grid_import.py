@@ -11,7 +11,7 @@ from bot.domain.grid import Level
 from bot.i18n import use_locale
 from bot.services.grid_import import (
     MAX_BYTES,
-    GridImportError,
+    ImportRejected,
     ImportReport,
     export_grid,
     import_grid,
@@ -35,7 +35,7 @@ async def snapshot(db: Database) -> list[tuple[str, str, str, int | None, tuple[
 
 
 async def errors_of(db: Database, data: bytes) -> list[tuple[int, str]]:
-    with pytest.raises(GridImportError) as caught:
+    with pytest.raises(ImportRejected) as caught:
         await import_grid(db, data)
     return [(error.line, error.key) for error in caught.value.errors]
 
@@ -151,7 +151,7 @@ async def test_gbk_file_is_accepted_and_reported(db: Database) -> None:
 
 async def test_undecodable_bytes_are_rejected_with_save_as_hint(db: Database) -> None:
     data = (HEADER + "street,S01,ok,,\n").encode() + b"street,S02,\xff\xfe\x80,,\n"
-    with pytest.raises(GridImportError) as caught:
+    with pytest.raises(ImportRejected) as caught:
         await import_grid(db, data)
 
     assert [(e.line, e.key) for e in caught.value.errors] == [(3, "grid.error.encoding")]
@@ -219,7 +219,7 @@ async def test_bad_file_lists_every_error_with_its_line_and_writes_nothing(db: D
 
 async def test_errors_render_with_line_numbers_in_both_locales(db: Database) -> None:
     await import_grid(db, SAMPLE.read_bytes())
-    with pytest.raises(GridImportError) as caught:
+    with pytest.raises(ImportRejected) as caught:
         await import_grid(db, (HEADER + "street,S01,x,,\ncomplex,C01,y,S01,\n").encode())
     errors = caught.value.errors
 

@@ -7,13 +7,12 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from bot.domain.grid import Level
 from bot.domain.issues import CLIMB, Category
 from bot.domain.people import Duty
-from bot.i18n import SUPPORTED, t, translate
-from bot.services.grid_import import GridError, GridImportError, decode
+from bot.i18n import SUPPORTED, translate
+from bot.services.grid_import import GridError, ImportRejected, ImportReport, decode
 from bot.storage import issues as store
 from bot.storage.db import Database
 
@@ -25,27 +24,6 @@ MAX_BYTES = 1024 * 1024
 MAX_HOURS = 8760  # a year
 NAME_MAX = 32
 _CODE_RE = re.compile(r"[a-z_]{1,32}")
-
-
-class CategoryImportError(Exception):
-    """The file was rejected; nothing was written. `errors` are line-numbered problems (see GridError)."""
-
-    def __init__(self, errors: list[GridError]) -> None:
-        super().__init__(f"{len(errors)} problem(s) in the categories file")
-        self.errors = errors
-
-
-@dataclass(frozen=True, slots=True)
-class CategoryReport:
-    created: int
-    updated: int
-    unchanged: int
-    encoding: str
-
-    def render(self) -> str:
-        """A summary in the current locale, noting a GBK file."""
-        done = t("categories.import.done", created=self.created, updated=self.updated, unchanged=self.unchanged)
-        return f"{done}\n{t('grid.import.gbk')}" if self.encoding == "gbk" else done
 
 
 async def export_categories(db: Database) -> bytes:
@@ -62,20 +40,17 @@ async def export_categories(db: Database) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-async def import_categories(db: Database, data: bytes) -> CategoryReport:
-    """Validate every row, then upsert them by code in one transaction (raise CategoryImportError on any problem).
+async def import_categories(db: Database, data: bytes) -> ImportReport:
+    """Validate every row, then upsert them by code in one transaction (raise ImportRejected on any problem).
 
     The file's order is the menu order, after categories the file leaves out (those are kept as they are).
     """
     if len(data) > MAX_BYTES:
-        raise CategoryImportError([GridError(0, "categories.error.too_large", {"max_kb": MAX_BYTES // 1024})])
-    try:
-        text, encoding = decode(data)
-    except GridImportError as error:
-        raise CategoryImportError(error.errors) from None
+        raise ImportRejected([GridError(0, "categories.error.too_large", {"max_kb": MAX_BYTES // 1024})])
+    text, encoding = decode(data)
     categories, errors = parse(text)
     if errors:
-        raise CategoryImportError(errors)
+        raise ImportRejected(errors)
     counts = Counter[str]()
     async with db.write() as tx:
         existing = {category.code: category for category in await store.categories(tx)}
@@ -89,7 +64,8 @@ async def import_categories(db: Database, data: bytes) -> CategoryReport:
                 continue
             await store.upsert_category(tx, category, position)
             counts["updated" if old else "created"] += 1
-    return CategoryReport(counts["created"], counts["updated"], counts["unchanged"], encoding)
+    return ImportReport(counts["created"], counts["updated"], counts["unchanged"], encoding,
+                        done_key="categories.import.done")
 
 
 def parse(text: str) -> tuple[list[Category], list[GridError]]:
@@ -126,9 +102,9 @@ def _rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
                 continue
             yield reader.line_num, {name: cells[i].strip() if i < len(cells) else "" for name, i in columns.items()}
     except csv.Error:
-        raise CategoryImportError([GridError(reader.line_num, "grid.error.malformed")]) from None
+        raise ImportRejected([GridError(reader.line_num, "grid.error.malformed")]) from None
     if columns is None:
-        raise CategoryImportError([GridError(0, "categories.error.empty", {"header": ",".join(COLUMNS)})])
+        raise ImportRejected([GridError(0, "categories.error.empty", {"header": ",".join(COLUMNS)})])
 
 
 def _header(line: int, cells: list[str]) -> dict[str, int]:
@@ -141,7 +117,7 @@ def _header(line: int, cells: list[str]) -> dict[str, int]:
         errors.append(GridError(line, "categories.error.missing_columns",
                                 {"columns": ", ".join(missing), "header": ",".join(COLUMNS)}))
     if errors:
-        raise CategoryImportError(errors)
+        raise ImportRejected(errors)
     return {name: names.index(name) for name in COLUMNS}
 
 

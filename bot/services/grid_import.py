@@ -51,11 +51,11 @@ class GridError:
         return t("grid.error.line", line=self.line, message=message) if self.line else message
 
 
-class GridImportError(Exception):
-    """The file was rejected; nothing was written."""
+class ImportRejected(Exception):
+    """A spreadsheet (grid or categories) was rejected; nothing was written. `errors` are line-numbered."""
 
     def __init__(self, errors: list[GridError]) -> None:
-        super().__init__(f"{len(errors)} problem(s) in the grid file")
+        super().__init__(f"{len(errors)} problem(s) in the file")
         self.errors = errors
 
 
@@ -65,10 +65,11 @@ class ImportReport:
     updated: int
     unchanged: int
     encoding: str
+    done_key: str = "grid.import.done"
 
     def render(self) -> str:
         """A summary in the current locale, noting a GBK file."""
-        done = t("grid.import.done", created=self.created, updated=self.updated, unchanged=self.unchanged)
+        done = t(self.done_key, created=self.created, updated=self.updated, unchanged=self.unchanged)
         return f"{done}\n{t('grid.import.gbk')}" if self.encoding == "gbk" else done
 
 
@@ -93,14 +94,14 @@ def render_errors(errors: Sequence[GridError]) -> str:
 
 
 async def import_grid(db: Database, data: bytes) -> ImportReport:
-    """Validate the whole file and upsert it by code in one transaction; raise GridImportError on any problem."""
+    """Validate the whole file and upsert it by code in one transaction; raise ImportRejected on any problem."""
     text, encoding = decode(data)
     rows, row_errors = _parse(text)
     async with db.write() as tx:
         existing = {unit.code: (unit, position) for unit, position in await grid_store.all_units(tx)}
         errors = sorted([*row_errors, *_check(rows, existing)], key=lambda error: error.line)
         if errors:
-            raise GridImportError(errors)
+            raise ImportRejected(errors)
         counts = await _write(tx, rows, existing)
     return ImportReport(counts["created"], counts["updated"], counts["unchanged"], encoding)
 
@@ -122,9 +123,9 @@ async def export_grid(db: Database) -> bytes:
 def decode(data: bytes) -> tuple[str, str]:
     """The file's text and encoding ("utf-8", "utf-8-sig" or "gbk"); rejects big, binary or unknown files."""
     if len(data) > MAX_BYTES:
-        raise GridImportError([GridError(0, "grid.error.too_large", {"max_mb": MAX_BYTES // (1024 * 1024)})])
+        raise ImportRejected([GridError(0, "grid.error.too_large", {"max_mb": MAX_BYTES // (1024 * 1024)})])
     if _CONTROL_RE.search(data):
-        raise GridImportError([GridError(0, "grid.error.not_csv")])
+        raise ImportRejected([GridError(0, "grid.error.not_csv")])
     encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
     try:
         return data.decode(encoding), encoding
@@ -135,7 +136,7 @@ def decode(data: bytes) -> tuple[str, str]:
             except UnicodeDecodeError:
                 pass
         line = data.count(b"\n", 0, utf8_error.start) + 1
-        raise GridImportError([GridError(line, "grid.error.encoding")]) from None
+        raise ImportRejected([GridError(line, "grid.error.encoding")]) from None
 
 
 def _parse(text: str) -> tuple[list[_Row], list[GridError]]:
@@ -152,9 +153,9 @@ def _parse(text: str) -> tuple[list[_Row], list[GridError]]:
             rows.append(row)
             errors += row_errors
     if columns is None:
-        raise GridImportError([GridError(1, "grid.error.empty")])
+        raise ImportRejected([GridError(1, "grid.error.empty")])
     if not rows:
-        raise GridImportError([GridError(header_line, "grid.error.no_rows")])
+        raise ImportRejected([GridError(header_line, "grid.error.no_rows")])
     return rows, errors
 
 
@@ -187,7 +188,7 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
                 yield line, cells
             line = reader.line_num + 1
     except csv.Error:
-        raise GridImportError([GridError(line, "grid.error.malformed")]) from None
+        raise ImportRejected([GridError(line, "grid.error.malformed")]) from None
 
 
 def _header(line: int, cells: list[str]) -> dict[str, int]:
@@ -204,7 +205,7 @@ def _header(line: int, cells: list[str]) -> dict[str, int]:
     if missing:
         errors.append(GridError(line, "grid.error.missing_columns", {"columns": ", ".join(missing)}))
     if errors:
-        raise GridImportError(errors)
+        raise ImportRejected(errors)
     return {name: columns[name] for name in COLUMNS}
 
 
