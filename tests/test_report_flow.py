@@ -435,3 +435,27 @@ async def test_forged_tokens_are_refused_and_change_nothing(server: FakeTelegram
         await press(owner, "r:fix:1:y", "这件事现在是“已派单”，不能这样操作")  # not resolved yet
         await press(owner, "r:view:1", f"{ref} 🏠 屋顶漏水\n状态：已派单")  # the real owner still gets in
         assert await query(db_path, snapshot) == before
+
+
+async def test_a_pushed_button_pauses_a_draft_which_resumes_afterwards(server: FakeTelegramServer, db_path: Path,
+                                                                        clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        wang = await at_menu(server, WANG)
+        ref = await report(wang, "楼道灯坏了", "💡 路灯照明")
+        await wang.tap("📣 我要反映")  # a second report, interrupted half way
+        await wang.tap("🚗 停车")
+        await wang.expect("请说说是什么情况")
+        wang.send("车堵住了消防通道")
+        await wang.expect("有照片的话")
+        later(service, clock)
+        async with member_side(service, db_path) as (tx, leader):
+            issue_id = (await query(db_path, "SELECT id FROM issues WHERE ref = ?", (ref,)))[0][0]
+            await issues.accept(tx, issue_id, leader, clock.now())
+        await wang.expect(f"您反映的 {ref} 已由")
+        await wang.tap("查看详情")  # the pushed button: the report's details, the draft paused
+        await wang.expect("状态：处理中")
+        await wang.tap("✖ 取消")
+        resumed = await wang.expect("有照片的话")  # back to the photo step of the paused draft
+        assert "跳过" in labels(server, resumed)
+        await wang.tap("跳过")
+        await wang.expect("内容：车堵住了消防通道")

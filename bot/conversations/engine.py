@@ -23,6 +23,7 @@ REGISTRATION_FLOW = "registration"
 MAX_TEXT = 4000  # longer texts are refused kindly rather than stored
 
 Step = tuple[list[Reply], tuple[str, str] | None]  # replies, and (flow, state) to save or None to forget
+RESUME = "_resume"  # flow data key: the flow a pushed button interrupted, resumed when this one ends
 
 
 def merge(replies: list[Reply]) -> list[Reply]:
@@ -143,7 +144,10 @@ class Engine:
             return await self._begin(ctx, self._commands[command], {"args": inbound.text.strip()})
         claimed = self._claimed_by(inbound.token) if inbound.kind is InboundKind.BUTTON else None
         if claimed is not None and ctx.person is not None:
-            return await self._begin(ctx, claimed, {"token": inbound.token})
+            interrupted = (flow_name in self._flows and flow_name not in (MENU_FLOW, claimed)
+                           and state in self._flows[flow_name].states)
+            paused = {"flow": flow_name, "state": state, "data": ctx.data} if interrupted else None
+            return await self._begin(ctx, claimed, {"token": inbound.token, RESUME: paused})
         note = t("help.text") if command == "help" else t("nav.unknown_command") if command else ""
         if flow_name not in self._flows or state not in self._flows[flow_name].states:
             return await self._begin(ctx, home, {}, note=note)
@@ -200,6 +204,11 @@ class Engine:
     async def _finish(self, ctx: Ctx, done: Done) -> Step:
         if ctx.person is None or not done.menu:
             return list(done.replies), None
+        paused = ctx.data.get(RESUME)
+        if paused:  # a pushed button interrupted another flow: go back to where the person was
+            ctx.data = paused["data"]
+            replies, where = await self._prompt(ctx, paused["flow"], paused["state"])
+            return [*done.replies, *replies], where
         replies, where = await self._begin(ctx, MENU_FLOW, {})
         return [*done.replies, *replies], where
 
