@@ -413,3 +413,24 @@ async def test_forged_tokens_change_nothing(server: FakeTelegramServer, street: 
         assert await street.snapshot(issue_id) == before
         await leader.tap("🗂 我的任务")  # and the real buttons still work
         await leader.expect("待办 1 件")
+
+
+async def test_marking_a_duplicate_merges_it_into_the_original(server: FakeTelegramServer, street: Street,
+                                                               clock: ManualClock) -> None:
+    original_id, original = await street.file(clock)
+    copy_id, copy = await street.file(clock, "water_pressure")
+    async with running(street.settings(server), clock):
+        leader, resident = Chat(server, LEADER), Chat(server, RESIDENT)
+        await leader.expect(f"📋 {copy}")
+        await leader.tap("🔁 与其他事项重复")
+        await leader.expect(f"{copy} 和哪件事重复？")
+        leader.send("JL-20990101-0001")
+        await leader.expect("找不到编号为 JL-20990101-0001 的有效事项")
+        assert (await street.snapshot(copy_id)).status == "assigned"
+        leader.press(f"t:dup:{copy_id}")
+        await leader.expect(f"{copy} 和哪件事重复？")
+        leader.send(original.lower())
+        await leader.expect(f"{copy} 已并入 {original}，居民已收到通知。")
+        await resident.expect(f"您反映的 {copy} 与 {original} 是同一件事")
+    assert (await street.snapshot(copy_id)).status == "duplicate"
+    assert (await street.snapshot(original_id)).status == "assigned"

@@ -1,5 +1,5 @@
 """A grid member's tasks: the open ones in their scope (overdue first), a task's card, and acting on it — accept,
-note, resolve (photo and note), escalate, hand up ("not ours"), reject.
+note, resolve (photo and note), escalate, hand up ("not ours"), reject, mark as a duplicate of another report.
 
 Pushed task buttons (`t:<action>:<id>`) start this flow from wherever the member is. Tokens are untrusted: they are
 parsed strictly, and the services decide who may act, both when a task is opened and again at each final step.
@@ -20,8 +20,8 @@ from bot.services import issues as service
 from bot.services.people import place_label
 from bot.storage import issues as store
 
-TOKEN = re.compile(r"t:(view|acc|note|res|esc|up|rej):([1-9][0-9]{0,11})")
-ASKS = {"note": "note", "res": "resolve", "esc": "escalate", "up": "hand_up", "rej": "reject"}
+TOKEN = re.compile(r"t:(view|acc|note|res|esc|up|rej|dup):([1-9][0-9]{0,11})")
+ASKS = {"note": "note", "res": "resolve", "esc": "escalate", "up": "hand_up", "rej": "reject", "dup": "duplicate"}
 ANSWER_NEEDED = "task.answer_needed"  # the one refusal that only needs more input (legal answers)
 FINISH = "res:done"
 HAND_UP = "up:yes"
@@ -138,6 +138,11 @@ async def _reject(ctx: Ctx, reason: str) -> Transition:
     return _say(t("tasks.rejected", ref=issue.ref))
 
 
+async def _duplicate(ctx: Ctx, original: str) -> Transition:
+    issue = await service.mark_duplicate(ctx.tx, ctx.data["issue"], _member(ctx), original, ctx.now)
+    return _say(t("tasks.marked_duplicate", ref=issue.ref, original=original.strip().upper()))
+
+
 async def ask_resolve(ctx: Ctx) -> Reply:
     legal = bool(ctx.data.get("legal"))
     ref = ctx.data["ref"]
@@ -192,5 +197,6 @@ FLOW = Flow(
         "escalate": _text_state(lambda ref: t("tasks.escalate_ask", ref=ref), _escalate),
         "hand_up": State(ask_hand_up, on_hand_up),
         "reject": _text_state(lambda ref: t("tasks.reject_ask", ref=ref), _reject),
+        "duplicate": _text_state(lambda ref: t("tasks.duplicate_ask", ref=ref), _duplicate),
     },
 )

@@ -179,6 +179,7 @@ def task_buttons(issue: Issue) -> tuple[tuple[Button, ...], ...]:
         (Button(t("task.accept"), f"t:acc:{issue.id}"), Button(t("task.note"), f"t:note:{issue.id}")),
         (Button(t(resolve), f"t:res:{issue.id}"), Button(t("task.escalate"), f"t:esc:{issue.id}")),
         (Button(t("task.not_ours"), f"t:up:{issue.id}"), Button(t("task.reject"), f"t:rej:{issue.id}")),
+        (Button(t("task.duplicate"), f"t:dup:{issue.id}"),),
     )
 
 
@@ -297,6 +298,22 @@ async def reject(tx: Tx, issue_id: int, member: Person, reason: str, now: dateti
     issue = await _move(tx, issue, Status.REJECTED, member.id, now, reason, closed_at=now)
     await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
     await _tell_reporter(tx, issue, "rejected", now, "issue.rejected", reason=reason)
+    return issue
+
+
+async def mark_duplicate(tx: Tx, issue_id: int, member: Person, original_ref: str, now: datetime) -> Issue:
+    """Close `issue_id` as the same matter as the report `original_ref`; its reporter follows the original."""
+    issue = await _member_issue(tx, issue_id, member)
+    original = await issues.by_ref(tx, original_ref.strip().upper())
+    if original is None or original.id == issue.id or original.status in (Status.WITHDRAWN, Status.DUPLICATE):
+        raise IssueError("task.duplicate_unknown", ref=original_ref.strip()[:20])
+    await _member_issue(tx, original.id, member)
+    issue = await _move(tx, issue, Status.DUPLICATE, member.id, now, original.ref, duplicate_of=original.id,
+                        closed_at=now)
+    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
+    if issue.reporter_id is not None and issue.reporter_id != original.reporter_id:
+        await issues.follow(tx, original.id, issue.reporter_id)
+    await _tell_reporter(tx, issue, "duplicate", now, "issue.duplicate", original=original.ref)
     return issue
 
 

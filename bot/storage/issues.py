@@ -85,6 +85,11 @@ async def get(tx: Tx, issue_id: int) -> Issue | None:
     return _issue(row) if row else None
 
 
+async def by_ref(tx: Tx, ref: str) -> Issue | None:
+    row = await tx.one(f"{_ISSUE} WHERE ref = ?", (ref,))
+    return _issue(row) if row else None
+
+
 async def update(tx: Tx, issue_id: int, now: datetime, **fields: object) -> None:
     """Set the named columns (names are code, never input) and the update time."""
     allowed = {"status", "owner_unit_id", "assignee_id", "due_at", "flagged", "rating", "comment", "duplicate_of",
