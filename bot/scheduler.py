@@ -12,7 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.clock import Clock
 from bot.delivery.outbox import OutboxWorker
 from bot.services import timers
-from bot.storage import conversations, issues
+from bot.storage import conversations
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,11 @@ class Scheduler:
 
     async def run_timers(self) -> int:
         """Fire what is due, then set the single timer job to the next due time found in the database."""
-        fired = await timers.fire_due(self._db, self._clock.now(), self._timezone)
-        async with self._db.read() as tx:
-            next_at = await issues.next_timer_at(tx)
+        fired = 0
+        for source in timers.SOURCES:
+            fired += await source.fire_due(self._db, self._clock.now(), self._timezone)
+        upcoming = [at for source in timers.SOURCES if (at := await source.next_due(self._db)) is not None]
+        next_at = min(upcoming, default=None)
         if next_at is not None:
             self._jobs.add_job(self.run_timers, "date", run_date=next_at, id=TIMERS_JOB, replace_existing=True)
         if fired:

@@ -69,7 +69,7 @@ async def test_resident_joins_by_picking_their_building(terminal: Terminal) -> N
     await terminal.expect("请输入房号")
     await terminal.type("5-302")
     await terminal.expect("加入成功！您的住址：和谐社区 · 康乐小区 · 1号楼 · 5-302")
-    await terminal.type("3")  # 我的信息 (after 我要反映 and 我的反映)
+    await terminal.type("👤 我的信息")  # a button's label works like its number
     await terminal.expect("住址：和谐社区 · 康乐小区 · 1号楼 · 5-302")
     await terminal.type("/quit")
     assert await terminal.process.wait() == 0
@@ -128,7 +128,7 @@ async def test_the_whole_story_in_one_terminal(terminal: Terminal, tmp_path: Pat
     await terminal.type("a")  # ✋ 受理, on the pushed task
     await terminal.expect(f"您已受理 {ref.group(1)}")
     await terminal.expect(f"📨 发给 resident-1 的消息：\n您反映的 {ref.group(1)} 已由")
-    await terminal.type("3")  # 🗂 我的任务
+    await terminal.type("🗂 我的任务")
     await terminal.expect("待办")
     await terminal.type("1")  # the task
     await terminal.expect("✅ 办结")

@@ -9,9 +9,11 @@ from bot.services import people as people_service
 
 
 def _items(ctx: Ctx) -> list[tuple[str, str]]:
-    items = [(t("menu.report"), "m:report"), (t("menu.mine"), "m:mine")]
+    items = [(t("menu.report"), "m:report"), (t("menu.mine"), "m:mine"), (t("menu.meeting"), "m:meeting")]
     if ctx.person is not None and ctx.person.is_grid_member:
         items.append((t("menu.tasks"), "m:tasks"))
+    if ctx.is_admin or (ctx.person is not None and ctx.person.roles):
+        items += [(t("menu.broadcast"), "m:broadcast"), (t("menu.lecture"), "m:lecture")]
     items += [(t("menu.me"), "m:me"), (t("menu.home"), "m:home")]
     if ctx.is_admin:
         items.append((t("menu.invite"), "m:invite"))
@@ -35,8 +37,10 @@ async def on_main(ctx: Ctx, inbound: Inbound) -> Transition:
         return Start("registration", {"move": True})
     if action == "invite":
         return Start("invite_create")
-    if action in ("report", "mine", "tasks"):
-        return Start({"report": "report", "mine": "my_reports", "tasks": "tasks"}[action])
+    flows = {"report": "report", "mine": "my_reports", "tasks": "tasks", "meeting": "meeting",
+             "broadcast": "broadcast", "lecture": "lecture"}
+    if action in flows:
+        return Start(flows[action])
     if action == "forget":
         return Goto("forget")
     return Start("language")

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from bot.conversations import invite_create, language, menu, my_reports, registration, report, tasks
+from bot.conversations import (
+    broadcast,
+    invite_create,
+    language,
+    lecture,
+    meeting,
+    menu,
+    my_reports,
+    registration,
+    report,
+    tasks,
+)
 from bot.conversations.flow import Flow
 
 
 def all_flows() -> dict[str, Flow]:
-    flows = (registration.FLOW, menu.FLOW, language.FLOW, invite_create.FLOW, report.FLOW, my_reports.FLOW, tasks.FLOW)
+    flows = (registration.FLOW, menu.FLOW, language.FLOW, invite_create.FLOW, report.FLOW, my_reports.FLOW, tasks.FLOW,
+             meeting.FLOW, lecture.FLOW, broadcast.FLOW)
     return {flow.name: flow for flow in flows}

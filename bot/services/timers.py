@@ -1,9 +1,13 @@
-"""Timers that are due: reminders and escalation of unsolved work, follow-up of resolved work."""
+"""Scheduled work kept as rows in the database: what the scheduler fires when it falls due.
+
+`DueWork` is what every kind of scheduled work provides (reports' timers here; meetings, lectures and notices add
+their own in `SOURCES`): fire what is due by a moment, and tell when the next thing falls due."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Protocol
 
 from bot.domain.issues import Issue, Status
 from bot.services import issues as service
@@ -12,6 +16,26 @@ from bot.storage.db import Database, Tx
 
 log = logging.getLogger(__name__)
 BATCH = 50
+
+
+class DueWork(Protocol):
+    async def fire_due(self, db: Database, now: datetime, timezone: str) -> int: ...
+
+    async def next_due(self, db: Database) -> datetime | None: ...
+
+
+class IssueTimers:
+    """Reports' timers: reminders and escalation of unsolved work, follow-up of resolved work."""
+
+    async def fire_due(self, db: Database, now: datetime, timezone: str) -> int:
+        return await fire_due(db, now, timezone)
+
+    async def next_due(self, db: Database) -> datetime | None:
+        async with db.read() as tx:
+            return await issues.next_timer_at(tx)
+
+
+SOURCES: tuple[DueWork, ...] = (IssueTimers(),)
 
 
 async def fire_due(db: Database, now: datetime, timezone: str) -> int:
