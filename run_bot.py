@@ -14,11 +14,12 @@ from bot.config import ConfigError, Settings, load
 from bot.domain.people import Duty, Role
 from bot.handlers.telegram import bot_username
 from bot.i18n import t, use_locale
-from bot.services import invites
+from bot.services import invites, lectures
 from bot.services.categories import export_categories, import_categories
 from bot.services.grid_import import ImportRejected, ImportReport, export_grid, import_grid, render_errors
 from bot.services.posters import write_posters
 from bot.storage.db import Database, StoreLockedError
+from bot.storage.lectures import Kind
 
 
 def parser() -> argparse.ArgumentParser:
@@ -42,6 +43,19 @@ def parser() -> argparse.ArgumentParser:
     posters = commands.add_parser("posters", help="write a QR join poster (PNG) for every building")
     posters.add_argument("--out", type=Path, default=Path("posters"))
     posters.add_argument("--bot-username", default="", help="defaults to the username of TELEGRAM_BOT_TOKEN's bot")
+    lecture = commands.add_parser("lecture", help="law talks and moral lectures: create, list, cancel"
+                                  ).add_subparsers(dest="action", required=True)
+    create = lecture.add_parser("create", help="schedule a talk; residents in scope are told while the bot runs")
+    create.add_argument("--kind", required=True, choices=[kind.value for kind in Kind])
+    create.add_argument("--title", required=True)
+    create.add_argument("--speaker", required=True)
+    create.add_argument("--starts", required=True, help='street local time, e.g. "2026-12-05 14:30"')
+    create.add_argument("--place", required=True)
+    create.add_argument("--scope", required=True, help="code of the street, community, complex or building")
+    create.add_argument("--description", default="")
+    create.add_argument("--rsvp", action="store_true", help="ask residents whether they will come")
+    lecture.add_parser("list", help="talks by start time, newest first, with answers so far")
+    lecture.add_parser("cancel", help="call a talk off; everyone told hears of it").add_argument("id", type=int)
     return root
 
 
@@ -75,7 +89,7 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
         await app.console(settings)
         return 0
     tools: dict[str, Callable[[Database, argparse.Namespace, Settings], Awaitable[int]]] = {
-        "grid": _grid, "categories": _categories, "invite": _invite, "posters": _posters}
+        "grid": _grid, "categories": _categories, "invite": _invite, "posters": _posters, "lecture": _lecture}
     db = Database(settings.db_path)
     await db.open(exclusive=False)
     try:
@@ -136,6 +150,31 @@ async def _posters(db: Database, args: argparse.Namespace, settings: Settings) -
         print(t("cli.posters_need_username"), file=sys.stderr)
         return 2
     print((await write_posters(db, args.out, username, settings.locale)).render())
+    return 0
+
+
+async def _lecture(db: Database, args: argparse.Namespace, settings: Settings) -> int:
+    now, zone = SystemClock().now(), settings.timezone
+    try:
+        async with db.write() as tx:
+            if args.action == "list":
+                found = await lectures.recent(tx)
+                print("\n".join([await lectures.one_line(tx, item, zone, now) for item in found])
+                      or t("lecture.none"))
+            elif args.action == "cancel":
+                talk, told = await lectures.cancel(tx, args.id, None, True, now, zone)
+                print(t("lecture.cancel_done", title=talk.title, count=told))
+            else:
+                draft = lectures.Draft(kind=Kind(args.kind), title=args.title, speaker=args.speaker,
+                                       starts_at=lectures.parse_time(args.starts, zone, now), place=args.place,
+                                       unit_id=await lectures.scope_by_code(tx, args.scope),
+                                       description=args.description, rsvp=args.rsvp)
+                talk = await lectures.create(tx, draft, None, True, now)
+                print(t("lecture.created", line=await lectures.one_line(tx, talk, zone, now),
+                        count=await lectures.audience_size(tx, talk.unit_id)))
+    except lectures.LectureError as error:
+        print(t(error.key, **error.params), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -24,6 +24,7 @@ from bot.i18n import use_locale
 from bot.scheduler import Scheduler
 from bot.services import demo
 from bot.services import people as people_service
+from bot.services.broadcasts import ProgressReporter
 from bot.services.demo import ADMIN_ID
 from bot.services.media import MediaStore
 from bot.storage.db import Database
@@ -60,9 +61,12 @@ class Core:
         """Start the outbox worker and the scheduler; `stack` stops them in reverse order."""
         async with self.db.write() as tx:
             await people_service.sync_admins(tx, self.engine.admins)
-        self.outbox = OutboxWorker(self.db, self.clock, senders)
+        progress = ProgressReporter(self.db, self.clock)
+        self.outbox = OutboxWorker(self.db, self.clock, senders, on_settled=progress.on_settled)
         await self.outbox.start()
         stack.push_async_callback(self.outbox.stop)
+        if await progress.resume():  # broadcasts a stop interrupted: their authors' status lines
+            self.outbox.wake()
         self.scheduler = Scheduler(self.db, self.clock, self.outbox, self.settings.timezone)
         await self.scheduler.start()
         stack.push_async_callback(self.scheduler.stop)

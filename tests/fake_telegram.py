@@ -22,9 +22,10 @@ import copy
 import html
 import itertools
 import json
+import math
 import re
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -58,6 +59,7 @@ WEBHOOK_CONFLICT = (
 SET_WEBHOOK_CONFLICT = "Conflict: terminated by setWebhook request"
 BLOCKED = "Forbidden: bot was blocked by the user"
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+TOO_MANY = "Too Many Requests: retry after {}"
 
 _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request",
@@ -84,6 +86,8 @@ _CHAT_METHODS = frozenset(
         "editMessageReplyMarkup",
     }
 )
+# Methods that send a message: these count against the limits of enforce_limits().
+_SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendVoice"})
 # Form values are strings; these parameters are decoded back into their Bot API types.
 _JSON_FIELDS = frozenset(
     {
@@ -208,6 +212,38 @@ class _Failure:
     chat_id: int | None
 
 
+class _Limits:
+    """Telegram's flood control, measured on the server's side in real time (time.monotonic).
+
+    Overall: at most ``per_second`` sends in any window of ``window`` seconds (one second; longer only below one
+    message a second, so that at least one send fits), i.e. a sliding window that never lets a burst above the
+    rate through. Per chat: two sends to one chat at least ``per_chat_interval`` seconds apart.
+    """
+
+    def __init__(self, per_second: float, per_chat_interval: float, retry_after: int) -> None:
+        if per_second <= 0 or per_chat_interval < 0 or retry_after < 1:
+            raise ValueError("need per_second > 0, per_chat_interval >= 0 and retry_after >= 1")
+        self.per_second = per_second
+        self.per_chat_interval = per_chat_interval
+        self.retry_after = retry_after
+        self.window = max(1.0, 1.0 / per_second)
+        self.capacity = max(1, math.floor(per_second * self.window + 1e-9))
+        self._accepted: deque[float] = deque()  # times of the sends inside the current window
+        self._chat_last: dict[Any, float] = {}
+
+    def admit(self, chat_id: Any, now: float) -> bool:
+        """True (and the send takes its slot) if a send to ``chat_id`` at ``now`` stays within the limits."""
+        accepted = self._accepted
+        while accepted and accepted[0] <= now - self.window:
+            accepted.popleft()
+        last = self._chat_last.get(chat_id)
+        if len(accepted) >= self.capacity or (last is not None and now - last < self.per_chat_interval):
+            return False
+        accepted.append(now)
+        self._chat_last[chat_id] = now
+        return True
+
+
 @dataclass(slots=True)
 class _StoredFile:
     file_id: str
@@ -260,8 +296,11 @@ def _html_text(text: str) -> str:
 class FakeTelegramServer:
     """In-process fake of the Telegram Bot API (long polling, webhooks, messages, failures)."""
 
-    def __init__(self, *, token: str | None = None) -> None:
-        """Accept any bot token, or only ``token`` (others get 401 Unauthorized) if given."""
+    def __init__(self, *, token: str | None = None, rate_limit: float | None = None) -> None:
+        """Accept any bot token, or only ``token`` (others get 401 Unauthorized) if given.
+
+        ``rate_limit``: enforce Telegram's limits at that many messages per second (see :meth:`enforce_limits`).
+        """
         self.token = token
         self.calls: list[Call] = []
         self.sent: list[SentMessage] = []
@@ -272,6 +311,9 @@ class FakeTelegramServer:
         self.allowed_updates: list[str] | None = None
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}  # (scope key, language_code) -> commands
         self.menu_buttons: dict[int | None, JSONDict] = {}  # chat_id (None: default) -> menu button
+        self.too_many = 0  # 429 answers given (by enforce_limits() or fail_next())
+        self.delivered: Counter[int] = Counter()  # chat_id -> messages successfully sent to it
+        self._limits: _Limits | None = None
         self._calls_by_method: defaultdict[str, list[Call]] = defaultdict(list)
         self._sent_by_chat: defaultdict[int, list[SentMessage]] = defaultdict(list)
         self._messages: dict[tuple[int, int], SentMessage] = {}
@@ -317,6 +359,8 @@ class FakeTelegramServer:
                 ("logOut", self._true),
             )
         }
+        if rate_limit is not None:
+            self.enforce_limits(rate_limit)
 
     # ----------------------------------------------------------------------------------- lifecycle
 
@@ -391,6 +435,7 @@ class FakeTelegramServer:
                 await self._sleep(seconds)
             self._check_failures(call)
             chat_id = params.get("chat_id")
+            self._check_limits(call)
             if call.method in _CHAT_METHODS and isinstance(chat_id, int) and chat_id in self._blocked:
                 raise ApiError(403, BLOCKED)
             # Send handlers store the message before their first await, so this is their call's time.
@@ -399,6 +444,8 @@ class FakeTelegramServer:
         except ApiError as error:
             response = error.response()
         call.status = response.status
+        if response.status == 429:
+            self.too_many += 1
         self._notify()
         return response
 
@@ -626,6 +673,29 @@ class FakeTelegramServer:
                     rules.remove(rule)
                 parameters = {"retry_after": rule.retry_after} if rule.retry_after is not None else None
                 raise ApiError(rule.status, rule.description, parameters)
+
+    def enforce_limits(self, per_second: float, per_chat_interval: float = 1.0, retry_after: int = 1) -> None:
+        """Answer sends beyond Telegram's limits with 429 "Too Many Requests: retry after N", as Telegram does.
+
+        A send (sendMessage, sendPhoto, sendDocument, sendVoice) is refused if ``per_second`` sends were already
+        accepted in the last second (a sliding window: no burst above the rate), or if the last accepted send to
+        the same chat is less than ``per_chat_interval`` seconds old. A refused send is not recorded as sent
+        and takes no slot; its answer carries ``parameters.retry_after`` = ``retry_after``. Every accepted send
+        takes a slot, whatever its outcome after that. Time is real (time.monotonic), measured when the call is
+        handled. Off by default; calling this again replaces the limits and forgets the sends counted so far.
+        """
+        self._limits = _Limits(per_second, per_chat_interval, retry_after)
+
+    def _check_limits(self, call: Call) -> None:
+        if self._limits is None or call.method not in _SEND_METHODS:
+            return
+        if not self._limits.admit(call.params.get("chat_id"), time.monotonic()):
+            seconds = self._limits.retry_after
+            raise ApiError(429, TOO_MANY.format(seconds), {"retry_after": seconds})
+
+    def duplicates(self) -> dict[int, int]:
+        """Chats that received more than one message, with how many they received."""
+        return {chat: count for chat, count in self.delivered.items() if count > 1}
 
     def block(self, chat_id: int) -> None:
         """Every send/edit to ``chat_id`` now fails with 403 "Forbidden: bot was blocked by the user"."""
@@ -980,6 +1050,7 @@ class FakeTelegramServer:
         )
         self.sent.append(message)
         self._sent_by_chat[chat_id].append(message)
+        self.delivered[chat_id] += 1
         self._messages[(chat_id, message_id)] = message
         return payload
 

@@ -31,6 +31,7 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
+from telegram.request import HTTPXRequest
 
 from tests.fake_telegram import BOT_ID, NOT_MODIFIED, FakeTelegramServer
 
@@ -468,3 +469,84 @@ async def test_stop_answers_a_pending_long_poll(server: FakeTelegramServer, bot:
     await server.stop()
     assert await poll == ()
     assert time.monotonic() - started < 2
+
+
+# ---------------------------------------------------------------------------------- Telegram's limits
+
+
+def pooled_bot(server: FakeTelegramServer, connections: int = 16) -> Bot:
+    """A Bot that can have `connections` requests open at once (PTB's default is one)."""
+    return Bot(TOKEN, base_url=server.base_url, base_file_url=server.base_file_url,
+               request=HTTPXRequest(connection_pool_size=connections))
+
+
+async def send_all(bot: Bot, chats: list[int]) -> list[Message | RetryAfter]:
+    """Send to every chat at once; each result is the message or the RetryAfter it raised."""
+
+    async def one(chat: int) -> Message | RetryAfter:
+        try:
+            return await bot.send_message(chat, f"to {chat}")
+        except RetryAfter as error:
+            return error
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PTB 22 warns that int retry_after is deprecated
+        return await asyncio.gather(*map(one, chats))
+
+
+async def test_limits_are_off_by_default(server: FakeTelegramServer) -> None:
+    async with pooled_bot(server) as b:
+        results = await send_all(b, [USER] * 20 + list(range(1, 41)))
+    assert not any(isinstance(result, RetryAfter) for result in results)
+    assert (len(server.sent), server.too_many, server.delivered[USER]) == (60, 0, 20)
+
+
+async def test_a_burst_above_the_rate_gets_429_with_retry_after(server: FakeTelegramServer) -> None:
+    server.enforce_limits(5, per_chat_interval=0, retry_after=3)
+    async with pooled_bot(server) as b:
+        results = await send_all(b, list(range(1, 9)))
+    refused = [result for result in results if isinstance(result, RetryAfter)]
+    assert len(refused) == 3 and {retry_seconds(error) for error in refused} == {3}
+    assert server.too_many == 3 and len(server.sent) == 5
+    assert [c.status for c in server.calls_of("sendMessage")].count(429) == 3
+    delivered = {chat for chat, count in server.delivered.items() if count}
+    assert delivered == {m.chat_id for m in server.sent} and len(delivered) == 5  # refused sends are not recorded
+    async with ClientSession() as session, session.post(f"{server.base_url}{TOKEN}/sendMessage",
+                                                        json={"chat_id": 99, "text": "x"}) as reply:
+        assert reply.status == 429
+        assert await reply.json() == {"ok": False, "error_code": 429, "parameters": {"retry_after": 3},
+                                      "description": "Too Many Requests: retry after 3"}
+    assert server.too_many == 4
+
+
+async def test_two_messages_to_one_chat_within_the_interval_get_429(server: FakeTelegramServer, bot: Bot) -> None:
+    server.enforce_limits(100, per_chat_interval=0.3)
+    await bot.send_message(USER, "first")
+    started = time.monotonic()
+    with pytest.raises(RetryAfter) as caught, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        await bot.send_message(USER, "too soon")
+    assert retry_seconds(caught.value) == 1
+    await bot.send_message(USER + 1, "another chat is not held up")
+    await asyncio.sleep(0.3 - (time.monotonic() - started))
+    await bot.send_message(USER, "later")
+    assert [m.text for m in server.messages_to(USER)] == ["first", "later"]
+    assert server.too_many == 1 and server.duplicates() == {USER: 2}
+    await bot.edit_message_text("edits are not limited", chat_id=USER, message_id=server.last_to(USER).message_id)
+
+
+async def test_paced_sends_pass(server: FakeTelegramServer, bot: Bot) -> None:
+    """40 sends a second to 4 chats in turn, each answered before the next: within 50/s and 0.08 s per chat."""
+    server.enforce_limits(50, per_chat_interval=0.08)
+    for n in range(30):
+        await bot.send_message(n % 4 + 1, f"message {n}")
+        await asyncio.sleep(0.025)
+    assert server.too_many == 0 and len(server.sent) == 30
+    assert dict(server.delivered) == {1: 8, 2: 8, 3: 7, 4: 7} == server.duplicates()
+
+
+async def test_rate_limit_argument() -> None:
+    async with FakeTelegramServer(rate_limit=2) as srv, pooled_bot(srv) as b:
+        results = await send_all(b, [1, 2, 3, 3])
+        assert sum(isinstance(result, RetryAfter) for result in results) == 2  # only two fit in a second
+        assert srv.too_many == 2 and sum(srv.delivered.values()) == 2

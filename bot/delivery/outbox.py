@@ -2,6 +2,11 @@
 
 Rows are claimed (in_flight) in one transaction, sent outside any transaction and settled in another. A chat's
 rows go out one at a time in id order; different chats are sent concurrently. Nothing here logs message text.
+
+A row whose reply has a slot is sent with the reference of the message the previous row of that slot left in the
+chat, and the sender replaces that message (an edit) instead of adding one. Rows may belong to a broadcast: after
+some reach a final status the worker tells `on_settled` which broadcasts (coalesced, one call at a time); what
+that means is the caller's business.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, assert_never
@@ -32,7 +37,9 @@ _NEVER = datetime.min.replace(tzinfo=UTC)
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """Delivered."""
+    """Delivered; `ref` is the platform's reference of the message left in the chat (e.g. its message id), if any."""
+
+    ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +83,18 @@ class ChannelLimits:
 
 class ChannelSender(Protocol):
     """Delivers a neutral reply on one channel. Errors are returned, never raised; their text is a short
-    platform description (never message content)."""
+    platform description (never message content).
+
+    `replace` is the `Sent.ref` an earlier reply of the same slot left in this chat: replace that message with this
+    reply where the platform can (else send a new one). It is only passed when there is something to replace."""
 
     channel: str
     limits: ChannelLimits
 
-    async def send(self, chat_id: str, reply: Reply) -> SendResult: ...
+    async def send(self, chat_id: str, reply: Reply, replace: str = "") -> SendResult: ...
+
+
+OnSettled = Callable[[Collection[int]], Awaitable[None]]
 
 
 def backoff(attempt: int) -> float:
@@ -117,7 +130,7 @@ class OutboxWorker:
     """Sends due outbox rows; `wake()` after enqueueing, `run_once()` in tests."""
 
     def __init__(self, db: Database, clock: Clock, senders: Mapping[str, ChannelSender], *,
-                 concurrency: int = 16) -> None:
+                 concurrency: int = 16, on_settled: OnSettled | None = None) -> None:
         for name, sender in senders.items():
             if sender.channel != name:
                 raise ValueError(f"sender for channel {sender.channel!r} configured as {name!r}")
@@ -134,6 +147,9 @@ class OutboxWorker:
         self._unserved_logged: set[str] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._on_settled = on_settled
+        self._settled: set[int] = set()  # broadcasts with rows settled since on_settled was last called
+        self._reporting: asyncio.Task[None] | None = None
 
     @property
     def next_pass_at(self) -> datetime | None:
@@ -158,6 +174,8 @@ class OutboxWorker:
             await self._loop_task
             self._loop_task = None
         await asyncio.gather(*self._sends)
+        if self._reporting is not None:
+            await self._reporting
 
     def wake(self) -> None:
         """Something was enqueued: look at the outbox now."""
@@ -236,31 +254,55 @@ class OutboxWorker:
         self._wakeup.set()  # the chat and a concurrency slot are free again
 
     async def _deliver(self, item: OutboxItem) -> int:
+        sender = self._senders[item.channel]
         try:
-            result = await self._senders[item.channel].send(item.chat_id, item.reply)
+            if item.replace:
+                result = await sender.send(item.chat_id, item.reply, replace=item.replace)
+            else:
+                result = await sender.send(item.chat_id, item.reply)
         except Exception as exc:  # a sender bug must not stop delivery
             log.exception("outbox row %d: %s sender raised", item.id, item.channel)
             result = Transient(type(exc).__name__)
         try:
             async with self._db.write() as tx:
-                return await self._settle(tx, item, result)
+                settled = await self._settle(tx, item, result)
         except Exception:
             log.exception("outbox row %d: outcome not recorded; it stays in flight until restart", item.id)
             return 0
+        self._note_settled({broadcast for broadcast in settled if broadcast is not None})
+        return len(settled)
 
-    async def _settle(self, tx: Tx, item: OutboxItem, result: SendResult) -> int:
-        """Record one send's outcome; returns the rows that reached a final status."""
+    def _note_settled(self, broadcasts: set[int]) -> None:
+        """Tell `on_settled` about these broadcasts: now, or after the call running now (calls never overlap)."""
+        if self._on_settled is None or not broadcasts:
+            return
+        self._settled |= broadcasts
+        if self._reporting is None or self._reporting.done():
+            self._reporting = asyncio.create_task(self._report_settled(self._on_settled), name="outbox-settled")
+
+    async def _report_settled(self, on_settled: OnSettled) -> None:
+        while self._settled:
+            broadcasts, self._settled = self._settled, set()
+            try:
+                await on_settled(broadcasts)
+            except Exception:
+                log.exception("outbox: on_settled failed for broadcasts %s", sorted(broadcasts))
+            self._wakeup.set()  # it may have queued messages
+
+    async def _settle(self, tx: Tx, item: OutboxItem, result: SendResult) -> list[int | None]:
+        """Record one send's outcome; returns the broadcast id (None for other rows) of each row that reached a
+        final status."""
         now = self._clock.now()
         match result:
-            case Sent():
-                await outbox.mark_sent(tx, item.id, now)
-                return 1
+            case Sent(ref):
+                await outbox.mark_sent(tx, item.id, now, ref)
+                return [item.broadcast_id]
             case RetryAfter(seconds):
                 until = now + _span(seconds)
                 self._gates[item.channel].pause(until)
                 await outbox.throttled(tx, item.id, until)
                 log.warning("outbox: %s rate limited for %.1f s (row %d)", item.channel, seconds, item.id)
-                return 0
+                return []
             case Transient(error):
                 return await self._transient(tx, item, error, now)
             case Unreachable(error):
@@ -268,25 +310,25 @@ class OutboxWorker:
                 await outbox.give_up(tx, item.id, "unreachable", error)
                 dropped = await outbox.drop_pending_for(tx, item.channel, item.chat_id, error)
                 log.info("outbox row %d: %s chat %s unreachable, %d more rows dropped",
-                         item.id, item.channel, item.chat_id, dropped)
-                return 1 + dropped
+                         item.id, item.channel, item.chat_id, len(dropped))
+                return [item.broadcast_id, *dropped]
             case Permanent(error):
                 await outbox.give_up(tx, item.id, "failed", error)
                 log.warning("outbox row %d: rejected by %s: %s", item.id, item.channel, error)
-                return 1
+                return [item.broadcast_id]
             case _:
                 assert_never(result)
 
-    async def _transient(self, tx: Tx, item: OutboxItem, error: str, now: datetime) -> int:
+    async def _transient(self, tx: Tx, item: OutboxItem, error: str, now: datetime) -> list[int | None]:
         attempt = item.attempts + 1
         if attempt >= MAX_ATTEMPTS:
             await outbox.give_up(tx, item.id, "failed", error)
             log.error("outbox row %d: giving up after %d attempts: %s", item.id, attempt, error)
-            return 1
+            return [item.broadcast_id]
         delay = backoff(attempt)
         await outbox.retry_later(tx, item.id, now + _span(delay), error)
         log.info("outbox row %d: attempt %d failed (%s), retry in %.0f s", item.id, attempt, error, delay)
-        return 0
+        return []
 
 
 def _span(seconds: float) -> timedelta:

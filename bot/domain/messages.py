@@ -60,6 +60,9 @@ class Reply:
     edit: bool = False  # replace the prompt that the pressed button belonged to
     photo: str = ""  # a channel file id or a local path
     voice: str = ""  # a voice note: a channel file id or a local path
+    # Pushes only: a later push with the same slot to the same chat replaces the message this one left (a live
+    # status line edited in place) instead of adding a new one.
+    slot: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,12 +70,14 @@ class Reply:
             "buttons": [[[b.label, b.token] for b in row] for row in self.buttons],
             "photo": self.photo,
             "voice": self.voice,
+            "slot": self.slot,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reply:
         rows = tuple(tuple(Button(label, token) for label, token in row) for row in data.get("buttons", []))
-        return cls(text=data["text"], buttons=rows, photo=data.get("photo", ""), voice=data.get("voice", ""))
+        return cls(text=data["text"], buttons=rows, photo=data.get("photo", ""), voice=data.get("voice", ""),
+                   slot=data.get("slot", ""))
 
 
 @dataclass(slots=True)

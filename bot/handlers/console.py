@@ -51,7 +51,9 @@ class ConsoleSender:
         self._out = out
         self.pushed: dict[str, list[Button]] = {}  # console user → buttons of their latest push
 
-    async def send(self, chat_id: str, reply: Reply) -> SendResult:
+    async def send(self, chat_id: str, reply: Reply, replace: str = "") -> SendResult:
+        """Print the push; a terminal cannot edit what it printed, so a replacing push (a status line going on) is
+        printed as a new one."""
         text, buttons = render(reply, LETTERS)
         if buttons:
             self.pushed[chat_id] = buttons

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import warnings
 from datetime import timedelta
@@ -22,6 +23,7 @@ CHANNEL = "telegram"
 PRIVATE_CHAT_INTERVAL = 1.0  # seconds between two messages to one person
 GROUP_CHAT_INTERVAL = 3.0  # 20 messages a minute to one group
 MAX_CAPTION = 1024  # characters (UTF-16 code units) in a media caption
+_UPLOADS_KEPT = 256  # local photos whose Telegram file id the sender remembers (a broadcast uploads its photo once)
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -76,6 +78,10 @@ class TelegramSender:
     "chat not found" (the chat no longer exists for the bot; marking it is undone when the person writes again)
     are Unreachable; ChatMigrated and other BadRequests are Permanent; TimedOut, NetworkError (5xx) and
     InvalidToken (logged as an error: it needs an operator) are Transient.
+
+    `replace` (a message id this sender returned as `Sent.ref`) edits that message's text and buttons instead of
+    sending a new one; if it cannot be edited (too old, deleted, a photo) a new message is sent. A local photo is
+    uploaded once: later sends of the same file use the file id Telegram gave it.
     """
 
     channel = CHANNEL
@@ -83,13 +89,49 @@ class TelegramSender:
     def __init__(self, bot: telegram.Bot, max_per_second: float) -> None:
         self._bot = bot
         self.limits = ChannelLimits(per_second=max_per_second, chat_interval=chat_interval)
+        self._uploaded: dict[str, str] = {}  # local photo path → Telegram file id
 
-    async def send(self, chat_id: str, reply: Reply) -> SendResult:
+    async def send(self, chat_id: str, reply: Reply, replace: str = "") -> SendResult:
+        chat = _chat(chat_id)
         try:
-            await send_reply(self._bot, _chat(chat_id), reply)
+            if replace and not reply.photo and not reply.voice and await self._edit(chat, replace, reply):
+                return Sent(replace)
+            message = await self._send(chat, reply)
         except tg_error.TelegramError as exc:
             return _outcome(exc)
-        return Sent()
+        return Sent(str(message.message_id))
+
+    async def _send(self, chat: int | str, reply: Reply) -> telegram.Message:
+        local = reply.photo
+        known = self._uploaded.get(local)
+        if known is not None:
+            try:
+                return await send_reply(self._bot, chat, dataclasses.replace(reply, photo=known))
+            except tg_error.BadRequest:
+                self._uploaded.pop(local, None)  # the file id is no longer good: upload the file again
+        message = await send_reply(self._bot, chat, reply)
+        if local and message.photo:
+            if len(self._uploaded) >= _UPLOADS_KEPT:
+                self._uploaded.clear()
+            self._uploaded[local] = message.photo[-1].file_id
+        return message
+
+    async def _edit(self, chat: int | str, message_id: str, reply: Reply) -> bool:
+        """Edit message `message_id` into `reply`; False if it cannot be edited (errors about the chat raise)."""
+        if not message_id.isdigit():
+            return False
+        try:
+            await self._bot.edit_message_text(reply.text, chat_id=chat, message_id=int(message_id), parse_mode=None,
+                                              reply_markup=markup(reply), link_preview_options=_NO_PREVIEW)
+        except tg_error.BadRequest as exc:
+            problem = exc.message.lower()
+            if "not modified" in problem:
+                return True  # it already says this
+            if "chat not found" in problem:
+                raise
+            log.info("could not edit message %s, sending a new one: %s", message_id, exc.message)
+            return False
+        return True
 
 
 def _outcome(exc: tg_error.TelegramError) -> SendResult:

@@ -11,6 +11,8 @@ from typing import Protocol
 
 from bot.domain.issues import Issue, Status
 from bot.services import issues as service
+from bot.services.lectures import LectureJobs
+from bot.services.meetings import MeetingJobs
 from bot.storage import issues
 from bot.storage.db import Database, Tx
 
@@ -35,7 +37,7 @@ class IssueTimers:
             return await issues.next_timer_at(tx)
 
 
-SOURCES: tuple[DueWork, ...] = (IssueTimers(),)
+SOURCES: tuple[DueWork, ...] = (IssueTimers(), LectureJobs(), MeetingJobs())
 
 
 async def fire_due(db: Database, now: datetime, timezone: str) -> int:

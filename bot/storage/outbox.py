@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,24 +17,58 @@ class OutboxItem:
     id: int
     channel: str
     chat_id: str
-    reply: Reply
+    payload: str  # JSON of the reply: read only for the rows that are sent (a pass looks at many more)
     attempts: int
+    replace: str = ""  # the platform reference of the message an earlier row of the same slot left in this chat
+    broadcast_id: int | None = None
+
+    @property
+    def reply(self) -> Reply:
+        return Reply.from_json(json.loads(self.payload))
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to queue: its idempotency key, and the chat it goes to."""
+
+    key: str
+    channel: str
+    chat_id: str
+    reply: Reply
 
 
 def _item(row: Row) -> OutboxItem:
-    return OutboxItem(row["id"], row["channel"], row["chat_id"], Reply.from_json(json.loads(row["payload"])),
-                      row["attempts"])
+    return OutboxItem(row["id"], row["channel"], row["chat_id"], row["payload"], row["attempts"],
+                      row["replace_ref"] or "", row["broadcast_id"])
 
 
 async def enqueue(tx: Tx, *, key: str, channel: str, chat_id: str, reply: Reply, now: datetime,
-                  not_before: datetime | None = None) -> bool:
+                  not_before: datetime | None = None, broadcast_id: int | None = None) -> bool:
     """Queue `reply` for `chat_id` unless a row with this idempotency key exists; True if queued."""
-    await tx.execute(
-        """INSERT INTO outbox (idempotency_key, channel, chat_id, payload, not_before, created_at)
-           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING""",
-        (key, channel, chat_id, json.dumps(reply.to_json(), ensure_ascii=False), iso(not_before or now), iso(now)),
+    return await enqueue_all(tx, [Outgoing(key, channel, chat_id, reply)], now=now, not_before=not_before,
+                             broadcast_id=broadcast_id) == 1
+
+
+async def enqueue_all(tx: Tx, messages: Iterable[Outgoing], *, now: datetime, not_before: datetime | None = None,
+                      broadcast_id: int | None = None) -> int:
+    """`enqueue` for many messages in one statement (a broadcast's thousands of rows); returns how many were
+    queued (rows whose idempotency key exists are skipped). Each distinct reply is serialized once."""
+    payloads: dict[Reply, str] = {}
+
+    def payload(reply: Reply) -> str:
+        text = payloads.get(reply)
+        if text is None:
+            text = payloads[reply] = json.dumps(reply.to_json(), ensure_ascii=False)
+        return text
+
+    due, created = iso(not_before or now), iso(now)
+    before = int(await tx.scalar("SELECT total_changes()"))
+    await tx.executemany(
+        """INSERT INTO outbox (idempotency_key, channel, chat_id, payload, not_before, created_at, broadcast_id, slot)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING""",
+        ((m.key, m.channel, m.chat_id, payload(m.reply), due, created, broadcast_id, m.reply.slot) for m in messages),
     )
-    return bool(await tx.scalar("SELECT changes()") == 1)
+    return int(await tx.scalar("SELECT total_changes()")) - before
 
 
 async def recover_in_flight(tx: Tx) -> int:
@@ -43,13 +77,27 @@ async def recover_in_flight(tx: Tx) -> int:
 
 
 async def due(tx: Tx, now: datetime, channels: Collection[str], limit: int) -> list[OutboxItem]:
-    """The oldest unsettled row of each chat on `channels`, if it is pending and due (later rows wait behind it)."""
+    """The oldest unsettled row of each chat on `channels`, if it is pending and due (later rows wait behind it).
+
+    Rows of a broadcast come after every other due row, so that a push about one person's business (and a
+    broadcast's own status line) is not queued behind thousands of broadcast messages. A row with a slot carries
+    the message reference the latest earlier row of that slot in its chat left, to be replaced.
+
+    Rows are read in that order from an index (named, so that the planner does not sort the whole queue instead)
+    and each is checked to be its chat's oldest open row (another index look-up), so a pass costs about `limit`
+    look-ups however long the queue is."""
     rows = await tx.all(
-        """SELECT o.id, o.channel, o.chat_id, o.payload, o.attempts FROM outbox o
-           JOIN (SELECT MIN(id) AS id FROM outbox WHERE status IN ('pending', 'in_flight')
-                 GROUP BY channel, chat_id) AS head ON head.id = o.id
+        """SELECT o.id, o.channel, o.chat_id, o.payload, o.attempts, o.broadcast_id,
+                  CASE WHEN o.slot = '' THEN '' ELSE (
+                      SELECT p.message_ref FROM outbox p
+                      WHERE p.channel = o.channel AND p.chat_id = o.chat_id AND p.slot = o.slot AND p.id < o.id
+                        AND p.slot != '' AND p.message_ref != ''
+                      ORDER BY p.id DESC LIMIT 1) END AS replace_ref
+           FROM outbox o INDEXED BY outbox_queue
            WHERE o.status = 'pending' AND o.not_before <= ? AND o.channel IN (SELECT value FROM json_each(?))
-           ORDER BY o.not_before, o.id LIMIT ?""",
+             AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel AND e.chat_id = o.chat_id
+                             AND e.id < o.id AND e.status IN ('pending', 'in_flight'))
+           ORDER BY o.broadcast_id IS NOT NULL, o.not_before, o.id LIMIT ?""",
         (iso(now), json.dumps(sorted(channels)), limit),
     )
     return [_item(row) for row in rows]
@@ -58,10 +106,11 @@ async def due(tx: Tx, now: datetime, channels: Collection[str], limit: int) -> l
 async def next_due_at(tx: Tx, channels: Collection[str], after: datetime) -> datetime | None:
     """When the first chat on `channels` whose oldest row is pending but not yet due becomes due."""
     value: str | None = await tx.scalar(
-        """SELECT MIN(o.not_before) FROM outbox o
-           JOIN (SELECT MIN(id) AS id FROM outbox WHERE status IN ('pending', 'in_flight')
-                 GROUP BY channel, chat_id) AS head ON head.id = o.id
-           WHERE o.status = 'pending' AND o.not_before > ? AND o.channel IN (SELECT value FROM json_each(?))""",
+        """SELECT o.not_before FROM outbox o
+           WHERE o.status = 'pending' AND o.not_before > ? AND o.channel IN (SELECT value FROM json_each(?))
+             AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel AND e.chat_id = o.chat_id
+                             AND e.id < o.id AND e.status IN ('pending', 'in_flight'))
+           ORDER BY o.not_before LIMIT 1""",
         (iso(after), json.dumps(sorted(channels))),
     )
     return None if value is None else parse_iso(value)
@@ -86,8 +135,10 @@ async def claim(tx: Tx, item_id: int) -> bool:
     return changed == 1
 
 
-async def mark_sent(tx: Tx, item_id: int, now: datetime) -> None:
-    await tx.execute("UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ?", (iso(now), item_id))
+async def mark_sent(tx: Tx, item_id: int, now: datetime, ref: str = "") -> None:
+    """Delivered; `ref` is the platform's reference of the message it left (kept for rows with a slot)."""
+    await tx.execute("UPDATE outbox SET status = 'sent', sent_at = ?, message_ref = ? WHERE id = ?",
+                     (iso(now), ref, item_id))
 
 
 async def retry_later(tx: Tx, item_id: int, at: datetime, error: str) -> None:
@@ -109,13 +160,15 @@ async def give_up(tx: Tx, item_id: int, status: str, error: str) -> None:
     await tx.execute("UPDATE outbox SET status = ?, last_error = ? WHERE id = ?", (status, error[:500], item_id))
 
 
-async def drop_pending_for(tx: Tx, channel: str, chat_id: str, error: str) -> int:
-    """The recipient blocked us: every pending push to them is settled as unreachable."""
-    return await tx.execute(
+async def drop_pending_for(tx: Tx, channel: str, chat_id: str, error: str) -> list[int | None]:
+    """The recipient blocked us: every pending push to them is settled as unreachable. Returns the broadcast id
+    (None for other pushes) of each row settled."""
+    rows = await tx.all(
         "UPDATE outbox SET status = 'unreachable', last_error = ? WHERE channel = ? AND chat_id = ? "
-        "AND status = 'pending'",
+        "AND status = 'pending' RETURNING broadcast_id",
         (error[:500], channel, chat_id),
     )
+    return [row[0] for row in rows]
 
 
 async def counts(tx: Tx) -> dict[str, int]:

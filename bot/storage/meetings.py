@@ -1,0 +1,425 @@
+"""Saturday meetings repository: settings, meetings, answers (RSVP), topics, attendance, polls, mutes and the
+scheduled sends (meeting_jobs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clock import iso, parse_iso
+from bot.storage.db import Row, Tx
+
+ANSWERS = ("yes", "no", "maybe", "waitlist")
+TOPIC_STATUSES = ("open", "discussed", "answered", "reported")
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSettings:
+    community_id: int
+    weekday: int  # Monday 0 … Sunday 6
+    start_time: str  # "HH:MM", the street's local time
+    duration_minutes: int
+    place: str  # empty: "at the community"
+    capacity: int | None
+    announce_days_ahead: int
+    topic_cutoff_hours: int
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    id: int
+    community_id: int
+    starts_at: datetime
+    ends_at: datetime
+    topics_until: datetime
+    place: str
+    capacity: int | None
+    status: str  # scheduled, held (outcomes sent), cancelled
+    outcome: str
+    outcome_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: int
+    meeting_id: int
+    submitter_id: int | None
+    text: str
+    voice_ref: str
+    photo_ref: str
+    status: str
+    issue_id: int | None
+    outcome: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    meeting_id: int
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """Someone who answered or checked in, as the chair's attendance list shows them."""
+
+    person_id: int
+    name: str
+    room: str
+    answer: str  # '' when they checked in without answering
+    present: bool
+
+
+# ------------------------------------------------------------------------------------------ settings
+
+_SETTINGS = ("SELECT community_id, weekday, start_time, duration_minutes, place, capacity, announce_days_ahead, "
+             "topic_cutoff_hours, active FROM meeting_settings")
+SETTING_FIELDS = frozenset({"weekday", "start_time", "duration_minutes", "place", "capacity", "announce_days_ahead",
+                            "topic_cutoff_hours", "active"})
+
+
+def _settings(row: Row) -> MeetingSettings:
+    return MeetingSettings(row["community_id"], row["weekday"], row["start_time"], row["duration_minutes"],
+                           row["place"], row["capacity"], row["announce_days_ahead"], row["topic_cutoff_hours"],
+                           bool(row["active"]))
+
+
+async def settings_of(tx: Tx, community_id: int) -> MeetingSettings | None:
+    row = await tx.one(f"{_SETTINGS} WHERE community_id = ?", (community_id,))
+    return _settings(row) if row else None
+
+
+async def active_settings(tx: Tx) -> list[MeetingSettings]:
+    rows = await tx.all(f"{_SETTINGS} WHERE active = 1 ORDER BY community_id")
+    return [_settings(row) for row in rows]
+
+
+async def save_settings(tx: Tx, community_id: int, now: datetime, **fields: object) -> None:
+    """Create the community's settings with the defaults if needed, then set the named columns (names are code)."""
+    if not set(fields) <= SETTING_FIELDS:
+        raise ValueError(f"unknown meeting settings: {sorted(set(fields) - SETTING_FIELDS)}")
+    await tx.execute("INSERT INTO meeting_settings (community_id, updated_at) VALUES (?, ?) "
+                     "ON CONFLICT (community_id) DO NOTHING", (community_id, iso(now)))
+    if fields:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        await tx.execute(f"UPDATE meeting_settings SET {assignments}, updated_at = ? "  # noqa: S608
+                         "WHERE community_id = ?", (*fields.values(), iso(now), community_id))
+
+
+# ------------------------------------------------------------------------------------------ meetings
+
+_MEETING = ("SELECT id, community_id, starts_at, ends_at, topics_until, place, capacity, status, outcome, outcome_at "
+            "FROM meetings")
+
+
+def _meeting(row: Row) -> Meeting:
+    return Meeting(row["id"], row["community_id"], parse_iso(row["starts_at"]), parse_iso(row["ends_at"]),
+                   parse_iso(row["topics_until"]), row["place"], row["capacity"], row["status"], row["outcome"],
+                   parse_iso(row["outcome_at"]) if row["outcome_at"] else None)
+
+
+async def create_meeting(tx: Tx, *, community_id: int, starts_at: datetime, ends_at: datetime,
+                         topics_until: datetime, place: str, capacity: int | None, now: datetime) -> int | None:
+    """A new meeting (or a cancelled one at the same moment, back on); None when one is already planned then."""
+    value = await tx.scalar(
+        """INSERT INTO meetings (community_id, starts_at, ends_at, topics_until, place, capacity, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (community_id, starts_at) DO UPDATE SET status = 'scheduled', ends_at = excluded.ends_at,
+               topics_until = excluded.topics_until, place = excluded.place, capacity = excluded.capacity
+           WHERE meetings.status = 'cancelled'
+           RETURNING id""",
+        (community_id, iso(starts_at), iso(ends_at), iso(topics_until), place, capacity, iso(now)))
+    return None if value is None else int(value)
+
+
+async def forget_cancelled(tx: Tx, community_id: int, starts_at: datetime) -> None:
+    """Drop a cancelled meeting at `starts_at`, to make room for one moved there."""
+    await tx.execute("DELETE FROM meetings WHERE community_id = ? AND starts_at = ? AND status = 'cancelled'",
+                     (community_id, iso(starts_at)))
+
+
+async def meeting(tx: Tx, meeting_id: int) -> Meeting | None:
+    row = await tx.one(f"{_MEETING} WHERE id = ?", (meeting_id,))
+    return _meeting(row) if row else None
+
+
+async def next_meeting(tx: Tx, community_id: int, after: datetime) -> Meeting | None:
+    """The community's first meeting (not cancelled) starting after `after`."""
+    row = await tx.one(f"{_MEETING} WHERE community_id = ? AND status != 'cancelled' AND starts_at > ? "
+                       "ORDER BY starts_at LIMIT 1", (community_id, iso(after)))
+    return _meeting(row) if row else None
+
+
+async def current_meeting(tx: Tx, community_id: int, now: datetime) -> Meeting | None:
+    """The meeting under way or the next one ahead (not cancelled)."""
+    row = await tx.one(f"{_MEETING} WHERE community_id = ? AND status != 'cancelled' AND ends_at > ? "
+                       "ORDER BY starts_at LIMIT 1", (community_id, iso(now)))
+    return _meeting(row) if row else None
+
+
+async def started_unclosed(tx: Tx, community_id: int, now: datetime, since: datetime) -> Meeting | None:
+    """The latest meeting that started between `since` and `now` and has no outcomes yet."""
+    row = await tx.one(f"{_MEETING} WHERE community_id = ? AND status = 'scheduled' AND starts_at <= ? "
+                       "AND starts_at > ? ORDER BY starts_at DESC LIMIT 1", (community_id, iso(now), iso(since)))
+    return _meeting(row) if row else None
+
+
+async def latest_held(tx: Tx, community_id: int) -> Meeting | None:
+    row = await tx.one(f"{_MEETING} WHERE community_id = ? AND status = 'held' ORDER BY starts_at DESC LIMIT 1",
+                       (community_id,))
+    return _meeting(row) if row else None
+
+
+async def update_meeting(tx: Tx, meeting_id: int, **fields: object) -> None:
+    """Set the named columns (names are code, never input); datetimes are stored as UTC text."""
+    allowed = {"starts_at", "ends_at", "topics_until", "place", "capacity", "status", "outcome", "outcome_by",
+               "outcome_at"}
+    if not set(fields) <= allowed:
+        raise ValueError(f"unknown meeting fields: {sorted(set(fields) - allowed)}")
+    values = [iso(v) if isinstance(v, datetime) else v for v in fields.values()]
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    await tx.execute(f"UPDATE meetings SET {assignments} WHERE id = ?", (*values, meeting_id))  # noqa: S608
+
+
+# ------------------------------------------------------------------------------------------ jobs
+
+
+async def upsert_job(tx: Tx, meeting_id: int, kind: str, due_at: datetime) -> None:
+    """Schedule `kind` for the meeting, or move it when it has not been done yet."""
+    await tx.execute(
+        """INSERT INTO meeting_jobs (kind, meeting_id, due_at) VALUES (?, ?, ?)
+           ON CONFLICT (meeting_id, kind) DO UPDATE SET due_at = excluded.due_at WHERE done_at IS NULL""",
+        (kind, meeting_id, iso(due_at)))
+
+
+async def unschedule(tx: Tx, meeting_id: int, kind: str) -> None:
+    """Take a send that has not gone out off the schedule (its time passed before it was planned, or the meeting
+    was cancelled)."""
+    await tx.execute("DELETE FROM meeting_jobs WHERE meeting_id = ? AND kind = ? AND done_at IS NULL",
+                     (meeting_id, kind))
+
+
+async def job_done(tx: Tx, meeting_id: int, kind: str) -> bool:
+    """Whether `kind` has gone out (or was settled otherwise) for the meeting."""
+    return bool(await tx.scalar("SELECT COUNT(*) FROM meeting_jobs WHERE meeting_id = ? AND kind = ? "
+                                "AND done_at IS NOT NULL", (meeting_id, kind)))
+
+
+def _job(row: Row) -> Job:
+    return Job(row["id"], row["kind"], row["meeting_id"], parse_iso(row["due_at"]))
+
+
+async def due_jobs(tx: Tx, now: datetime, limit: int) -> list[Job]:
+    rows = await tx.all("SELECT id, kind, meeting_id, due_at FROM meeting_jobs WHERE done_at IS NULL AND due_at <= ? "
+                        "ORDER BY due_at, id LIMIT ?", (iso(now), limit))
+    return [_job(row) for row in rows]
+
+
+async def due_jobs_of(tx: Tx, meeting_id: int, now: datetime) -> list[Job]:
+    rows = await tx.all("SELECT id, kind, meeting_id, due_at FROM meeting_jobs WHERE meeting_id = ? "
+                        "AND done_at IS NULL AND due_at <= ? ORDER BY due_at, id", (meeting_id, iso(now)))
+    return [_job(row) for row in rows]
+
+
+async def next_job_at(tx: Tx) -> datetime | None:
+    value = await tx.scalar("SELECT MIN(due_at) FROM meeting_jobs WHERE done_at IS NULL")
+    return parse_iso(value) if value else None
+
+
+async def finish_job(tx: Tx, job_id: int, now: datetime, result: str) -> bool:
+    """Mark a job done; False if it was done already (another pass took it)."""
+    await tx.execute("UPDATE meeting_jobs SET done_at = ?, result = ? WHERE id = ? AND done_at IS NULL",
+                     (iso(now), result, job_id))
+    return bool(await tx.scalar("SELECT changes()") == 1)
+
+
+async def set_job_result(tx: Tx, job_id: int, result: str) -> None:
+    await tx.execute("UPDATE meeting_jobs SET result = ? WHERE id = ?", (result, job_id))
+
+
+async def jobs_of(tx: Tx, meeting_id: int) -> list[Row]:
+    return await tx.all("SELECT kind, due_at, done_at, result FROM meeting_jobs WHERE meeting_id = ? ORDER BY due_at",
+                        (meeting_id,))
+
+
+# ------------------------------------------------------------------------------------------ answers
+
+
+async def answer_of(tx: Tx, meeting_id: int, person_id: int) -> str:
+    """The person's answer ('' when none)."""
+    value = await tx.scalar("SELECT answer FROM meeting_rsvps WHERE meeting_id = ? AND person_id = ?",
+                            (meeting_id, person_id))
+    return str(value or "")
+
+
+async def set_answer(tx: Tx, meeting_id: int, person_id: int, answer: str, now: datetime) -> None:
+    """Record an answer; joining the waitlist stamps the moment (its order), any other answer clears it."""
+    if answer not in ANSWERS:
+        raise ValueError(f"unknown answer {answer!r}")
+    queued = iso(now) if answer == "waitlist" else None
+    await tx.execute(
+        """INSERT INTO meeting_rsvps (meeting_id, person_id, answer, queued_at, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (meeting_id, person_id) DO UPDATE SET answer = excluded.answer,
+               queued_at = excluded.queued_at, updated_at = excluded.updated_at""",
+        (meeting_id, person_id, answer, queued, iso(now), iso(now)))
+
+
+async def answer_counts(tx: Tx, meeting_id: int) -> dict[str, int]:
+    rows = await tx.all("SELECT answer, COUNT(*) FROM meeting_rsvps WHERE meeting_id = ? GROUP BY answer",
+                        (meeting_id,))
+    counts = dict.fromkeys(ANSWERS, 0)
+    counts.update({row[0]: row[1] for row in rows})
+    return counts
+
+
+async def answered(tx: Tx, meeting_id: int, answers: tuple[str, ...]) -> list[int]:
+    """People whose answer is one of `answers`, in the order they answered."""
+    marks = ", ".join("?" for _ in answers)
+    rows = await tx.all(f"SELECT person_id FROM meeting_rsvps WHERE meeting_id = ? AND answer IN ({marks}) "  # noqa: S608
+                        "ORDER BY created_at, person_id", (meeting_id, *answers))
+    return [row[0] for row in rows]
+
+
+async def waitlist(tx: Tx, meeting_id: int) -> list[int]:
+    """The waitlist, first in line first."""
+    rows = await tx.all("SELECT person_id FROM meeting_rsvps WHERE meeting_id = ? AND answer = 'waitlist' "
+                        "ORDER BY queued_at, person_id", (meeting_id,))
+    return [row[0] for row in rows]
+
+
+# ------------------------------------------------------------------------------------------ topics
+
+_TOPIC = ("SELECT id, meeting_id, submitter_id, text, voice_ref, photo_ref, status, issue_id, outcome, created_at "
+          "FROM meeting_topics")
+
+
+def _topic(row: Row) -> Topic:
+    return Topic(row["id"], row["meeting_id"], row["submitter_id"], row["text"], row["voice_ref"], row["photo_ref"],
+                 row["status"], row["issue_id"], row["outcome"], parse_iso(row["created_at"]))
+
+
+async def add_topic(tx: Tx, meeting_id: int, submitter_id: int, text: str, voice_ref: str, photo_ref: str,
+                    now: datetime) -> int:
+    return await tx.execute(
+        "INSERT INTO meeting_topics (meeting_id, submitter_id, text, voice_ref, photo_ref, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)", (meeting_id, submitter_id, text, voice_ref, photo_ref, iso(now), iso(now)))
+
+
+async def topic(tx: Tx, topic_id: int) -> Topic | None:
+    row = await tx.one(f"{_TOPIC} WHERE id = ?", (topic_id,))
+    return _topic(row) if row else None
+
+
+async def topics_of(tx: Tx, meeting_id: int) -> list[Topic]:
+    rows = await tx.all(f"{_TOPIC} WHERE meeting_id = ? ORDER BY id", (meeting_id,))
+    return [_topic(row) for row in rows]
+
+
+async def topics_by(tx: Tx, meeting_id: int, person_id: int) -> list[Topic]:
+    rows = await tx.all(f"{_TOPIC} WHERE meeting_id = ? AND submitter_id = ? ORDER BY id", (meeting_id, person_id))
+    return [_topic(row) for row in rows]
+
+
+async def update_topic(tx: Tx, topic_id: int, now: datetime, *, status: str, outcome: str = "",
+                       issue_id: int | None = None) -> None:
+    if status not in TOPIC_STATUSES:
+        raise ValueError(f"unknown topic status {status!r}")
+    await tx.execute("UPDATE meeting_topics SET status = ?, outcome = ?, issue_id = ?, updated_at = ? WHERE id = ?",
+                     (status, outcome, issue_id, iso(now), topic_id))
+
+
+# ------------------------------------------------------------------------------------------ attendance
+
+
+async def check_in(tx: Tx, meeting_id: int, person_id: int, now: datetime, marked_by: int | None) -> bool:
+    """Record that the person is there; False when they were already."""
+    await tx.execute("INSERT INTO meeting_attendance (meeting_id, person_id, checked_in_at, marked_by) "
+                     "VALUES (?, ?, ?, ?) ON CONFLICT (meeting_id, person_id) DO NOTHING",
+                     (meeting_id, person_id, iso(now), marked_by))
+    return bool(await tx.scalar("SELECT changes()") == 1)
+
+
+async def uncheck(tx: Tx, meeting_id: int, person_id: int) -> None:
+    await tx.execute("DELETE FROM meeting_attendance WHERE meeting_id = ? AND person_id = ?", (meeting_id, person_id))
+
+
+async def is_present(tx: Tx, meeting_id: int, person_id: int) -> bool:
+    return bool(await tx.scalar("SELECT COUNT(*) FROM meeting_attendance WHERE meeting_id = ? AND person_id = ?",
+                                (meeting_id, person_id)))
+
+
+async def attendees(tx: Tx, meeting_id: int) -> list[int]:
+    rows = await tx.all("SELECT person_id FROM meeting_attendance WHERE meeting_id = ? ORDER BY checked_in_at, "
+                        "person_id", (meeting_id,))
+    return [row[0] for row in rows]
+
+
+async def participants(tx: Tx, meeting_id: int) -> list[Participant]:
+    """Everyone who answered (except "no") or is checked in: the chair's attendance list."""
+    rows = await tx.all(
+        """SELECT p.id, p.display_name, p.room, COALESCE(r.answer, '') AS answer, a.person_id IS NOT NULL AS present
+           FROM people p
+           LEFT JOIN meeting_rsvps r ON r.person_id = p.id AND r.meeting_id = ?
+           LEFT JOIN meeting_attendance a ON a.person_id = p.id AND a.meeting_id = ?
+           WHERE (r.answer IS NOT NULL AND r.answer != 'no') OR a.person_id IS NOT NULL
+           ORDER BY CASE COALESCE(r.answer, '') WHEN 'yes' THEN 0 WHEN 'maybe' THEN 1 WHEN 'waitlist' THEN 2
+                    ELSE 3 END, p.id""",
+        (meeting_id, meeting_id))
+    return [Participant(row["id"], row["display_name"], row["room"], row["answer"], bool(row["present"]))
+            for row in rows]
+
+
+# ------------------------------------------------------------------------------------------ polls
+
+
+async def save_poll(tx: Tx, meeting_id: int, person_id: int, stars: int, comment: str, now: datetime) -> None:
+    await tx.execute(
+        """INSERT INTO meeting_polls (meeting_id, person_id, stars, comment, created_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (meeting_id, person_id) DO UPDATE SET stars = excluded.stars, comment = excluded.comment""",
+        (meeting_id, person_id, stars, comment, iso(now)))
+
+
+async def poll(tx: Tx, meeting_id: int, person_id: int) -> tuple[int, str] | None:
+    row = await tx.one("SELECT stars, comment FROM meeting_polls WHERE meeting_id = ? AND person_id = ?",
+                       (meeting_id, person_id))
+    return None if row is None else (row[0], row[1])
+
+
+async def poll_summary(tx: Tx, meeting_id: int) -> tuple[int, float]:
+    """(answers, average stars)."""
+    row = await tx.one("SELECT COUNT(*), COALESCE(AVG(stars), 0) FROM meeting_polls WHERE meeting_id = ?",
+                       (meeting_id,))
+    return (0, 0.0) if row is None else (int(row[0]), float(row[1]))
+
+
+# ------------------------------------------------------------------------------------------ residents, mutes
+
+
+async def residents(tx: Tx, community_id: int, *, muted_too: bool = False) -> list[int]:
+    """People whose home building lies in the community (without those who muted its announcements)."""
+    rows = await tx.all(
+        """WITH RECURSIVE below(id) AS (
+               SELECT ? UNION SELECT g.id FROM grid_units g JOIN below ON g.parent_id = below.id)
+           SELECT p.id FROM people p WHERE p.building_id IN (SELECT id FROM below)
+             AND (? OR p.id NOT IN (SELECT person_id FROM meeting_mutes WHERE community_id = ?))
+           ORDER BY p.id""",
+        (community_id, int(muted_too), community_id))
+    return [row[0] for row in rows]
+
+
+async def set_muted(tx: Tx, person_id: int, community_id: int, muted: bool, now: datetime) -> None:
+    if muted:
+        await tx.execute("INSERT INTO meeting_mutes (person_id, community_id, muted_at) VALUES (?, ?, ?) "
+                         "ON CONFLICT (person_id, community_id) DO NOTHING", (person_id, community_id, iso(now)))
+    else:
+        await tx.execute("DELETE FROM meeting_mutes WHERE person_id = ? AND community_id = ?",
+                         (person_id, community_id))
+
+
+async def is_muted(tx: Tx, person_id: int, community_id: int) -> bool:
+    return bool(await tx.scalar("SELECT COUNT(*) FROM meeting_mutes WHERE person_id = ? AND community_id = ?",
+                                (person_id, community_id)))

@@ -1,0 +1,480 @@
+"""Law talks and moral lectures: the organizer's wizard over Telegram (the real PTB Application against the fake Bot
+API server, with an injected clock), the notice to residents in scope, RSVP, the reminder, changes, cancellation,
+check-in and the satisfaction poll; scheduled sends across downtime; rights; and the `lecture` command line."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot.clock import ManualClock, iso
+from bot.config import Settings
+from bot.domain.people import Account, Role
+from bot.i18n import SUPPORTED, po_path, use_locale
+from bot.services import lectures as service
+from bot.services.grid_import import import_grid
+from bot.services.people import grant_street_admin
+from bot.storage import grid, people
+from bot.storage.db import Database
+from bot.storage.lectures import Kind
+from tests.fake_telegram import FakeTelegramServer
+from tests.harness import Chat, running, settings_for
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = (ROOT / "sample" / "grid.csv").read_bytes()
+TZ = "Asia/Shanghai"
+HOUR = 3600
+ADMIN, SECRETARY, LEADER = 1900, 1301, 1201
+NEAR, FAR, ENGLISH, ELSEWHERE = 2101, 2102, 2103, 2201  # residents: three in 幸福社区 (C01), one in 和谐社区 (C02)
+HOMES = {NEAR: "C01-A-B1", FAR: "C01-B-B1", ENGLISH: "C01-A-B2", ELSEWHERE: "C02-A-B1"}
+TITLE = "民法典与邻里纠纷"
+PLACE = "幸福社区党群服务中心二楼"
+DENIED = "抱歉，您没有这个权限。"
+
+
+class TickingClock(ManualClock):
+    """A manual clock that also moves on a second at every reading, as time does between steps (the outbox paces
+    pushes by the injected clock); jumps (`advance`, `to`) stay in the test's hands."""
+
+    def now(self) -> datetime:
+        self.advance(1)
+        return super().now()
+
+    def to(self, moment: datetime) -> None:
+        """Jump to just after `moment`."""
+        self.advance((moment - super().now()).total_seconds() + 1)
+
+
+@pytest.fixture
+def clock() -> TickingClock:
+    return TickingClock()  # 2026-11-27 09:00 UTC, 17:00 in the street
+
+
+def local(text: str) -> datetime:
+    """A street-local time, as UTC."""
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(TZ)).astimezone(UTC)
+
+
+@dataclass
+class Street:
+    path: Path
+    ids: dict[int, int]  # Telegram user id → person id
+
+    def settings(self, server: FakeTelegramServer) -> Settings:
+        return settings_for(server, self.path, admins=frozenset({("telegram", str(ADMIN))}))
+
+    @asynccontextmanager
+    async def db(self) -> AsyncIterator[Database]:
+        database = Database(str(self.path))
+        await database.open(exclusive=False)
+        try:
+            yield database
+        finally:
+            await database.close()
+
+    async def schedule(self, clock: ManualClock, starts: datetime, *, by: int = ADMIN, unit: str = "C01",
+                       rsvp: bool = True, title: str = TITLE) -> int:
+        """A talk created straight through the service (the wizard is tested on its own)."""
+        async with self.db() as db, db.write() as tx:
+            person = await people.by_id(tx, self.ids[by])
+            place = await grid.by_code(tx, unit)
+            assert place is not None
+            draft = service.Draft(Kind.LAW_TALK, title, "王律师", starts, "党群服务中心二楼", place.id, rsvp=rsvp)
+            return (await service.create(tx, draft, person, False, clock.now())).id
+
+    async def rows(self, sql: str, *params: object) -> list[tuple[object, ...]]:
+        async with self.db() as db, db.read() as tx:
+            return [tuple(row) for row in await tx.all(sql, params)]
+
+    async def pushes(self, user: int, kind: str) -> int:
+        """Outbox rows of one kind of push (notice, remind, poll, v2 …) to a Telegram user."""
+        found = await self.rows("SELECT COUNT(*) FROM outbox WHERE chat_id = ? AND idempotency_key LIKE ?",
+                                str(user), f"lecture:%:{kind}%")
+        return int(str(found[0][0]))
+
+
+@pytest.fixture
+async def street(tmp_path: Path, clock: ManualClock) -> Street:
+    path = tmp_path / "jinlin.db"
+    db = Database(str(path))
+    await db.open()
+    await import_grid(db, SAMPLE)
+    ids: dict[int, int] = {}
+    async with db.write() as tx:
+        units = {code: unit.id for code in ("C01", "C01-A-B1", *HOMES.values())
+                 if (unit := await grid.by_code(tx, code)) is not None}
+        names = {ADMIN: "街道", SECRETARY: "张书记", LEADER: "李师傅", NEAR: "王阿姨", FAR: "陈大爷", ENGLISH: "Anna",
+                 ELSEWHERE: "刘阿姨"}
+        for user, name in names.items():
+            locale = "en" if user == ENGLISH else "zh_CN"
+            ids[user] = await people.create(tx, Account("telegram", str(user), str(user)), display_name=name,
+                                            locale=locale, now=clock.now())
+        for user, code in HOMES.items():
+            await people.set_home(tx, ids[user], units[code], "201")
+        await people.grant_role(tx, ids[SECRETARY], Role.COMMUNITY_SECRETARY, units["C01"])
+        await people.grant_role(tx, ids[LEADER], Role.BUILDING_LEADER, units["C01-A-B1"])
+        await grant_street_admin(tx, ids[ADMIN])
+    await db.close()
+    return Street(path, ids)
+
+
+async def answer(chat: Chat, token: str) -> str:
+    """Press `token` and return the bot's answer (the pressed message edited, or a new one)."""
+    server = chat.server
+
+    def count() -> int:
+        return len([e for e in server.edits if e.chat_id == chat.user_id]) + len(chat.screen())
+
+    before = count()
+    chat.press(token)
+    await server.wait_until(lambda: count() > before, 5, lambda: f"no answer to {token!r}")
+    text = chat.screen()[-1].text
+    assert text is not None
+    return text
+
+
+async def open_lectures(chat: Chat) -> None:
+    """/menu, then the menu's 安排讲座 (on the new menu, not an older one)."""
+    before = len(chat.screen())
+    chat.send("/menu")
+    await chat.server.wait_until(lambda: len(chat.screen()) > before, 5, lambda: "no menu")
+    await chat.tap("⚖️ 安排讲座")
+
+
+async def test_admin_publishes_a_law_talk_and_follows_it_to_the_poll(server: FakeTelegramServer, street: Street,
+                                                                     clock: TickingClock) -> None:
+    async with running(street.settings(server), clock) as jinlin:
+        timers = jinlin.core.scheduler
+        assert timers is not None
+        admin = Chat(server, ADMIN)
+        near, far, english, elsewhere = (Chat(server, user) for user in (NEAR, FAR, ENGLISH, ELSEWHERE))
+
+        await open_lectures(admin)
+        await admin.expect("目前没有安排")
+        await admin.tap("➕ 新建法治宣讲")
+        await admin.expect("⚖️ 法治宣讲 · 请输入题目（最多 60 字）")
+        admin.send(TITLE)
+        await admin.expect("主讲人是谁")
+        admin.send("王律师（近邻律师事务所）")
+        await admin.expect("请按街道当地时间输入，例如 2026-12-04 14:30")
+        admin.send("2026年11月1日 14:30")
+        await admin.expect("这个时间已经过去了")
+        admin.send("2026-12-05 14:30")
+        await admin.expect("在哪里举行")
+        admin.send(PLACE)
+        scope = await admin.expect("通知哪里的居民？当前：近邻街道")
+        assert [label for label, _ in server.buttons(scope)][:3] == ["📍 整个近邻街道", "幸福社区", "和谐社区"]
+        await admin.tap("幸福社区")
+        await admin.expect("当前：幸福社区")
+        await admin.tap("📍 整个幸福社区")
+        await admin.expect("补充说明")
+        await admin.tap("跳过")
+        confirm = await admin.expect("请确认")
+        assert "通知范围：幸福社区（现有 3 位居民）" in (confirm.text or "")
+        assert "时间：2026-12-05（周六）14:30" in (confirm.text or "")
+        await admin.tap("🙋 开启报名回执")
+        await admin.expect("报名回执：收集")
+        await admin.tap("📢 发布并通知居民")
+        await admin.expect(f"已发布⚖️ 法治宣讲《{TITLE}》，正在通知 3 位居民")
+
+        notice = await near.expect("📣 活动通知")
+        assert f"⚖️ 法治宣讲：《{TITLE}》\n🎤 主讲：王律师（近邻律师事务所）\n🕑 时间：2026-12-05（周六）14:30" in (
+            notice.text or "")
+        [lecture_id] = [row[0] for row in await street.rows("SELECT id FROM lectures")]
+        assert server.buttons(notice) == [("✅ 参加", f"lc:rsvp:{lecture_id}:y"),
+                                          ("❌ 不参加", f"lc:rsvp:{lecture_id}:n")]
+        await far.expect("📣 活动通知")
+        await english.expect("📣 Coming up\n⚖️ Law talk: “民法典与邻里纠纷”")  # in the resident's own language
+        assert "🕑 When: Sat 2026-12-05 14:30" in (english.screen()[-1].text or "")
+        assert elsewhere.screen() == [] and await street.pushes(ELSEWHERE, "notice") == 0  # outside the scope
+
+        await near.tap("✅ 参加")
+        answered = await near.expect(f"✅ 已报名《{TITLE}》：2026-12-05（周六）14:30，{PLACE}")
+        assert server.buttons(answered)[0] == ("✅ 参加", f"lc:rsvp:{lecture_id}:y")  # may still change their mind
+        await far.tap("❌ 不参加")
+        await far.expect(f"已记下：您不参加《{TITLE}》")
+
+        await open_lectures(admin)  # the organizer moves it to Sunday morning
+        await admin.tap(f"2026-12-05（周六）14:30 {TITLE}")
+        card = await admin.expect(f"#{lecture_id} ⚖️ 法治宣讲")
+        assert "📣 已发出通知\n通知 3 人 · 签到 0 人 · 参加 1 · 不参加 1" in (card.text or "")
+        await admin.tap("🕑 改时间")
+        await admin.expect("当前：2026-12-05（周六）14:30")
+        admin.send("12-06 9:30")
+        await admin.expect(f"《{TITLE}》已修改，正在通知 3 位居民。")
+        change = (f"📅 变更通知：⚖️ 法治宣讲《{TITLE}》有调整\n"
+                  "🕑 时间改为 2026-12-06（周日）09:30（原定 2026-12-05（周六）14:30）")
+        for chat in (near, far):
+            changed = await chat.expect(change)
+            assert server.buttons(changed)[0][1] == f"lc:rsvp:{lecture_id}:y"
+        await english.expect(f"📅 Change: the ⚖️ Law talk “{TITLE}” has changed\n🕑 It is now Sun 2026-12-06 09:30")
+        assert elsewhere.screen() == []
+
+        clock.to(local("2026-12-05 14:30") - timedelta(hours=2))  # the old reminder's moment: nothing
+        await timers.run_timers()
+        clock.to(local("2026-12-06 09:30") - timedelta(hours=2))
+        await timers.run_timers()
+        reminder = await near.expect(f"⏰ 提醒：《{TITLE}》将于 2026-12-06（周日）09:30 在 {PLACE} 开始")
+        assert server.buttons(reminder) == [("📍 签到", f"lc:in:{lecture_id}")]
+        await english.expect("⏰ Reminder")
+        assert [await street.pushes(user, "remind") for user in (NEAR, FAR, ENGLISH)] == [1, 0, 1]  # not who said no
+
+        await english.tap("📍 Check in")  # at home, two hours early
+        early = await english.expect("Check-in opens at Sun 2026-12-06 08:30")
+        assert server.buttons(early)[0] == ("📍 Check in", f"lc:in:{lecture_id}")
+        clock.advance(HOUR + 60)
+        english.press(f"lc:in:{lecture_id}")
+        await english.expect("✅ Checked in to “民法典与邻里纠纷”")
+
+        clock.to(local("2026-12-06 09:30") + service.POLL_AFTER)
+        await timers.run_timers()
+        poll = await near.expect(f"《{TITLE}》已经结束，感谢参加！您对这次活动满意吗？")
+        assert server.buttons(poll)[3] == ("⭐⭐⭐⭐", f"lc:rate:{lecture_id}:4")
+        await english.expect("How satisfied were you?")
+        assert [await street.pushes(user, "poll") for user in (NEAR, FAR, ENGLISH, ELSEWHERE)] == [1, 0, 1, 0]
+
+        await near.tap("⭐⭐⭐⭐")
+        await near.expect(f"已收到您对《{TITLE}》的评价：⭐⭐⭐⭐")
+        near.send("讲得很实用，希望多办")
+        await near.expect("谢谢您的反馈！")
+        await english.tap("⭐⭐⭐⭐⭐")
+        await english.tap("Skip")
+        await english.expect("Thank you for your feedback!")
+        assert await timers.run_timers() == 0  # nothing is left to send
+
+        await open_lectures(admin)
+        await admin.tap(f"2026-12-06（周日）09:30 {TITLE}")
+        card = await admin.expect("✔️ 已举行")
+        assert ("通知 3 人 · 签到 1 人 · 参加 1 · 不参加 1 · 满意度 4.5（2 人评价）\n"
+                "  ⭐⭐⭐⭐ 讲得很实用，希望多办") in (card.text or "")
+        assert "🕑 改时间" not in [label for label, _ in server.buttons(card)]
+    assert await street.rows("SELECT rsvp, checked_in_at IS NOT NULL, rating, comment FROM lecture_audience "
+                             "ORDER BY person_id") == [("yes", 0, 4, "讲得很实用，希望多办"), ("no", 0, None, ""),
+                                                       (None, 1, 5, "")]
+
+
+async def test_a_cancellation_reaches_everyone_told_and_stops_the_sends(server: FakeTelegramServer, street: Street,
+                                                                        clock: TickingClock) -> None:
+    lecture_id = await street.schedule(clock, local("2026-12-10 19:00"), by=SECRETARY, rsvp=False)
+    async with running(street.settings(server), clock) as jinlin:
+        timers = jinlin.core.scheduler
+        assert timers is not None
+        secretary, near, english = Chat(server, SECRETARY), Chat(server, NEAR), Chat(server, ENGLISH)
+        notice = await near.expect("📣 活动通知")
+        assert server.buttons(notice) == []  # no RSVP asked
+        await english.expect("📣 Coming up")
+
+        await open_lectures(secretary)
+        await secretary.tap(f"2026-12-10（周四）19:00 {TITLE}")
+        await secretary.tap("🚫 取消活动")
+        await secretary.expect(f"确定取消《{TITLE}》吗？")
+        await secretary.tap("🚫 确定取消")
+        await secretary.expect(f"《{TITLE}》已取消，正在通知 3 位居民。")
+        await near.expect(f"🚫 取消通知：原定 2026-12-10（周四）19:00 在 党群服务中心二楼 举行的⚖️ 法治宣讲《{TITLE}》")
+        await english.expect("🚫 Called off: the ⚖️ Law talk “民法典与邻里纠纷” planned for Thu 2026-12-10 19:00")
+
+        near.press(f"lc:in:{lecture_id}")  # a stale button
+        await near.expect("这场活动已经取消了。")
+        clock.to(local("2026-12-10 19:00") + service.POLL_AFTER)
+        assert await timers.run_timers() == 0  # the reminder and the poll were called off too
+    assert await street.pushes(NEAR, "remind") + await street.pushes(NEAR, "poll") == 0
+    assert await street.rows("SELECT kind, outcome FROM lecture_jobs WHERE lecture_id = ? ORDER BY id",
+                             lecture_id) == [("notice", "sent"), ("remind", "cancelled"), ("poll", "cancelled")]
+
+
+async def test_a_reminder_due_while_the_bot_was_down_is_sent_once(server: FakeTelegramServer, street: Street,
+                                                                  clock: TickingClock) -> None:
+    starts = local("2026-11-28 19:00")
+    await street.schedule(clock, starts)
+    async with running(street.settings(server), clock):
+        await Chat(server, NEAR).expect("📣 活动通知")
+    clock.to(starts - timedelta(hours=1))  # down from before the reminder's moment until after it
+    async with running(street.settings(server), clock) as jinlin:
+        timers = jinlin.core.scheduler
+        assert timers is not None
+        near = Chat(server, NEAR)
+        await near.expect(f"⏰ 提醒：《{TITLE}》将于 2026-11-28（周六）19:00")
+        assert await timers.run_timers() == 0
+        clock.advance(10 * 60)
+        assert await timers.run_timers() == 0
+    async with running(street.settings(server), clock):  # and once more after another restart
+        pass
+    sent = [m for m in server.messages_to(NEAR) if m.method == "sendMessage" and "⏰ 提醒" in (m.text or "")]
+    assert len(sent) == 1 and await street.pushes(NEAR, "remind") == 1
+    assert await street.rows("SELECT kind, outcome FROM lecture_jobs ORDER BY id") == [
+        ("notice", "sent"), ("remind", "sent"), ("poll", "")]
+
+
+async def test_a_notice_for_a_talk_that_has_begun_is_not_sent_but_reported(server: FakeTelegramServer,
+                                                                           street: Street,
+                                                                           clock: TickingClock) -> None:
+    starts = clock.now() + timedelta(hours=1)
+    await street.schedule(clock, starts, by=SECRETARY)
+    clock.to(starts + timedelta(minutes=30))  # the bot was down until after it began
+    async with running(street.settings(server), clock) as jinlin:
+        assert jinlin.core.scheduler is not None
+        secretary = Chat(server, SECRETARY)
+        await secretary.expect(f"⚠️ 《{TITLE}》的通知没有发出：活动已于 2026-11-27（周五）18:00 开始")
+        assert await jinlin.core.scheduler.run_timers() == 0
+        await open_lectures(secretary)
+        await secretary.tap(f"2026-11-27（周五）18:00 {TITLE}")
+        await secretary.expect("⚠️ 通知未发出（活动开始前机器人没有运行）")
+    for user in (NEAR, FAR, ENGLISH):
+        assert server.messages_to(user) == [] and await street.pushes(user, "notice") == 0
+    assert await street.rows("SELECT COUNT(*) FROM lecture_audience") == [(0,)]
+
+
+async def test_a_secretary_cannot_reach_beyond_their_community(server: FakeTelegramServer, street: Street,
+                                                               clock: TickingClock) -> None:
+    async with street.db() as db, db.read() as tx:
+        other = await grid.by_code(tx, "C02")
+        other_complex = await grid.by_code(tx, "C02-A")
+        street_unit = await grid.by_code(tx, "S01")
+        secretary = await people.by_id(tx, street.ids[SECRETARY])
+        leader = await people.by_id(tx, street.ids[LEADER])
+    assert other is not None and other_complex is not None and street_unit is not None and secretary is not None
+    async with running(street.settings(server), clock):
+        chat = Chat(server, SECRETARY)
+        await open_lectures(chat)
+        await chat.tap("➕ 新建道德大讲堂")
+        await chat.expect("🌱 道德大讲堂 · 请输入题目")
+        steps = (("好家风故事会", "主讲人是谁"), ("李老师", "什么时候开始"), ("2026-12-12 10:00", "在哪里举行"),
+                 ("社区活动室", "通知哪里的居民？当前：幸福社区"))
+        for text, then in steps:
+            chat.send(text)
+            scope = await chat.expect(then)
+        assert [label for label, _ in server.buttons(scope)][:3] == ["📍 整个幸福社区", "阳光花园", "翠竹苑"]
+        for forged in (f"u:{other.id}", f"u:{other_complex.id}", f"u:{street_unit.id}"):
+            assert (await answer(chat, forged)).startswith("这个范围不在您的管辖内。\n\n通知哪里的居民？当前：幸福社区")
+        assert (await answer(chat, "sc:up")).startswith("没看懂，请点下面的按钮选择")  # already at the top
+        await chat.tap("📍 整个幸福社区")
+        await chat.tap("跳过")
+        await chat.expect("通知范围：幸福社区（现有 3 位居民）")
+
+        leader_chat = Chat(server, LEADER)  # a building leader sees the menu item but may not organize
+        await open_lectures(leader_chat)
+        await leader_chat.expect("只有街道管理员和社区书记可以安排法治宣讲和道德大讲堂。")
+    assert await street.rows("SELECT COUNT(*) FROM lectures") == [(0,)]
+
+    async with street.db() as db, db.write() as tx:  # the service refuses it too, whatever the flow sent
+        for unit in (other, street_unit):
+            draft = service.Draft(Kind.MORAL_LECTURE, "好家风", "李老师", clock.now() + timedelta(days=3), "活动室",
+                                  unit.id)
+            with pytest.raises(service.LectureError) as refused:
+                await service.create(tx, draft, secretary, False, clock.now())
+            assert refused.value.key == "lecture.error.scope"
+        with pytest.raises(service.LectureError) as denied:
+            await service.create(tx, draft, leader, False, clock.now())
+        assert denied.value.key == "lecture.denied"
+
+
+async def test_forged_resident_buttons_change_nothing(server: FakeTelegramServer, street: Street,
+                                                      clock: TickingClock) -> None:
+    lecture_id = await street.schedule(clock, local("2026-12-01 19:00"))
+    other_id = await street.schedule(clock, local("2026-12-02 19:00"), rsvp=False, title="另一场")
+    async with running(street.settings(server), clock):
+        near, elsewhere = Chat(server, NEAR), Chat(server, ELSEWHERE)
+        await near.expect("📣 活动通知")
+        elsewhere.send("/menu")
+        await elsewhere.expect("请选择要办的事")
+        for token in (f"lc:rsvp:{lecture_id}:y", f"lc:in:{lecture_id}"):  # never told: not theirs to answer
+            assert (await answer(elsewhere, token)).startswith(DENIED)
+        for token in (f"lc:rate:{lecture_id}:5", f"lc:rsvp:{other_id}:y", "lc:rsvp:999999:y", "lc:rsvp:1:x",
+                      f"lc:rate:{lecture_id}:6", f"lc:rsvp:0{lecture_id}:y", f"lc:in:{lecture_id}:1", "lc:zap:1"):
+            # no poll yet, no RSVP on that one, unknown, malformed
+            expected = "找不到这场活动。" if token == "lc:rsvp:999999:y" else DENIED
+            assert (await answer(near, token)).startswith(expected), token
+    assert await street.rows("SELECT COUNT(*) FROM lecture_audience WHERE rsvp IS NOT NULL OR rating IS NOT NULL "
+                             "OR checked_in_at IS NOT NULL") == [(0,)]
+
+
+async def test_times_are_kept_in_utc(db: Database, clock: ManualClock) -> None:
+    await import_grid(db, SAMPLE)
+    async with db.write() as tx:
+        unit = await grid.by_code(tx, "C01")
+        assert unit is not None
+        starts = service.parse_time("2026-12-05 14:30", TZ, clock.now())
+        draft = service.Draft(Kind.LAW_TALK, TITLE, "王律师", starts, "活动室", unit.id)
+        lecture = await service.create(tx, draft, None, True, clock.now())
+        stored = await tx.scalar("SELECT starts_at FROM lectures WHERE id = ?", (lecture.id,))
+    assert stored == iso(datetime(2026, 12, 5, 6, 30, tzinfo=UTC)) == "2026-12-05T06:30:00.000000Z"
+    with use_locale("zh_CN"):
+        assert service.local(lecture.starts_at, TZ) == "2026-12-05（周六）14:30"
+        assert service.local(lecture.starts_at, "Europe/Berlin") == "2026-12-05（周六）07:30"  # same moment
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("2026-12-05 14:30", "2026-12-05 06:30"), ("12-05 14:30", "2026-12-05 06:30"), ("12月5日14:30", "2026-12-05 06:30"),
+    ("2026/12/5 9:05", "2026-12-05 01:05"), ("2026年12月5日 14点30", "2026-12-05 06:30"),
+    ("1-3 8:00", "2027-01-03 00:00"), ("abc", "lecture.error.time_format"),
+    ("2026-02-30 10:00", "lecture.error.time_format"),
+    ("2026-11-27 08:00", "lecture.error.past"), ("2028-01-01 10:00", "lecture.error.too_far"),
+])
+def test_typed_times(typed: str, expected: str) -> None:
+    now = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+    try:
+        got = service.parse_time(typed, TZ, now).strftime("%Y-%m-%d %H:%M")
+    except service.LectureError as error:
+        got = error.key
+    assert got == expected
+
+
+def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "JINLIN_DB": str(tmp_path / "office.db"), "JINLIN_LOCALE": "zh_CN", "JINLIN_TIMEZONE": TZ}
+    environ.pop("TELEGRAM_BOT_TOKEN", None)
+    return subprocess.run([sys.executable, str(ROOT / "run_bot.py"), *args], cwd=tmp_path, env=environ,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_command_line_creates_lists_and_cancels(tmp_path: Path) -> None:
+    assert run(tmp_path, "grid", "import", str(ROOT / "sample" / "grid.csv")).returncode == 0
+    day = datetime.now(ZoneInfo(TZ)).date() + timedelta(days=3)
+    common = ("lecture", "create", "--kind", "moral_lecture", "--title", "好家风故事会", "--speaker", "李老师",
+              "--place", "和平里活动室")
+    created = run(tmp_path, *common, "--starts", f"{day:%Y-%m-%d} 14:30", "--scope", "C02", "--rsvp")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith(f"已创建：#1 🌱 道德大讲堂《好家风故事会》 {day:%Y-%m-%d}")
+    assert "14:30 · 和平里活动室 · 和谐社区 — ⏳ 通知待发出 — 通知 0 人 · 签到 0 人 · 参加 0 · 不参加 0" in (
+        created.stdout)
+    assert "范围内现有 0 位居民" in created.stdout
+    wrong = run(tmp_path, *common, "--starts", f"{day:%Y-%m-%d} 14:30", "--scope", "NOPE")
+    assert (wrong.returncode, wrong.stderr.strip()) == (1, "没有编码为 NOPE 的网格单元。")
+    past = run(tmp_path, *common, "--starts", "2020-01-01 10:00", "--scope", "C02")
+    assert (past.returncode, past.stderr.strip()) == (1, "这个时间已经过去了，请输入以后的时间。")
+    household = run(tmp_path, *common, "--starts", f"{day:%Y-%m-%d} 14:30", "--scope", "C02-A-B1-H1")
+    assert (household.returncode, household.stderr.strip()) == (1, "这个范围不在您的管辖内。")
+
+    listed = run(tmp_path, "lecture", "list")
+    assert listed.returncode == 0 and listed.stdout.count("\n") == 1
+    assert listed.stdout.startswith("#1 🌱 道德大讲堂《好家风故事会》")
+    cancelled = run(tmp_path, "lecture", "cancel", "1")
+    assert (cancelled.returncode, cancelled.stdout.strip()) == (0, "《好家风故事会》已取消，正在通知 0 位居民。")
+    again = run(tmp_path, "lecture", "cancel", "1")
+    assert (again.returncode, again.stderr.strip()) == (1, "这场活动已经取消了。")
+    assert "— 🚫 已取消 —" in run(tmp_path, "lecture", "list").stdout
+
+
+def test_every_lecture_message_is_in_both_catalogs() -> None:
+    sources = [ROOT / "bot" / "services" / "lectures.py", ROOT / "bot" / "conversations" / "lecture.py",
+               ROOT / "run_bot.py"]
+    used = {key for path in sources for key in re.findall(r"[\"'](lecture\.[a-z_.]*[a-z_])[\"']", path.read_text())}
+    used |= {f"lecture.kind.{kind.value}" for kind in Kind} | {f"lecture.new.{kind.value}" for kind in Kind}
+    used |= {f"lecture.ask.{field}" for field in ("title", "speaker", "place")}
+    used |= {f"lecture.weekday.{day}" for day in service.WEEKDAYS}
+    assert len(used) > 80
+    for locale in SUPPORTED:
+        with po_path(locale).open("rb") as source:
+            entries = {str(m.id): str(m.string) for m in read_po(source) if m.id}
+        missing = sorted(key for key in used if not entries.get(key, "").strip())
+        assert not missing, f"{locale} lacks: {missing}"
