@@ -25,8 +25,9 @@ from bot.storage.broadcasts import Audience, Broadcast, Progress
 from bot.storage.db import Database, Tx
 from bot.storage.outbox import Outgoing
 
-__all__ = ["MAX_TEXT", "Audience", "Broadcast", "BroadcastError", "Progress", "ProgressReporter", "create",
-           "message", "progress", "report_progress", "scope_of", "scopes_for"]
+__all__ = ["MAX_TEXT", "STATUS_INTERVAL", "Audience", "Broadcast", "BroadcastError", "Progress", "ProgressReporter",
+           "audience_label", "clean_text", "count", "create", "message", "progress", "report_progress", "scope_of",
+           "scopes_for"]
 
 log = logging.getLogger(__name__)
 
