@@ -6,10 +6,11 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from bot.app import TelegramService, start_telegram
-from bot.clock import Clock
+from bot.clock import Clock, ManualClock
 from bot.config import Settings
 from tests.fake_telegram import FakeTelegramServer, SentMessage
 
@@ -27,6 +28,24 @@ async def running(settings: Settings, clock: Clock) -> AsyncIterator[TelegramSer
     """Jinlin started exactly as `run_bot.py serve` starts it, stopped on exit."""
     async with AsyncExitStack() as stack:
         yield await start_telegram(settings, clock, stack)
+
+
+class TickingClock(ManualClock):
+    """A manual clock that also moves on `step` seconds at every reading, as time does between steps: the outbox
+    paces pushes by the injected clock, so a frozen clock would hold back every push after the first. Jumps
+    (`advance`, `to`) stay in the test's hands."""
+
+    def __init__(self, start: datetime | None = None, step: float = 1.0) -> None:
+        super().__init__(start)
+        self.step = step
+
+    def now(self) -> datetime:
+        self.advance(self.step)
+        return super().now()
+
+    def to(self, moment: datetime) -> None:
+        """Jump to just after `moment`."""
+        self.advance((moment - super().now()).total_seconds() + 1)
 
 
 class Chat:

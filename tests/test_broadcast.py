@@ -36,7 +36,7 @@ from bot.services.people import grant_street_admin
 from bot.storage import broadcasts, grid, outbox, people
 from bot.storage.db import Database
 from tests.fake_telegram import FakeTelegramServer, SentMessage
-from tests.harness import TOKEN, Chat, running, settings_for
+from tests.harness import TOKEN, Chat, TickingClock, running, settings_for
 from tests.test_console import Terminal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,17 +49,6 @@ C01_BUILDINGS = ("C01-A-B1", "C01-A-B2", "C01-A-B3", "C01-B-B1", "C01-B-B2")
 ALL_BUILDINGS = (*C01_BUILDINGS, "C02-A-B1", "C02-A-B2", "C02-B-B1", "C02-B-B2", "C02-B-B3")
 
 
-class TickingClock(ManualClock):
-    """A manual clock that moves on `step` seconds at every reading (see tests/test_task_flow.py): the outbox paces
-    sends by it, and never waits for real as long as a step is longer than its gap between two sends."""
-
-    def __init__(self, step: float = 1.0) -> None:
-        super().__init__()
-        self.step = step
-
-    def now(self) -> datetime:
-        self.advance(self.step)
-        return super().now()
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from bot.storage import grid, people
 from bot.storage.db import Database
 from bot.storage.lectures import Kind
 from tests.fake_telegram import FakeTelegramServer
-from tests.harness import Chat, running, settings_for
+from tests.harness import Chat, TickingClock, running, settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = (ROOT / "sample" / "grid.csv").read_bytes()
@@ -43,17 +43,6 @@ PLACE = "幸福社区党群服务中心二楼"
 DENIED = "抱歉，您没有这个权限。"
 
 
-class TickingClock(ManualClock):
-    """A manual clock that also moves on a second at every reading, as time does between steps (the outbox paces
-    pushes by the injected clock); jumps (`advance`, `to`) stay in the test's hands."""
-
-    def now(self) -> datetime:
-        self.advance(1)
-        return super().now()
-
-    def to(self, moment: datetime) -> None:
-        """Jump to just after `moment`."""
-        self.advance((moment - super().now()).total_seconds() + 1)
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from bot.storage import meetings as store
 from bot.storage.db import Database
 from bot.storage.meetings import MeetingSettings
 from tests.fake_telegram import FakeTelegramServer
-from tests.harness import Chat, running, settings_for
+from tests.harness import Chat, TickingClock, running, settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = (ROOT / "sample" / "grid.csv").read_bytes()
@@ -48,13 +48,6 @@ EVENING = "⏰ 提醒：周六说事"
 HOUR_BEFORE = "⏰ 周六说事一小时后开始"
 
 
-class TickingClock(ManualClock):
-    """A manual clock that also moves on a second at every reading, as time does between steps (the outbox paces
-    pushes by the injected clock, so a frozen clock would hold back every push after the first)."""
-
-    def now(self) -> datetime:
-        self.advance(1)
-        return super().now()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,7 +22,7 @@ from bot.services.people import grant_street_admin
 from bot.storage import grid, issues, people
 from bot.storage.db import Database
 from tests.fake_telegram import FakeTelegramServer
-from tests.harness import Chat, running, settings_for
+from tests.harness import Chat, TickingClock, running, settings_for
 
 SAMPLE = (Path(__file__).resolve().parent.parent / "sample" / "grid.csv").read_bytes()
 TZ = "Asia/Shanghai"
@@ -33,14 +32,6 @@ DENIED = "抱歉，您没有这个权限。"
 LEADER_WHO = "幸福社区 · 阳光花园 · 1号楼 楼栋党小组长"
 
 
-class TickingClock(ManualClock):
-    """A manual clock that also moves on a second at every reading, as time does between steps. The outbox paces
-    pushes by the injected clock (30 a second, one a second per chat), so a frozen clock would hold back every push
-    after the first; jumps (`advance`) stay in the test's hands."""
-
-    def now(self) -> datetime:
-        self.advance(1)
-        return super().now()
 
 
 @pytest.fixture

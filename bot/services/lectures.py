@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.grid import GridUnit, Level
 from bot.domain.messages import Button, Reply
 from bot.domain.people import Person, Role
-from bot.i18n import current_locale, t
+from bot.i18n import t
 from bot.services import notify
 from bot.services.people import place_label
 from bot.storage import grid
@@ -229,7 +229,7 @@ async def change(tx: Tx, lecture_id: int, person: Person | None, is_admin: bool,
         return Reply("\n".join([*lines, "", await details(tx, lecture, timezone)]), rsvp_buttons(lecture))
 
     told = await store.audience(tx, lecture.id)
-    once = _once_per_locale(render)
+    once = notify.once_per_locale(render)
     for person_id in told:
         await notify.push_reply(tx, person_id=person_id, idempotency=f"lecture:{lecture.id}:v{lecture.version}",
                                 now=now, render=once)
@@ -248,7 +248,7 @@ async def cancel(tx: Tx, lecture_id: int, person: Person | None, is_admin: bool,
                        when=local(lecture.starts_at, timezone), place=lecture.place))
 
     told = await store.audience(tx, lecture.id)
-    once = _once_per_locale(render)
+    once = notify.once_per_locale(render)
     for person_id in told:
         await notify.push_reply(tx, person_id=person_id, idempotency=f"lecture:{lecture.id}:cancelled", now=now,
                                 render=once)
@@ -387,18 +387,6 @@ def stats(lecture: Lecture, counts: Counts) -> str:
     return line
 
 
-def _once_per_locale(render: notify.Render) -> notify.Render:
-    """The same push to many people: built once per language, not once per person."""
-    built: dict[str, Reply] = {}
-
-    async def cached() -> Reply:
-        locale = current_locale()
-        if locale not in built:
-            built[locale] = await render()
-        return built[locale]
-
-    return cached
-
 
 # ------------------------------------------------------------------------------------- scheduled sends
 
@@ -461,7 +449,7 @@ async def _notice(tx: Tx, lecture: Lecture, now: datetime, timezone: str) -> str
         return Reply(f"{text}\n\n{t('lecture.rsvp_ask')}" if lecture.rsvp else text, rsvp_buttons(lecture))
 
     people = await store.residents_in(tx, await grid.subtree(tx, [lecture.unit_id]))
-    once = _once_per_locale(render)
+    once = notify.once_per_locale(render)
     for person_id in people:
         if await store.add_audience(tx, lecture.id, person_id, now):
             await notify.push_reply(tx, person_id=person_id, idempotency=f"lecture:{lecture.id}:notice", now=now,
@@ -478,7 +466,7 @@ async def _remind(tx: Tx, lecture: Lecture, job: Job, now: datetime, timezone: s
         return Reply(t("lecture.reminder", title=lecture.title, when=local(lecture.starts_at, timezone),
                        place=lecture.place), check_in_buttons(lecture.id))
 
-    once = _once_per_locale(render)
+    once = notify.once_per_locale(render)
     for person_id in await store.to_remind(tx, lecture.id, job.due_at):
         await notify.push_reply(tx, person_id=person_id, idempotency=f"lecture:{lecture.id}:remind:{job.id}",
                                 now=now, render=once)
@@ -489,7 +477,7 @@ async def _poll(tx: Tx, lecture: Lecture, now: datetime) -> str:
     async def render() -> Reply:
         return Reply(t("lecture.poll", title=lecture.title), stars_buttons(lecture.id))
 
-    once = _once_per_locale(render)
+    once = notify.once_per_locale(render)
     for person_id in await store.to_poll(tx, lecture.id):
         await store.set_polled(tx, lecture.id, person_id, now)
         await notify.push_reply(tx, person_id=person_id, idempotency=f"lecture:{lecture.id}:poll", now=now,

@@ -23,7 +23,7 @@ from bot.domain.grid import Level
 from bot.domain.issues import Issue
 from bot.domain.messages import Button, Reply
 from bot.domain.people import Person, Role
-from bot.i18n import current_locale, t
+from bot.i18n import t
 from bot.services import issues as issue_service
 from bot.services import notify
 from bot.storage import grid, people
@@ -224,18 +224,6 @@ async def _report_late(tx: Tx, meeting: Meeting, job: store.Job, now: datetime, 
                                 render=render)
 
 
-def _once_per_locale(build: Render) -> Render:
-    """Render a push once per locale, however many people get it."""
-    made: dict[str, Reply] = {}
-
-    async def render() -> Reply:
-        locale = current_locale()
-        if locale not in made:
-            made[locale] = await build()
-        return made[locale]
-
-    return render
-
 
 def rsvp_row(meeting_id: int) -> tuple[Button, ...]:
     return (Button(t("meeting.yes"), f"mt:r:{meeting_id}:y"), Button(t("meeting.maybe"), f"mt:r:{meeting_id}:m"),
@@ -257,7 +245,7 @@ async def _announce(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> N
         rows.append((Button(t("meeting.mute"), f"mt:mute:{meeting.community_id}"),))
         return Reply("\n".join(line for line in lines if line), tuple(rows))
 
-    render = _once_per_locale(build)
+    render = notify.once_per_locale(build)
     for person_id in await store.residents(tx, meeting.community_id):
         await notify.push_reply(tx, person_id=person_id, idempotency=f"meeting:{meeting.id}:announce", now=now,
                                 render=render)
@@ -270,7 +258,7 @@ async def _remind_evening(tx: Tx, meeting: Meeting, now: datetime, timezone: str
         return Reply(t("meeting.remind_eve", when=when(meeting.starts_at, timezone), place=await place()),
                      (rsvp_row(meeting.id),))
 
-    render = _once_per_locale(build)
+    render = notify.once_per_locale(build)
     for person_id in await store.answered(tx, meeting.id, ("yes", "maybe")):
         await notify.push_reply(tx, person_id=person_id, idempotency=f"meeting:{meeting.id}:remind_eve", now=now,
                                 render=render)
@@ -283,7 +271,7 @@ async def _remind_hour(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -
         return Reply(t("meeting.remind_hour", when=when(meeting.starts_at, timezone), place=await place()),
                      ((Button(t("meeting.check_in"), f"mt:in:{meeting.id}"),),))
 
-    render = _once_per_locale(build)
+    render = notify.once_per_locale(build)
     for person_id in await store.answered(tx, meeting.id, ("yes", "maybe")):
         await notify.push_reply(tx, person_id=person_id, idempotency=f"meeting:{meeting.id}:remind_hour", now=now,
                                 render=render)
@@ -309,7 +297,7 @@ async def _send_poll(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> 
     async def build() -> Reply:
         return Reply(t("meeting.poll", when=when(meeting.starts_at, timezone)), star_rows(meeting.id))
 
-    render = _once_per_locale(build)
+    render = notify.once_per_locale(build)
     for person_id in await store.attendees(tx, meeting.id):
         await notify.push_reply(tx, person_id=person_id, idempotency=f"meeting:{meeting.id}:poll", now=now,
                                 render=render)
@@ -758,7 +746,7 @@ async def _tell_new_place(tx: Tx, meeting: Meeting, now: datetime, timezone: str
     async def build() -> Reply:
         return Reply(t("meeting.place_changed", when=when(meeting.starts_at, timezone), place=await place()))
 
-    render = _once_per_locale(build)
+    render = notify.once_per_locale(build)
     for person_id in await store.answered(tx, meeting.id, ("yes", "maybe", "waitlist")):
         await notify.push_reply(tx, person_id=person_id, now=now, render=render,
                                 idempotency=f"meeting:{meeting.id}:place:{_stamp(now)}")

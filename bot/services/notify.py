@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 
 from bot.domain.messages import Button, Reply
-from bot.i18n import t, use_locale
+from bot.i18n import current_locale, t, use_locale
 from bot.storage import outbox, people
 from bot.storage.db import Tx
 
@@ -28,6 +28,19 @@ async def push_reply(tx: Tx, *, person_id: int, idempotency: str, now: datetime,
         queued += await outbox.enqueue(tx, key=f"{idempotency}:{account.channel}:{account.user_id}",
                                        channel=account.channel, chat_id=account.chat_id, reply=reply, now=now)
     return queued
+
+
+def once_per_locale(render: Render) -> Render:
+    """The same push to many people: built once per language, not once per person."""
+    built: dict[str, Reply] = {}
+
+    async def cached() -> Reply:
+        locale = current_locale()
+        if locale not in built:
+            built[locale] = await render()
+        return built[locale]
+
+    return cached
 
 
 async def push(tx: Tx, *, person_id: int, idempotency: str, text_key: str, now: datetime,
