@@ -25,7 +25,7 @@ from bot.storage.lectures import Kind
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="run_bot.py", description="Jinlin (近邻) grassroots governance bot")
     commands = root.add_subparsers(dest="command")
-    commands.add_parser("serve", help="run on Telegram (needs TELEGRAM_BOT_TOKEN)")
+    commands.add_parser("serve", help="run on Telegram and/or WeCom (needs TELEGRAM_BOT_TOKEN or the WECOM_ settings)")
     commands.add_parser("console", help="the console demo: play every part in one terminal")
     grid = commands.add_parser("grid", help="import or export the grid CSV").add_subparsers(dest="action",
                                                                                          required=True)
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jinlin: configuration error: {error}", file=sys.stderr)
         return 2
     app.configure_logging()
-    command = args.command or ("serve" if settings.telegram_enabled else "console")
+    command = args.command or ("serve" if settings.telegram_enabled or settings.wecom_enabled else "console")
     with use_locale(settings.locale):
         try:
             return asyncio.run(_run(command, args, settings))
@@ -80,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _run(command: str, args: argparse.Namespace, settings: Settings) -> int:
     if command == "serve":
-        if not settings.telegram_enabled:
-            print("jinlin: configuration error: TELEGRAM_BOT_TOKEN is required for serve", file=sys.stderr)
+        if not settings.telegram_enabled and not settings.wecom_enabled:
+            print("jinlin: configuration error: serve needs TELEGRAM_BOT_TOKEN or the WECOM_ settings",
+                  file=sys.stderr)
             return 2
         await app.serve(settings)
         return 0

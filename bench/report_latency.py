@@ -4,7 +4,7 @@ python-telegram-bot echo bot's reply latency (a text pushed → its echo arrives
 Target: Jinlin p95 < 50 ms on an idle machine.
 
 Both bots are real PTB Applications long-polling a fresh fake Bot API server on 127.0.0.1 in this process; Jinlin
-is started with bot.app.start_telegram, as `run_bot.py serve` starts it. Untimed setup: the sample street, a
+is started with bot.app.start_service, as `run_bot.py serve` starts it. Untimed setup: the sample street, a
 building leader on Telegram for every building and `--residents` residents seeded through bot.storage.people with
 homes spread over the buildings; each resident then walks the real report flow over the fake server up to its
 confirm step (/menu → report → category → description → no photos). An open report of the same category at the
@@ -39,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.updates import FIRST_USER, echo_bot
-from bot.app import start_telegram
+from bot.app import start_service
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.domain.grid import Level
@@ -167,7 +167,7 @@ async def jinlin(db_path: Path, lanes: list[list[tuple[int, str]]]) -> tuple[lis
     async with FakeTelegramServer() as server, AsyncExitStack() as stack:
         settings = settings_for(server, db_path, media_dir=str(db_path.parent / "media"),
                                 telegram_max_messages_per_second=MAX_PER_SECOND)
-        await start_telegram(settings, SystemClock(), stack)
+        await start_service(settings, SystemClock(), stack)
         await walk_to_confirm(server, lanes)
         probes = [[Probe(lambda user=user: server.push_callback(user, "ok:submit"), FIRST_LEADER + b)
                    for user, _ in lane] for b, lane in enumerate(lanes)]

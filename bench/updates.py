@@ -28,7 +28,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import start_telegram
+from bot.app import start_service
 from bot.clock import SystemClock
 from bot.domain.grid import Level
 from bot.domain.people import Account
@@ -89,7 +89,7 @@ async def jinlin_bot(server: FakeTelegramServer, stack: AsyncExitStack, db_path:
             await people.set_home(tx, person_id, buildings[n % len(buildings)].id, f"{n % 30}-{n % 7}01")
     await db.close()
     logging.getLogger("bot").setLevel(logging.WARNING)
-    await start_telegram(settings_for(server, db_path), SystemClock(), stack)
+    await start_service(settings_for(server, db_path), SystemClock(), stack)
 
 
 async def measure(server: FakeTelegramServer, residents: int, per_resident: int) -> float:

@@ -20,6 +20,7 @@ from bot.delivery.outbox import ChannelSender, OutboxWorker
 from bot.handlers.console import ConsoleChannel, ConsoleSender
 from bot.handlers.http import HttpServer
 from bot.handlers.telegram import TelegramChannel
+from bot.handlers.wecom import WeComChannel
 from bot.i18n import use_locale
 from bot.scheduler import Scheduler
 from bot.services import demo
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 
 def configure_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL, and Telegram's URLs contain the bot token.
-    for noisy in ("httpx", "httpcore", "apscheduler"):
+    # httpx logs every request URL, and Telegram's URLs contain the bot token; urllib3 (under wechatpy) logs
+    # request lines, and WeCom's carry the corp secret or the access token.
+    for noisy in ("httpx", "httpcore", "urllib3", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -73,14 +75,17 @@ class Core:
 
 
 @dataclass(frozen=True, slots=True)
-class TelegramService:
+class Service:
+    """The running bot: its core, HTTP server, and the channels configured (Telegram, WeCom, or both)."""
+
     core: Core
-    channel: TelegramChannel
     http: HttpServer
+    telegram: TelegramChannel | None
+    wecom: WeComChannel | None
 
 
-async def start_telegram(settings: Settings, clock: Clock, stack: AsyncExitStack) -> TelegramService:
-    """Open the store and start the HTTP server, the Telegram channel, the outbox and the scheduler.
+async def start_service(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Service:
+    """Open the store and start the HTTP server, the configured channels, the outbox and the scheduler.
 
     `stack` stops them in reverse order. The HTTP server is up before a webhook is registered.
     """
@@ -88,20 +93,27 @@ async def start_telegram(settings: Settings, clock: Clock, stack: AsyncExitStack
     await core.db.open()
     stack.push_async_callback(core.db.close)
     http = HttpServer(settings.http_host, settings.http_port)
-    channel = TelegramChannel(settings, core.engine, core.media, http)
+    telegram = TelegramChannel(settings, core.engine, core.media, http) if settings.telegram_enabled else None
+    wecom = WeComChannel(settings, core.engine, core.media, http, clock) if settings.wecom_enabled else None
     await http.start()
     stack.push_async_callback(http.stop)
-    await channel.start()
-    stack.push_async_callback(channel.stop)
-    await core.start(stack, {channel.sender.channel: channel.sender})
-    return TelegramService(core, channel, http)
+    senders: dict[str, ChannelSender] = {}
+    if telegram is not None:
+        await telegram.start()
+        stack.push_async_callback(telegram.stop)
+        senders[telegram.sender.channel] = telegram.sender
+    if wecom is not None:
+        stack.push_async_callback(wecom.stop)
+        senders[wecom.sender.channel] = wecom.sender
+    await core.start(stack, senders)
+    return Service(core, http, telegram, wecom)
 
 
 async def serve(settings: Settings, clock: Clock | None = None) -> None:
-    """Run Jinlin on Telegram until SIGINT/SIGTERM or until another instance takes over the token."""
+    """Run Jinlin on its channels until SIGINT/SIGTERM or until another instance takes over the Telegram token."""
     async with AsyncExitStack() as stack:
-        service = await start_telegram(settings, clock or SystemClock(), stack)
-        await _until_stopped(service.channel.stopped)
+        service = await start_service(settings, clock or SystemClock(), stack)
+        await _until_stopped(service.telegram.stopped if service.telegram is not None else asyncio.Event())
 
 
 async def _until_stopped(stopped: asyncio.Event) -> None:
@@ -115,13 +127,15 @@ async def _until_stopped(stopped: asyncio.Event) -> None:
 async def console(settings: Settings, inp: TextIO = sys.stdin, out: TextIO = sys.stdout,
                   clock: Clock | None = None) -> None:
     """The console demo: sample street in the configured database, one person playing every part."""
-    core = Core(settings, clock or SystemClock(), admins=settings.admins | {("console", ADMIN_ID)})
+    demo_clock = demo.DemoClock(clock or SystemClock())  # `/later` moves it on
+    core = Core(settings, demo_clock, admins=settings.admins | {("console", ADMIN_ID)})
     async with AsyncExitStack() as stack:
         await core.db.open()
         stack.push_async_callback(core.db.close)
         with use_locale(settings.locale):
-            await demo.seed(core.db, core.clock.now(), settings.locale)
+            await demo.seed(core.db, core.clock.now(), settings.locale, settings.timezone)
             sender = ConsoleSender(out)
             await core.start(stack, {sender.channel: sender})
             await ConsoleChannel(core.engine, core.media, inp, out, language_hint=settings.locale,
-                                 pushed=sender.pushed).run()
+                                 pushed=sender.pushed,
+                                 travel=demo.TimeTravel(core.db, demo_clock, settings.timezone)).run()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,6 +15,10 @@ from dotenv import dotenv_values
 from bot.i18n import SUPPORTED
 
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
+DEFAULT_WECOM_API = "https://qyapi.weixin.qq.com/cgi-bin/"
+DEFAULT_WECOM_CALLBACK_PATH = "/wecom/callback"
+_WECOM_REQUIRED = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY")
+_BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 
 class ConfigError(ValueError):
@@ -34,10 +39,21 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     media_dir: str = "./media"
+    wecom_corp_id: str = ""
+    wecom_agent_id: int = 0
+    wecom_secret: str = ""
+    wecom_token: str = ""
+    wecom_aes_key: str = ""
+    wecom_api_base_url: str = DEFAULT_WECOM_API
+    wecom_callback_path: str = DEFAULT_WECOM_CALLBACK_PATH
 
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_token)
+
+    @property
+    def wecom_enabled(self) -> bool:
+        return bool(self.wecom_corp_id)
 
     def is_admin(self, channel: str, user_id: str) -> bool:
         return (channel, user_id) in self.admins
@@ -78,6 +94,7 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path = ".env"
     media_dir = get("JINLIN_MEDIA_DIR", "./media")
     if Path(media_dir).exists() and not Path(media_dir).is_dir():
         raise ConfigError(f"JINLIN_MEDIA_DIR: {media_dir!r} is not a directory")
+    wecom = _wecom(get)
     return Settings(
         db_path=get("JINLIN_DB", "./jinlin.db"),
         admins=_admins(get("JINLIN_ADMINS")),
@@ -92,7 +109,36 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path = ".env"
         http_host=get("JINLIN_HTTP_HOST", "127.0.0.1"),
         http_port=int(_number("JINLIN_HTTP_PORT", get("JINLIN_HTTP_PORT", "8080"), 0, 65535, integer=True)),
         media_dir=media_dir,
+        **wecom,
     )
+
+
+def _wecom(get: Callable[..., str]) -> dict[str, Any]:
+    """The WeCom application's settings: all five or none (then WeCom is off)."""
+    given = [name for name in _WECOM_REQUIRED if get(name)]
+    if not given:
+        return {}
+    missing = [name for name in _WECOM_REQUIRED if name not in given]
+    if missing:
+        raise ConfigError(f"{missing[0]} is required when {given[0]} is set (WeCom needs all of "
+                          f"{', '.join(_WECOM_REQUIRED)})")
+    aes_key = get("WECOM_AES_KEY")
+    if len(aes_key) != 43 or not set(aes_key) <= _BASE64:
+        raise ConfigError("WECOM_AES_KEY must be the 43-character EncodingAESKey of the application's callback")
+    base_url = get("WECOM_API_BASE_URL", DEFAULT_WECOM_API).rstrip("/") + "/"
+    _require_url("WECOM_API_BASE_URL", base_url, schemes=("http", "https"))
+    path = get("WECOM_CALLBACK_PATH", DEFAULT_WECOM_CALLBACK_PATH)
+    if not path.startswith("/") or any(c.isspace() for c in path):
+        raise ConfigError(f"WECOM_CALLBACK_PATH must be a path starting with '/', got {path!r}")
+    return {
+        "wecom_corp_id": get("WECOM_CORP_ID"),
+        "wecom_agent_id": int(_number("WECOM_AGENT_ID", get("WECOM_AGENT_ID"), 1, 2**31 - 1, integer=True)),
+        "wecom_secret": get("WECOM_SECRET"),
+        "wecom_token": get("WECOM_TOKEN"),
+        "wecom_aes_key": aes_key,
+        "wecom_api_base_url": base_url,
+        "wecom_callback_path": path,
+    }
 
 
 def _admins(text: str) -> frozenset[tuple[str, str]]:

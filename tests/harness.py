@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from bot.app import TelegramService, start_telegram
+from bot.app import Service, start_service
 from bot.clock import Clock, ManualClock
 from bot.config import Settings
 from tests.fake_telegram import FakeTelegramServer, SentMessage
@@ -24,10 +24,10 @@ def settings_for(server: FakeTelegramServer, db: Path, **overrides: object) -> S
 
 
 @asynccontextmanager
-async def running(settings: Settings, clock: Clock) -> AsyncIterator[TelegramService]:
+async def running(settings: Settings, clock: Clock) -> AsyncIterator[Service]:
     """Jinlin started exactly as `run_bot.py serve` starts it, stopped on exit."""
     async with AsyncExitStack() as stack:
-        yield await start_telegram(settings, clock, stack)
+        yield await start_service(settings, clock, stack)
 
 
 class TickingClock(ManualClock):
@@ -84,6 +84,22 @@ class Chat:
 
     def screen(self) -> list[SentMessage]:
         return self.server.messages_to(self.user_id)
+
+    def outputs(self) -> int:
+        """Messages sent to this chat plus edits tried in it: each handled press adds one (an edit into the text the
+        message already shows is refused as "not modified", and the chat keeps showing it)."""
+        edits = sum(1 for call in self.server.calls
+                    if call.method == "editMessageText" and call.params.get("chat_id") == self.user_id)
+        return len(self.screen()) + edits
+
+    async def answer(self, token: str) -> str:
+        """Press `token` and return the bot's answer (the pressed message edited, or a new one)."""
+        before = self.outputs()
+        self.press(token)
+        await self.server.wait_until(lambda: self.outputs() > before, 5, lambda: f"no answer to {token!r}")
+        text = self.screen()[-1].text
+        assert text is not None
+        return text
 
     async def expect(self, text: str, timeout: float = 5.0) -> SentMessage:  # noqa: ASYNC109
         """Wait until a message (sent, or edited in place) after those already consumed contains `text`."""

@@ -9,6 +9,8 @@ import pytest
 from bot.config import ConfigError, load
 
 NO_FILE = "/nonexistent/.env"
+WECOM = {"WECOM_CORP_ID": "wwcorp", "WECOM_AGENT_ID": "1000002", "WECOM_SECRET": "app-secret-value",
+         "WECOM_TOKEN": "callbacktoken", "WECOM_AES_KEY": "A" * 43}
 
 
 def test_defaults() -> None:
@@ -41,6 +43,11 @@ def test_env_file_fills_what_the_environment_lacks(tmp_path: Path) -> None:
     ({"TELEGRAM_MAX_MESSAGES_PER_SECOND": "fast"}, "TELEGRAM_MAX_MESSAGES_PER_SECOND"),
     ({"TELEGRAM_MAX_MESSAGES_PER_SECOND": "0"}, "TELEGRAM_MAX_MESSAGES_PER_SECOND"),
     ({"JINLIN_HTTP_PORT": "70000"}, "JINLIN_HTTP_PORT"),
+    ({"WECOM_CORP_ID": "wwcorp"}, "WECOM_AGENT_ID"),
+    ({**WECOM, "WECOM_AES_KEY": "short"}, "WECOM_AES_KEY"),
+    ({**WECOM, "WECOM_AGENT_ID": "agent"}, "WECOM_AGENT_ID"),
+    ({**WECOM, "WECOM_API_BASE_URL": "qyapi.example"}, "WECOM_API_BASE_URL"),
+    ({**WECOM, "WECOM_CALLBACK_PATH": "wecom"}, "WECOM_CALLBACK_PATH"),
 ])
 def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -53,3 +60,14 @@ def test_secrets_are_not_echoed() -> None:
     with pytest.raises(ConfigError) as caught:
         load({"TELEGRAM_BOT_TOKEN": "secret-token-value"}, env_file=NO_FILE)
     assert "secret-token-value" not in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        load({**WECOM, "WECOM_AES_KEY": "secret-aes-key"}, env_file=NO_FILE)
+    assert "secret-aes-key" not in str(caught.value)
+
+
+def test_wecom_is_on_with_all_five_settings_and_defaults_the_rest() -> None:
+    settings = load({**WECOM, "WECOM_API_BASE_URL": "http://wecom.internal/cgi-bin"}, env_file=NO_FILE)
+    assert settings.wecom_enabled and not settings.telegram_enabled
+    assert (settings.wecom_agent_id, settings.wecom_callback_path) == (1000002, "/wecom/callback")
+    assert settings.wecom_api_base_url == "http://wecom.internal/cgi-bin/"
+    assert not load({}, env_file=NO_FILE).wecom_enabled

@@ -118,21 +118,6 @@ async def street(tmp_path: Path, clock: ManualClock) -> Street:
     return Street(path, ids)
 
 
-async def answer(chat: Chat, token: str) -> str:
-    """Press `token` and return the bot's answer (the pressed message edited, or a new one)."""
-    server = chat.server
-
-    def count() -> int:
-        return len([e for e in server.edits if e.chat_id == chat.user_id]) + len(chat.screen())
-
-    before = count()
-    chat.press(token)
-    await server.wait_until(lambda: count() > before, 5, lambda: f"no answer to {token!r}")
-    text = chat.screen()[-1].text
-    assert text is not None
-    return text
-
-
 async def open_lectures(chat: Chat) -> None:
     """/menu, then the menu's 安排讲座 (on the new menu, not an older one)."""
     before = len(chat.screen())
@@ -345,8 +330,8 @@ async def test_a_secretary_cannot_reach_beyond_their_community(server: FakeTeleg
             scope = await chat.expect(then)
         assert [label for label, _ in server.buttons(scope)][:3] == ["📍 整个幸福社区", "阳光花园", "翠竹苑"]
         for forged in (f"u:{other.id}", f"u:{other_complex.id}", f"u:{street_unit.id}"):
-            assert (await answer(chat, forged)).startswith("这个范围不在您的管辖内。\n\n通知哪里的居民？当前：幸福社区")
-        assert (await answer(chat, "sc:up")).startswith("没看懂，请点下面的按钮选择")  # already at the top
+            assert (await chat.answer(forged)).startswith("这个范围不在您的管辖内。\n\n通知哪里的居民？当前：幸福社区")
+        assert (await chat.answer("sc:up")).startswith("没看懂，请点下面的按钮选择")  # already at the top
         await chat.tap("📍 整个幸福社区")
         await chat.tap("跳过")
         await chat.expect("通知范围：幸福社区（现有 3 位居民）")
@@ -378,12 +363,12 @@ async def test_forged_resident_buttons_change_nothing(server: FakeTelegramServer
         elsewhere.send("/menu")
         await elsewhere.expect("请选择要办的事")
         for token in (f"lc:rsvp:{lecture_id}:y", f"lc:in:{lecture_id}"):  # never told: not theirs to answer
-            assert (await answer(elsewhere, token)).startswith(DENIED)
+            assert (await elsewhere.answer(token)).startswith(DENIED)
         for token in (f"lc:rate:{lecture_id}:5", f"lc:rsvp:{other_id}:y", "lc:rsvp:999999:y", "lc:rsvp:1:x",
                       f"lc:rate:{lecture_id}:6", f"lc:rsvp:0{lecture_id}:y", f"lc:in:{lecture_id}:1", "lc:zap:1"):
             # no poll yet, no RSVP on that one, unknown, malformed
             expected = "找不到这场活动。" if token == "lc:rsvp:999999:y" else DENIED
-            assert (await answer(near, token)).startswith(expected), token
+            assert (await near.answer(token)).startswith(expected), token
     assert await street.rows("SELECT COUNT(*) FROM lecture_audience WHERE rsvp IS NOT NULL OR rating IS NOT NULL "
                              "OR checked_in_at IS NOT NULL") == [(0,)]
 

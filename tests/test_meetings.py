@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
-from bot.app import TelegramService
+from bot.app import Service
 from bot.clock import ManualClock, iso
 from bot.config import Settings
 from bot.domain.people import Account, Role
@@ -119,7 +119,7 @@ def jpeg() -> bytes:
     return buffer.getvalue()
 
 
-async def at(clock: ManualClock, jinlin: TelegramService, local: str) -> None:
+async def at(clock: ManualClock, jinlin: Service, local: str) -> None:
     """Move the clock on to `local` (the street's time) and let the scheduler fire what fell due."""
     target = datetime.fromisoformat(local).replace(tzinfo=ZONE)
     gap = (target - clock.now()).total_seconds()
@@ -134,19 +134,7 @@ def move_to(clock: ManualClock, local: str) -> None:
     clock.advance((datetime.fromisoformat(local).replace(tzinfo=ZONE) - clock.now()).total_seconds())
 
 
-async def answer(chat: Chat, token: str) -> str:
-    """Press `token` and return the bot's answer (the pressed message edited, or a new one)."""
-    server = chat.server
-
-    def count() -> int:
-        return len([e for e in server.edits if e.chat_id == chat.user_id]) + len(chat.screen())
-
-    before = count()
-    chat.press(token)
-    await server.wait_until(lambda: count() > before, 5, lambda: f"no answer to {token!r}")
-    text = chat.screen()[-1].text
-    assert text is not None
-    return text
+ANSWERING = frozenset({"sendMessage", "sendPhoto", "sendVoice", "editMessageText"})
 
 
 async def open_meetings(chair: Chat) -> None:
@@ -231,10 +219,10 @@ async def test_a_meeting_week(server: FakeTelegramServer, street: Street, clock:
         sun.send("/menu")
         await sun.expect("请选择要办的事")
         for forged in (f"mt:r:{meeting_id}:y", f"mt:tp:{meeting_id}", f"mt:in:{meeting_id}"):
-            assert (await answer(sun, forged)).startswith(OTHER_COMMUNITY), forged
+            assert (await sun.answer(forged)).startswith(OTHER_COMMUNITY), forged
         for forged in (f"mt:r:{meeting_id}:x", f"mt:r:0{meeting_id}:y", f"mt:r:{meeting_id}", "mt:zz:1",
                        f"mt:r:{meeting_id}:y:1", f"mt:c:{street.units['C01']}", f"mt:ag:{meeting_id}"):
-            assert (await answer(sun, forged)).startswith(DENIED), forged
+            assert (await sun.answer(forged)).startswith(DENIED), forged
         assert await street.answers() == before
         assert await street.rows("SELECT COUNT(*) FROM meeting_topics") == [(0,)]
 
@@ -262,7 +250,7 @@ async def test_a_meeting_week(server: FakeTelegramServer, street: Street, clock:
         assert "1. 🟡 待议 楼下电动车乱停，能不能划个停车区？（李叔 202）" in (agenda.text or "")
         assert "2. 🟡 待议 🎤 语音议题（赵姐 303）" in (agenda.text or "")
         assert "3. 🟡 待议 小区路灯坏了好几盏（王阿姨 101）" in (agenda.text or "")
-        assert (await answer(wang, f"mt:tp:{meeting_id}")).startswith("这次的议题在 3月8日（周五）09:00 已经截止了")
+        assert (await wang.answer(f"mt:tp:{meeting_id}")).startswith("这次的议题在 3月8日（周五）09:00 已经截止了")
 
         # Friday 19:00 and Saturday 08:00: the reminders, to those coming or maybe coming
         await at(clock, jinlin, "2030-03-08T19:00:30")
@@ -341,7 +329,7 @@ async def test_a_meeting_week(server: FakeTelegramServer, street: Street, clock:
         await li.expect("收到您的评分 ⭐⭐⭐⭐")
         li.send("时间再早一点更好")
         await li.expect("谢谢您的评价")
-        assert (await answer(wang, f"mt:p:{meeting_id}:1")).startswith("只有到场签到的居民可以评价")
+        assert (await wang.answer(f"mt:p:{meeting_id}:1")).startswith("只有到场签到的居民可以评价")
         assert await street.rows("SELECT person_id, stars, comment FROM meeting_polls") == [
             (street.ids[LI], 4, "时间再早一点更好")]
         chair.press(f"mt:c:{street.units['C01']}")
@@ -416,7 +404,7 @@ async def test_a_waitlisted_resident_is_promoted_when_the_capacity_grows(server:
         for chat in (li, chair):
             chat.send("/menu")
             await chat.expect("请选择要办的事")
-        assert (await answer(li, f"mt:r:{meeting_id}:y")).startswith("这次已经报满了，您在候补第 1 位。")
+        assert (await li.answer(f"mt:r:{meeting_id}:y")).startswith("这次已经报满了，您在候补第 1 位。")
         chair.press(f"mt:set:{street.units['C01']}")
         await chair.tap("👥 人数上限")
         await chair.tap("不限")
@@ -437,7 +425,7 @@ async def test_only_the_communitys_secretary_chairs(server: FakeTelegramServer, 
             await chat.expect("请选择要办的事")
             for token in (f"mt:c:{street.units['C01']}", f"mt:set:{street.units['C01']}", f"mt:ag:{meeting_id}",
                           f"mt:at:{meeting_id}", f"mt:oc:{meeting_id}", f"mt:am:{meeting_id}:{street.ids[WANG]}"):
-                assert (await answer(chat, token)).startswith(DENIED), (user, token)
+                assert (await chat.answer(token)).startswith(DENIED), (user, token)
         sun = Chat(server, SUN)
         sun.press(f"mt:c:{street.units['C02']}")  # their own community is theirs to chair
         await sun.expect("和谐社区 周六说事（主持）")
@@ -544,3 +532,120 @@ async def test_a_new_time_moves_the_meeting_only_while_it_is_unannounced(db: Dat
     async with db.read() as tx:
         starts = [row[0] for row in await tx.all("SELECT starts_at FROM meetings ORDER BY starts_at")]
     assert starts == ["2030-03-08T11:30:00.000000Z", "2030-03-09T01:00:00.000000Z"]  # the new time, from then on
+
+
+async def test_the_chair_calls_off_this_weeks_meeting(server: FakeTelegramServer, street: Street,
+                                                      clock: ManualClock) -> None:
+    meeting_id = await _open_by_service(street, clock.now())  # 王阿姨 said yes straight away
+    async with street.db() as db, db.write() as tx:
+        qian = await people.by_id(tx, street.ids[QIAN])
+        assert qian is not None
+        await service.set_muted(tx, street.units["C01"], qian, True, clock.now())  # not announced to 钱伯
+        await people.grant_role(tx, street.ids[SUN], Role.COMMUNITY_SECRETARY, street.units["C02"])
+    async with running(street.settings(server), clock) as jinlin:
+        chair, wang, li, zhao, qian_chat, sun = (Chat(server, user) for user in (CHAIR, WANG, LI, ZHAO, QIAN, SUN))
+        await at(clock, jinlin, "2030-03-06T09:00:30")
+        for chat in (wang, li, zhao):
+            await chat.expect(ANNOUNCE)
+        await li.tap("❌ 来不了")
+        await li.expect("好的，记下您这次来不了")
+        zhao.press(f"mt:tp:{meeting_id}")
+        await zhao.expect("想在议事会上说什么事？")
+        zhao.send("垃圾分类点太远")
+        await zhao.tap("不用照片")
+        await zhao.expect("收到您的议题")
+        qian_chat.send("/menu")
+        await qian_chat.tap("🗓 周六说事")
+        await qian_chat.tap("🤔 可能来")  # muted, but answered from the menu: told too
+        await qian_chat.expect("好的，记下您可能来。")
+
+        # neither a resident nor another community's secretary may call it off, whatever they press
+        for chat in (wang, sun):
+            chat.send("/menu")
+            await chat.expect("请选择要办的事")
+            for token in (f"mt:cx:{meeting_id}", f"mt:cxok:{meeting_id}", f"mt:cxok:{meeting_id}:y", "mt:cx:01"):
+                assert (await chat.answer(token)).startswith(DENIED), (chat.user_id, token)
+        assert await street.rows("SELECT status FROM meetings") == [("scheduled",)]
+
+        chair.send("/menu")
+        await chair.tap("🗓 周六说事")
+        await chair.expect("幸福社区 周六说事（主持）")
+        await chair.tap("🚫 取消这次议事会")
+        await chair.expect(f"确定取消 {WHEN} 的周六说事吗？已收到通知、报名或提了议题的 4 位居民会收到取消通知")
+        await chair.tap("↩️ 不取消，返回")  # changed their mind, then not
+        await chair.expect("幸福社区 周六说事（主持）")
+        assert await street.rows("SELECT status FROM meetings") == [("scheduled",)]
+        await chair.tap("🚫 取消这次议事会")
+        await chair.tap("🚫 确定取消")
+        done = await chair.expect(f"已取消 {WHEN} 的议事会，通知了 4 位居民。")
+        assert "🗓 周六说事：3月16日（周六）09:00" in (done.text or "")  # next week's is planned already
+
+        cancelled = f"🚫 {WHEN} 的周六说事（幸福社区）取消了"
+        for chat in (wang, li, zhao, qian_chat):
+            await chat.expect(cancelled)
+        assert [await street.pushed(user, cancelled) for user in (SUN, CHAIR)] == [0, 0]
+
+        # its buttons answer politely, and a second confirmation changes nothing
+        gone = "抱歉，这次议事会已经取消了。"
+        for token in (f"mt:r:{meeting_id}:y", f"mt:tp:{meeting_id}", f"mt:in:{meeting_id}"):
+            assert (await wang.answer(token)).startswith(gone), token
+        assert (await chair.answer(f"mt:cxok:{meeting_id}")).startswith(gone)
+        assert (await chair.answer(f"mt:ag:{meeting_id}")).startswith(gone)
+
+        # no agenda, no reminders; the week stays called off however often the scheduler plans
+        await at(clock, jinlin, "2030-03-08T19:00:30")
+        await at(clock, jinlin, "2030-03-09T08:00:30")
+        for user in (WANG, QIAN):
+            assert (await street.pushed(user, EVENING), await street.pushed(user, HOUR_BEFORE)) == (0, 0)
+        assert await street.pushed(CHAIR, "议题已截止") == 0
+        assert [await street.pushed(user, cancelled) for user in (WANG, LI, ZHAO, QIAN)] == [1, 1, 1, 1]
+
+        await at(clock, jinlin, "2030-03-13T09:00:30")  # next week's goes ahead as usual
+        for chat in (wang, li, zhao):
+            note = await chat.expect(ANNOUNCE)
+            assert "时间：3月16日（周六）09:00" in (note.text or "")
+
+    meetings = await street.rows("SELECT starts_at, status FROM meetings ORDER BY starts_at")
+    assert meetings == [("2030-03-09T01:00:00.000000Z", "cancelled"), ("2030-03-16T01:00:00.000000Z", "scheduled")]
+    jobs = await street.rows("SELECT kind, result FROM meeting_jobs WHERE meeting_id = ?", (meeting_id,))
+    assert jobs == [("announce", "sent")]  # the rest were taken off the schedule
+
+
+async def test_what_may_be_called_off(db: Database) -> None:
+    """Only a meeting ahead; a called-off week is never planned again, while one dropped by pausing comes back."""
+    await import_grid(db, SAMPLE)
+    monday = datetime(2030, 3, 4, 0, 0, tzinfo=UTC)
+    async with db.write() as tx:
+        community = await grid.by_code(tx, "C01")
+        assert community is not None
+        chair_id = await people.create(tx, Account("telegram", "1", "1"), display_name="张书记", locale="zh_CN",
+                                       now=monday)
+        await people.grant_role(tx, chair_id, Role.COMMUNITY_SECRETARY, community.id)
+        chair = await people.by_id(tx, chair_id)
+        assert chair is not None
+        await service.configure(tx, community.id, chair, monday, TZ, active=True)
+        await service.configure(tx, community.id, chair, monday, TZ, active=False)  # paused: dropped …
+        await service.configure(tx, community.id, chair, monday, TZ, active=True)  # … and back on
+        [(first, status)] = [tuple(row) for row in await tx.all("SELECT id, status FROM meetings")]
+        assert status == "scheduled"
+
+        meeting, told = await service.cancel(tx, first, chair, monday, TZ)
+        assert (meeting.id, told) == (first, 0)
+        with pytest.raises(service.MeetingError, match=re.escape("meeting.error.cancelled")):
+            await service.cancel(tx, first, chair, monday, TZ)
+        await service.configure(tx, community.id, chair, monday, TZ, active=False)
+        await service.configure(tx, community.id, chair, monday, TZ, active=True)  # a call-off stays
+        await service.configure(tx, community.id, chair, monday, TZ, weekday=5, start_time="09:00")
+        rows = await tx.all("SELECT starts_at, status FROM meetings ORDER BY starts_at")
+        assert [tuple(row) for row in rows] == [("2030-03-09T01:00:00.000000Z", "cancelled"),
+                                                ("2030-03-16T01:00:00.000000Z", "scheduled")]
+        [(second,)] = [tuple(row) for row in await tx.all("SELECT id FROM meetings WHERE status = 'scheduled'")]
+
+    saturday = datetime(2030, 3, 16, 1, 30, tzinfo=UTC)  # next week's has begun: too late to call off
+    assert await service.fire_due(db, saturday, TZ) >= 1
+    async with db.write() as tx:
+        with pytest.raises(service.MeetingError, match=re.escape("meeting.error.cancel_started")):
+            await service.cancel(tx, second, chair, saturday, TZ)
+        await service.enter_outcome(tx, second, chair, "都定了", saturday, TZ)
+        with pytest.raises(service.MeetingError, match=re.escape("meeting.error.closed")):
+            await service.cancel(tx, second, chair, saturday - timedelta(hours=1), TZ)

@@ -117,21 +117,6 @@ def _jpeg() -> bytes:
     return buffer.getvalue()
 
 
-async def answer(chat: Chat, token: str) -> str:
-    """Press `token` and return the bot's answer (the pressed message edited, or a new one)."""
-    server = chat.server
-
-    def count() -> int:
-        return len([e for e in server.edits if e.chat_id == chat.user_id]) + len(chat.screen())
-
-    before = count()
-    chat.press(token)
-    await server.wait_until(lambda: count() > before, 5, lambda: f"no answer to {token!r}")
-    text = chat.screen()[-1].text
-    assert text is not None
-    return text
-
-
 async def test_leader_accepts_notes_and_resolves_a_pushed_task(server: FakeTelegramServer, street: Street,
                                                                clock: ManualClock) -> None:
     issue_id, ref = await street.file(clock, "sanitation")  # to the leader and the sanitation duty at C01
@@ -170,9 +155,9 @@ async def test_leader_accepts_notes_and_resolves_a_pushed_task(server: FakeTeleg
 
         resolved = await street.snapshot(issue_id)
         assert resolved.status == "resolved"
-        assert await answer(leader, f"t:acc:{issue_id}") == (  # a replayed accept changes nothing
+        assert await leader.answer(f"t:acc:{issue_id}") == (  # a replayed accept changes nothing
             "这件事现在是“已办结，待您确认”，不能这样操作。\n\n请选择要办的事：")
-        assert (await answer(leader, f"t:note:{issue_id}")).startswith("这件事现在是")  # not asked for a note first
+        assert (await leader.answer(f"t:note:{issue_id}")).startswith("这件事现在是")  # not asked for a note first
         assert await street.snapshot(issue_id) == resolved
 
 
@@ -245,7 +230,7 @@ async def test_a_legal_answer_is_required(server: FakeTelegramServer, street: St
         await secretary.tap("⚖️ 回复")
         prompt = await secretary.expect(f"回复 {ref}：请输入给居民的解答（必填）")
         assert server.buttons(prompt) == [("✖ 取消", "nav:cancel")]  # no "finish without a note"
-        assert (await answer(secretary, "res:done")).startswith("请写下给居民的回复。")  # forged: asked again
+        assert (await secretary.answer("res:done")).startswith("请写下给居民的回复。")  # forged: asked again
         secretary.send("可以依据《民法典》第二百八十六条要求停止侵害。")
         await secretary.expect(f"{ref} 已办结")
         await resident.expect(f"您咨询的 {ref} 有回复了（幸福社区 社区党总支书记）：\n可以依据《民法典》")
@@ -261,7 +246,7 @@ async def test_rights_and_state_are_checked_again_at_the_final_step(server: Fake
         await leader.expect(f"📋 {first_ref}")
         secretary.send("/menu")
         await secretary.expect("请选择要办的事")
-        assert (await answer(secretary, f"t:rej:{first}")).startswith(f"请说明 {first_ref} 不予受理的原因")
+        assert (await secretary.answer(f"t:rej:{first}")).startswith(f"请说明 {first_ref} 不予受理的原因")
         leader.press(f"t:res:{first}")  # meanwhile the leader resolves it
         await leader.tap("✅ 不写说明，直接办结")
         await leader.expect(f"{first_ref} 已办结")
@@ -270,7 +255,7 @@ async def test_rights_and_state_are_checked_again_at_the_final_step(server: Fake
         await secretary.expect("这件事现在是“已办结，待您确认”，不能这样操作。")
         assert await street.snapshot(first) == resolved
 
-        assert (await answer(secretary, f"t:note:{second}")).startswith("请输入")
+        assert (await secretary.answer(f"t:note:{second}")).startswith("请输入")
         async with street.db() as db, db.write() as tx:  # the secretary steps down while typing
             await tx.execute("DELETE FROM roles WHERE person_id = ?", (street.ids[SECRETARY],))
             await tx.execute("DELETE FROM duties WHERE person_id = ?", (street.ids[SECRETARY],))
@@ -374,7 +359,7 @@ async def test_who_may_act_on_a_task_in_building_one(actor: str, action: str, se
         chat.send("/menu")
         await chat.expect("请选择要办的事")
         before = await street.snapshot(issue_id)
-        first = await answer(chat, f"t:{token}:{issue_id}")
+        first = await chat.answer(f"t:{token}:{issue_id}")
         if actor not in ALLOWED:
             assert first.startswith(DENIED)
             assert await street.snapshot(issue_id) == before
@@ -397,10 +382,10 @@ async def test_forged_tokens_change_nothing(server: FakeTelegramServer, street: 
         leader = Chat(server, LEADER)
         await leader.expect(f"📋 {ref}")
         before = await street.snapshot(issue_id)
-        assert (await answer(leader, "t:acc:999999")).startswith("找不到这件事。")
+        assert (await leader.answer("t:acc:999999")).startswith("找不到这件事。")
         for forged in ("t:acc:abc", "t:zap:1", f"t:zap:{issue_id}", f"t:acc:{issue_id}:1", f"t:acc:0{issue_id}",
                        f"t:acc:{issue_id}{'0' * 12}", "t:acc:-1", "t:acc:１", f"t:acc: {issue_id}", "t:acc:"):
-            assert (await answer(leader, forged)).startswith(DENIED), forged
+            assert (await leader.answer(forged)).startswith(DENIED), forged
         assert await street.snapshot(issue_id) == before
         await leader.tap("🗂 我的任务")  # and the real buttons still work
         await leader.expect("待办 1 件")

@@ -252,7 +252,7 @@ async def test_another_poller_on_the_token_stops_jinlin(server: FakeTelegramServ
         intruder = telegram.Bot(TOKEN, base_url=server.base_url)
         async with intruder:
             task = asyncio.create_task(intruder.get_updates(timeout=1))
-            await asyncio.wait_for(service.channel.stopped.wait(), timeout=5)
+            await asyncio.wait_for(service.telegram.stopped.wait(), timeout=5)
             await task
 
 

@@ -3,8 +3,9 @@
 Residents see their community's meeting ahead, answer (yes / maybe / no, changeable), submit a topic (words or a
 voice note, then optionally a photo) until the cut-off, check in during the meeting, rate it afterwards and mute or
 unmute the announcements. The community's secretary chairs: live counts, the agenda, each topic marked discussed,
-answered (pushed to its submitter) or turned into a report, attendance, the outcomes, and the settings (on / off,
-place, capacity, day and time).
+answered (pushed to its submitter) or turned into a report, attendance, the outcomes, calling off one meeting
+before it begins (after a confirmation; everyone who heard of it is told), and the settings (on / off, place,
+capacity, day and time).
 
 Pushed buttons (`mt:<action>:<id>[:<arg>]`) start this flow from anywhere, and the screens use the same tokens, so an
 old message's button still works. Tokens are parsed strictly; the services re-check every right at every step, and a
@@ -32,7 +33,8 @@ from bot.storage.meetings import Meeting
 
 ID = r"[1-9][0-9]{0,11}"
 TOKEN = re.compile(rf"mt:([a-z]{{1,6}}):({ID})(?::([a-z0-9]{{1,12}}))?", re.ASCII)
-PLAIN = frozenset({"tp", "in", "c", "ag", "at", "oc", "set", "mute", "unmute", "t", "td", "ta", "tr"})
+PLAIN = frozenset({"tp", "in", "c", "ag", "at", "oc", "cx", "cxok", "set", "mute", "unmute", "t", "td", "ta",
+                   "tr"})
 ARGUED = {"r": re.compile("[ynm]"), "p": re.compile("[1-5]"), "am": re.compile(ID)}
 SKIP_PHOTO = "tp:skip"
 SKIP_COMMENT = "cm:skip"
@@ -135,6 +137,8 @@ async def _chair_action(ctx: Ctx, person: Person, action: Action) -> Transition:
         if name == "oc":
             _ready_for_outcome(meeting, ctx)
         return Goto({"ag": "agenda", "at": "attendance", "oc": "outcome"}[name])
+    if name in ("cx", "cxok"):
+        return await _cancel_action(ctx, person, action)
     if name == "am":
         present = await service.mark_attendance(tx, ident, int(action.arg), person, now, tz)
         meeting = await service.chair_meeting(tx, ident, person)
@@ -149,6 +153,18 @@ async def _chair_action(ctx: Ctx, person: Person, action: Action) -> Transition:
                       else await service.chair_topic(tx, ident, person))
     ctx.data.update(topic=topic.id, meeting=meeting.id, community=meeting.community_id)
     return Goto({"t": "topic", "ta": "answer", "tr": "category"}[name])
+
+
+async def _cancel_action(ctx: Ctx, person: Person, action: Action) -> Transition:
+    """`cx` asks the chair to confirm calling the meeting off; `cxok` (the confirmation) calls it off."""
+    if action.name == "cx":
+        meeting, _ = await service.cancellable(ctx.tx, action.id, person, ctx.now)
+        ctx.data.update(meeting=meeting.id, community=meeting.community_id)
+        return Goto("cancel")
+    meeting, told = await service.cancel(ctx.tx, action.id, person, ctx.now, ctx.timezone)
+    ctx.data["community"] = meeting.community_id
+    note = t("meeting.cancelled_note", when=service.when(meeting.starts_at, ctx.timezone), count=told)
+    return Goto("chair", (Reply(note),))
 
 
 def _home_or_back(ctx: Ctx, note: str) -> Transition:
@@ -315,6 +331,8 @@ async def _chair_screen(ctx: Ctx) -> Reply:
             work.append((t("meeting.attendance"), f"mt:at:{meeting.id}"))
         if now >= meeting.starts_at:
             work.append((t("meeting.enter_outcome"), f"mt:oc:{meeting.id}"))
+        else:
+            work.append((t("meeting.cancel_meeting"), f"mt:cx:{meeting.id}"))
         rows += choices(work)
     held = await store.latest_held(tx, community)
     if held is not None:
@@ -419,6 +437,17 @@ async def _attendance_screen(ctx: Ctx) -> Reply:
     meeting = await store.meeting(ctx.tx, meeting_id)
     back = [(t("meeting.back_to_chair"), f"mt:c:{meeting.community_id}")] if meeting else []
     return Reply("\n".join(lines), (*choices(items), *choices(back)))
+
+
+async def ask_cancel(ctx: Ctx) -> Reply:
+    return await _error_screen(_cancel_screen(ctx))
+
+
+async def _cancel_screen(ctx: Ctx) -> Reply:
+    meeting, told = await service.cancellable(ctx.tx, ctx.data["meeting"], _me(ctx), ctx.now)
+    text = t("meeting.cancel_ask", when=service.when(meeting.starts_at, ctx.timezone), count=len(told))
+    return Reply(text, choices([(t("meeting.cancel_confirm"), f"mt:cxok:{meeting.id}"),
+                                (t("meeting.cancel_keep"), f"mt:c:{meeting.community_id}")], per_row=1))
 
 
 async def ask_outcome(ctx: Ctx) -> Reply:
@@ -548,6 +577,7 @@ FLOW = Flow(
         "answer": State(ask_answer, on_answer),
         "category": State(ask_category, on_category),
         "attendance": State(ask_attendance, on_pick),
+        "cancel": State(ask_cancel, on_pick),
         "outcome": State(ask_outcome, on_outcome),
         "settings": State(ask_settings, on_settings),
         "set_place": State(ask_set_place, on_set_place),

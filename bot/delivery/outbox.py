@@ -15,10 +15,11 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, assert_never
+from typing import Protocol, assert_never, runtime_checkable
 
 from bot.clock import Clock
 from bot.domain.messages import Reply
@@ -31,8 +32,13 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 30  # transient failures before a row is given up as 'failed'
 MAX_BACKOFF = 15 * 60.0  # seconds
 _BATCH = 256  # due rows looked at per pass
+# Calls in flight at once: 300 msg/s at 100 ms round trips, within the Telegram client's pool of 64 connections,
+# which replies and polling share (more would only queue, and bunch up, inside the HTTP client).
+CONCURRENCY = 32
 _ERROR_PAUSE = 5.0  # real seconds to wait after a pass failed (e.g. the database was busy)
 _NEVER = datetime.min.replace(tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+HEADROOM = 0.97  # share of a channel's rate limit the worker plans to use
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +81,12 @@ SendResult = Sent | RetryAfter | Transient | Unreachable | Permanent
 
 @dataclass(frozen=True, slots=True)
 class ChannelLimits:
-    """How fast a channel may send: messages per second overall, and the minimum gap (s) between two to one chat."""
+    """How fast a channel may send: calls per second overall, the minimum gap (s) between two messages to one
+    chat, and how many chats one call may reach with the same message (a `BatchSender`'s `send_many`)."""
 
     per_second: float
     chat_interval: Callable[[str], float]
+    batch: int = 1
 
 
 class ChannelSender(Protocol):
@@ -94,6 +102,13 @@ class ChannelSender(Protocol):
     async def send(self, chat_id: str, reply: Reply, replace: str = "") -> SendResult: ...
 
 
+@runtime_checkable
+class BatchSender(ChannelSender, Protocol):
+    """A sender that can deliver one reply to up to `limits.batch` chats in one call (broadcasts)."""
+
+    async def send_many(self, chat_ids: Sequence[str], reply: Reply) -> Mapping[str, SendResult]: ...
+
+
 OnSettled = Callable[[Collection[int]], Awaitable[None]]
 
 
@@ -103,50 +118,99 @@ def backoff(attempt: int) -> float:
 
 
 class _Gate:
-    """One channel's schedule: evenly spaced sends, a flood-control pause and a minimum gap per chat."""
+    """One channel's schedule: evenly spaced calls (a little under the limit, so that the jitter of the event loop
+    and the network never bunches them past it), a flood-control pause and a minimum gap per chat."""
 
     def __init__(self, limits: ChannelLimits) -> None:
         self._chat_interval = limits.chat_interval
-        self._spacing = _span(1 / limits.per_second)
+        self._per_window = max(1, math.floor(limits.per_second * HEADROOM))  # calls planned per second
+        self._spacing = _span(1 / self._per_window)
         self._next_slot = _NEVER
         self._paused_until = _NEVER
         self._chat_next: dict[str, datetime] = {}
+        self._window: deque[datetime] = deque()  # when the calls of the last second went out
 
-    def ready_at(self, chat_id: str) -> datetime:
-        return max(self._next_slot, self._paused_until, self._chat_next.get(chat_id, _NEVER))
+    def slot_at(self, now: datetime) -> datetime:
+        """When the channel's next call may go out."""
+        return max(self._next_slot, self._paused_until, self.window_opens_at(now))
 
-    def take(self, chat_id: str, now: datetime) -> None:
-        self._next_slot = now + self._spacing
-        self._chat_next[chat_id] = now + _span(self._chat_interval(chat_id))
+    def chat_ready_at(self, chat_id: str, now: datetime) -> datetime:
+        """When a message to `chat_id` may go out, as far as that chat's gap and a pause are concerned."""
+        return max(now, self._paused_until, self._chat_next.get(chat_id, _NEVER))
+
+    def take(self, at: datetime) -> None:
+        """A call goes out at `at`."""
+        self._next_slot = at + self._spacing
+
+    def take_chat(self, chat_id: str, at: datetime) -> None:
+        """A message to `chat_id` goes out at `at`."""
+        self._chat_next[chat_id] = at + _span(self._chat_interval(chat_id))
+
+    def window_opens_at(self, now: datetime) -> datetime:
+        """When a call may go out without more than the planned share of the limit in any one second; slots are
+        spaced for that already, this keeps a late start (a busy event loop) from bunching calls up."""
+        while self._window and self._window[0] <= now - _SECOND:
+            self._window.popleft()
+        return now if len(self._window) < self._per_window else self._window[0] + _SECOND
+
+    def went_out(self, at: datetime) -> None:
+        self._window.append(at)
 
     def pause(self, until: datetime) -> None:
         self._paused_until = max(self._paused_until, until)
+        self._next_slot = _NEVER  # the slots reserved before the pause are given back
 
     def forget_before(self, now: datetime) -> None:
         self._chat_next = {chat: at for chat, at in self._chat_next.items() if at > now}
 
 
+@dataclass(eq=False)
+class _Shipment:
+    """Claimed rows that go out in one call at `at`: one row, or a broadcast's rows with the same message."""
+
+    at: datetime
+    items: list[OutboxItem]
+
+    @property
+    def channel(self) -> str:
+        return self.items[0].channel
+
+
 class OutboxWorker:
-    """Sends due outbox rows; `wake()` after enqueueing, `run_once()` in tests."""
+    """Sends due outbox rows; `wake()` after enqueueing, `run_once()` in tests.
+
+    A pass reserves rate slots up to `lookahead` seconds ahead and claims those rows in one transaction; the loop
+    releases each at its slot. Outcomes are recorded in batches (one transaction for all that finished meanwhile).
+    `run_once` looks no further than now, so a test sees exactly what is allowed at the clock's time."""
 
     def __init__(self, db: Database, clock: Clock, senders: Mapping[str, ChannelSender], *,
-                 concurrency: int = 16, on_settled: OnSettled | None = None) -> None:
+                 concurrency: int = CONCURRENCY, lookahead: float = 0.25,
+                 on_settled: OnSettled | None = None) -> None:
         for name, sender in senders.items():
             if sender.channel != name:
                 raise ValueError(f"sender for channel {sender.channel!r} configured as {name!r}")
+            if sender.limits.batch > 1 and not isinstance(sender, BatchSender):
+                raise ValueError(f"sender for channel {name!r} has a batch limit but no send_many")
         self._db = db
         self._clock = clock
         self._senders = dict(senders)
         self._gates = {name: _Gate(sender.limits) for name, sender in senders.items()}
         self._concurrency = concurrency
+        self._lookahead = lookahead
+        self._page = max([_BATCH, *(s.limits.batch for s in senders.values())])
+        self._held: list[_Shipment] = []  # claimed, waiting for their slot; sorted by slot
         self._sends: set[asyncio.Task[int]] = set()
-        self._wakeup = asyncio.Event()
+        self._wakeup = asyncio.Event()  # for passes
+        self._release_due = asyncio.Event()  # for releases
         self._pass_lock = asyncio.Lock()
+        self._dirty = True  # something may have become sendable that no pass has looked at
         self._next_pass_at: datetime | None = None
         self._check_unserved = True
         self._unserved_logged: set[str] = set()
-        self._loop_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._outcomes: list[tuple[OutboxItem, SendResult, asyncio.Future[int]]] = []
+        self._recording: asyncio.Task[None] | None = None
         self._on_settled = on_settled
         self._settled: set[int] = set()  # broadcasts with rows settled since on_settled was last called
         self._reporting: asyncio.Task[None] | None = None
@@ -164,15 +228,19 @@ class OutboxWorker:
         if recovered:
             log.warning("outbox: %d rows were in flight at the last stop and will be sent again", recovered)
         self._stopping = False
-        self._loop_task = asyncio.create_task(self._loop(), name="outbox-worker")
+        self._dirty = True
+        self._tasks = [asyncio.create_task(self._passes(), name="outbox-passes"),
+                       asyncio.create_task(self._releases(), name="outbox-releases")]
 
     async def stop(self) -> None:
-        """Stop claiming rows and wait for the sends in flight to finish and settle."""
+        """Stop claiming rows, give back the ones waiting for their slot, and wait for the sends in flight to
+        finish and settle."""
         self._stopping = True
         self._wakeup.set()
-        if self._loop_task is not None:
-            await self._loop_task
-            self._loop_task = None
+        self._release_due.set()
+        await asyncio.gather(*self._tasks)
+        self._tasks = []
+        await self._give_back(lambda shipment: True)
         await asyncio.gather(*self._sends)
         if self._reporting is not None:
             await self._reporting
@@ -180,59 +248,121 @@ class OutboxWorker:
     def wake(self) -> None:
         """Something was enqueued: look at the outbox now."""
         self._check_unserved = True
+        self._dirty = True
         self._wakeup.set()
 
     async def run_once(self) -> int:
         """Send everything due now and allowed by the limits; returns the rows that reached a final status."""
-        return sum(await asyncio.gather(*await self._dispatch()))
+        await self._dispatch(0.0)
+        return sum(await asyncio.gather(*self._release()[0]))
 
-    async def _loop(self) -> None:
+    async def _passes(self) -> None:
+        """Claim rows whenever something may have become sendable, or the held ones run low."""
         while not self._stopping:
             self._wakeup.clear()
             try:
-                await self._dispatch()
-                timeout = self._seconds_to_next_pass()
+                at = self._next_pass_at
+                if self._dirty or (at is not None and at <= self._clock.now()):
+                    await self._dispatch(self._lookahead)
+                timeout = _seconds_until(self._next_pass_at, self._clock)
             except Exception:
                 log.exception("outbox: pass failed")
                 timeout = _ERROR_PAUSE
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
 
-    def _seconds_to_next_pass(self) -> float | None:
-        if self._next_pass_at is None:
-            return None
-        return max(0.0, (self._next_pass_at - self._clock.now()).total_seconds())
+    async def _releases(self) -> None:
+        """Start each held shipment at its slot: a task of its own, so that a pass waiting for the database never
+        delays (and so bunches up) the sends."""
+        while not self._stopping:
+            self._release_due.clear()
+            timeout = _seconds_until(self._release()[1], self._clock)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._release_due.wait(), timeout)
 
-    async def _dispatch(self) -> list[asyncio.Task[int]]:
-        """Claim what may go out now, start sending it and note when the next pass is worthwhile."""
+    async def _dispatch(self, lookahead: float) -> None:
+        """Claim what may go out within `lookahead` seconds, hold it for its slot, and note when the next pass is
+        worthwhile."""
         async with self._pass_lock:
+            self._dirty = False
             now = self._clock.now()
             async with self._db.write() as tx:
                 await self._report_unserved(tx)
-                chosen, blocked_until = self._choose(await outbox.due(tx, now, self._senders, _BATCH), now)
-                claimed = [item for item in chosen if await outbox.claim(tx, item.id)]
+                found = await outbox.due(tx, now, self._senders, self._page)
+                shipments, next_pass = self._choose(found, now, now + _span(lookahead))
+                claimed = await outbox.claim(tx, [item.id for s in shipments for item in s.items])
                 later = await outbox.next_due_at(tx, self._senders, now)
-            self._next_pass_at = min((t for t in (blocked_until, later) if t is not None), default=None)
-            return [self._start(item) for item in claimed]
+            for shipment in shipments:
+                shipment.items = [item for item in shipment.items if item.id in claimed]
+            self._held.extend(s for s in shipments if s.items)
+            self._held.sort(key=lambda s: s.at)
+            self._release_due.set()
+            if next_pass is not None:
+                next_pass -= _span(lookahead / 2)  # look again when half of what is held has gone
+            self._next_pass_at = min((t for t in (next_pass, later) if t is not None), default=None)
 
-    def _choose(self, items: list[OutboxItem], now: datetime) -> tuple[list[OutboxItem], datetime | None]:
-        """The rows the limits allow now (reserving their slots), and when the first held-back row could go."""
+    def _choose(self, items: list[OutboxItem], now: datetime, horizon: datetime) -> tuple[list[_Shipment],
+                                                                                             datetime | None]:
+        """The rows the limits allow before `horizon`, grouped into calls with their slots reserved, and when a pass
+        could find more (None: only a wake or a finished send can)."""
         for gate in self._gates.values():
             gate.forget_before(now)
-        free = self._concurrency - len(self._sends)
-        chosen: list[OutboxItem] = []
-        blocked_until: datetime | None = None
+        free = self._concurrency - len(self._sends) - len(self._held)
+        shipments: list[_Shipment] = []
+        open_batches: dict[tuple[str, int, str], _Shipment] = {}
+        next_pass: datetime | None = None
         for item in items:
-            if len(chosen) >= free:
-                break  # a finished send wakes the loop
             gate = self._gates[item.channel]
-            ready = gate.ready_at(item.chat_id)
-            if ready > now:
-                blocked_until = ready if blocked_until is None else min(blocked_until, ready)
+            ready = gate.chat_ready_at(item.chat_id, now)
+            key = (item.channel, item.broadcast_id or 0, item.payload)
+            batch = open_batches.get(key) if item.broadcast_id is not None and not item.replace else None
+            if batch is not None and ready <= batch.at:
+                batch.items.append(item)
+                gate.take_chat(item.chat_id, batch.at)
+                if len(batch.items) >= self._senders[item.channel].limits.batch:
+                    del open_batches[key]
                 continue
-            gate.take(item.chat_id, now)
-            chosen.append(item)
-        return chosen, blocked_until
+            if len(shipments) >= free:
+                self._dirty = True  # a finished send makes room
+                break
+            at = gate.slot_at(now)
+            if ready > at or at > horizon:  # its chat is not ready by the next slot, or that slot is too far
+                first = max(ready, at)
+                next_pass = first if next_pass is None else min(next_pass, first)
+                continue
+            gate.take(at)
+            gate.take_chat(item.chat_id, at)
+            shipment = _Shipment(at, [item])
+            shipments.append(shipment)
+            if item.broadcast_id is not None and not item.replace and self._senders[item.channel].limits.batch > 1:
+                open_batches[key] = shipment
+        else:
+            if len(items) == self._page and next_pass is None:
+                next_pass = now  # all of a full page fitted: there may be more behind it
+        return shipments, next_pass
+
+    def _release(self) -> tuple[list[asyncio.Task[int]], datetime | None]:
+        """Start the held shipments whose slot has come, as far as the concurrency allows; and when the next one
+        may start (None: none is held, or a finished send must make room first)."""
+        now = self._clock.now()
+        started: list[asyncio.Task[int]] = []
+        while self._held and len(self._sends) < self._concurrency:
+            gate = self._gates[self._held[0].channel]
+            at = max(self._held[0].at, gate.window_opens_at(now))
+            if at > now:
+                return started, at
+            gate.went_out(now)
+            started.append(self._start(self._held.pop(0)))
+        return started, None
+
+    async def _give_back(self, which: Callable[[_Shipment], bool]) -> None:
+        """Held shipments chosen by `which` are not sent after all: their rows go back to pending."""
+        returned = [s for s in self._held if which(s)]
+        if not returned:
+            return
+        self._held = [s for s in self._held if not which(s)]
+        async with self._db.write() as tx:
+            await outbox.unclaim(tx, [item.id for s in returned for item in s.items])
 
     async def _report_unserved(self, tx: Tx) -> None:
         if not self._check_unserved:
@@ -243,34 +373,60 @@ class OutboxWorker:
                 self._unserved_logged.add(channel)
                 log.warning("outbox: rows for channel %s stay pending: no sender is configured for it", channel)
 
-    def _start(self, item: OutboxItem) -> asyncio.Task[int]:
-        task = asyncio.create_task(self._deliver(item), name=f"outbox-{item.id}")
+    def _start(self, shipment: _Shipment) -> asyncio.Task[int]:
+        task = asyncio.create_task(self._deliver(shipment), name=f"outbox-{shipment.items[0].id}")
         self._sends.add(task)
         task.add_done_callback(self._finished)
         return task
 
     def _finished(self, task: asyncio.Task[int]) -> None:
         self._sends.discard(task)
-        self._wakeup.set()  # the chat and a concurrency slot are free again
+        self._wakeup.set()  # a concurrency slot is free again
+        self._release_due.set()
 
-    async def _deliver(self, item: OutboxItem) -> int:
-        sender = self._senders[item.channel]
+    async def _deliver(self, shipment: _Shipment) -> int:
+        sender = self._senders[shipment.channel]
+        items = shipment.items
+        reply = items[0].reply
         try:
-            if item.replace:
-                result = await sender.send(item.chat_id, item.reply, replace=item.replace)
+            if len(items) > 1:
+                assert isinstance(sender, BatchSender)
+                outcomes = await sender.send_many([item.chat_id for item in items], reply)
+                results = [outcomes.get(item.chat_id, Transient("no outcome")) for item in items]
+            elif items[0].replace:
+                results = [await sender.send(items[0].chat_id, reply, replace=items[0].replace)]
             else:
-                result = await sender.send(item.chat_id, item.reply)
+                results = [await sender.send(items[0].chat_id, reply)]
         except Exception as exc:  # a sender bug must not stop delivery
-            log.exception("outbox row %d: %s sender raised", item.id, item.channel)
-            result = Transient(type(exc).__name__)
-        try:
-            async with self._db.write() as tx:
-                settled = await self._settle(tx, item, result)
-        except Exception:
-            log.exception("outbox row %d: outcome not recorded; it stays in flight until restart", item.id)
-            return 0
-        self._note_settled({broadcast for broadcast in settled if broadcast is not None})
-        return len(settled)
+            log.exception("outbox row %d: %s sender raised", items[0].id, shipment.channel)
+            results = [Transient(type(exc).__name__)] * len(items)
+        recorded = [self._record(item, result) for item, result in zip(items, results, strict=True)]
+        return sum(await asyncio.gather(*recorded))
+
+    async def _record(self, item: OutboxItem, result: SendResult) -> int:
+        """Queue one outcome for the next recording transaction; the number of rows it settled."""
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._outcomes.append((item, result, done))
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.create_task(self._record_outcomes(), name="outbox-record")
+        return await done
+
+    async def _record_outcomes(self) -> None:
+        """Write the queued outcomes, each batch in one transaction, until none are left."""
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            settled: list[list[int | None]] = []
+            try:
+                async with self._db.write() as tx:
+                    for item, result, _ in batch:
+                        settled.append(await self._settle(tx, item, result))
+            except Exception:
+                log.exception("outbox: %d outcomes not recorded; those rows stay in flight until restart",
+                              len(batch))
+                settled = [[] for _ in batch]
+            for (*_, done), rows in zip(batch, settled, strict=True):
+                done.set_result(len(rows))
+            self._note_settled({broadcast for rows in settled for broadcast in rows if broadcast is not None})
 
     def _note_settled(self, broadcasts: set[int]) -> None:
         """Tell `on_settled` about these broadcasts: now, or after the call running now (calls never overlap)."""
@@ -287,7 +443,7 @@ class OutboxWorker:
                 await on_settled(broadcasts)
             except Exception:
                 log.exception("outbox: on_settled failed for broadcasts %s", sorted(broadcasts))
-            self._wakeup.set()  # it may have queued messages
+            self.wake()  # it may have queued messages
 
     async def _settle(self, tx: Tx, item: OutboxItem, result: SendResult) -> list[int | None]:
         """Record one send's outcome; returns the broadcast id (None for other rows) of each row that reached a
@@ -296,14 +452,20 @@ class OutboxWorker:
         match result:
             case Sent(ref):
                 await outbox.mark_sent(tx, item.id, now, ref)
+                await self._look_behind(tx, item)
                 return [item.broadcast_id]
             case RetryAfter(seconds):
                 until = now + _span(seconds)
                 self._gates[item.channel].pause(until)
+                returned = [s for s in self._held if s.channel == item.channel]
+                self._held = [s for s in self._held if s.channel != item.channel]
+                await outbox.unclaim(tx, [row.id for s in returned for row in s.items])
                 await outbox.throttled(tx, item.id, until)
+                self._dirty = True
                 log.warning("outbox: %s rate limited for %.1f s (row %d)", item.channel, seconds, item.id)
                 return []
             case Transient(error):
+                self._dirty = True
                 return await self._transient(tx, item, error, now)
             case Unreachable(error):
                 await people.mark_unreachable(tx, item.channel, item.chat_id, now)
@@ -314,10 +476,16 @@ class OutboxWorker:
                 return [item.broadcast_id, *dropped]
             case Permanent(error):
                 await outbox.give_up(tx, item.id, "failed", error)
+                await self._look_behind(tx, item)
                 log.warning("outbox row %d: rejected by %s: %s", item.id, item.channel, error)
                 return [item.broadcast_id]
             case _:
                 assert_never(result)
+
+    async def _look_behind(self, tx: Tx, item: OutboxItem) -> None:
+        """The next pass must look again if this chat has a row waiting behind the one just settled."""
+        if await outbox.has_open(tx, item.channel, item.chat_id):
+            self._dirty = True
 
     async def _transient(self, tx: Tx, item: OutboxItem, error: str, now: datetime) -> list[int | None]:
         attempt = item.attempts + 1
@@ -329,6 +497,10 @@ class OutboxWorker:
         await outbox.retry_later(tx, item.id, now + _span(delay), error)
         log.info("outbox row %d: attempt %d failed (%s), retry in %.0f s", item.id, attempt, error, delay)
         return []
+
+
+def _seconds_until(moment: datetime | None, clock: Clock) -> float | None:
+    return None if moment is None else max(0.0, (moment - clock.now()).total_seconds())
 
 
 def _span(seconds: float) -> timedelta:

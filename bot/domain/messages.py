@@ -45,6 +45,18 @@ class Inbound:
     event_id: str = ""  # unique per delivery source, for de-duplication
 
 
+def text_inbound(sender: Sender, text: str, event_id: str = "") -> Inbound:
+    """A typed message: a command if it starts with "/" (or the full-width "／" of a Chinese keyboard), else text.
+
+    A command is its first word without the slash and any "@botname", in lower case; the rest is its argument."""
+    if not text.startswith(("/", "／")):
+        return Inbound(sender, InboundKind.TEXT, text=text, event_id=event_id)
+    parts = text[1:].split(maxsplit=1)
+    command = parts[0].split("@", 1)[0].lower() if parts else ""
+    return Inbound(sender, InboundKind.COMMAND, command=command, text=parts[1].strip() if len(parts) > 1 else "",
+                   event_id=event_id)
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
     label: str

@@ -1,5 +1,5 @@
 """Console channel for the demo: numbered buttons, type a number or text, `/as` switches who you are, `/photo PATH`
-sends a picture."""
+sends a picture, `/later` moves the demo's clock on."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from typing import TextIO
 
 from bot.conversations.engine import Engine
 from bot.delivery.outbox import ChannelLimits, SendResult, Sent
-from bot.domain.messages import Button, Inbound, InboundKind, Reply, Sender
+from bot.domain.messages import Button, Inbound, InboundKind, Reply, Sender, text_inbound
 from bot.domain.people import Role
 from bot.i18n import t
-from bot.services.demo import ADMIN_ID, CHANNEL, member_id
+from bot.services.demo import ADMIN_ID, CHANNEL, TimeTravel, later_target, member_id
 from bot.services.media import MediaError, MediaStore
+from bot.services.meetings import when
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -63,11 +64,13 @@ class ConsoleSender:
 
 
 class ConsoleChannel:
-    """Reads lines from `inp` and prints replies to `out` until end of input or /quit."""
+    """Reads lines from `inp` and prints replies to `out` until end of input or /quit. With `travel`, `/later`
+    moves the demo's clock on (and fires what falls due on the way)."""
 
     def __init__(self, engine: Engine, media: MediaStore, inp: TextIO, out: TextIO, *, language_hint: str,
-                 pushed: Mapping[str, list[Button]]) -> None:
+                 pushed: Mapping[str, list[Button]], travel: TimeTravel | None = None) -> None:
         self._engine = engine
+        self._travel = travel
         self._pushed = pushed
         self._media = media
         self._inp = inp
@@ -80,6 +83,8 @@ class ConsoleChannel:
     async def run(self) -> None:
         self._print(t("console.banner"))
         self._print(t("console.photo_hint"))
+        if self._travel is not None:
+            self._print(t("console.later_hint"))
         await self._send(Inbound(self._sender(), InboundKind.COMMAND, command="start"))
         while True:
             self._out.write(f"({self._user}) > ")
@@ -96,6 +101,8 @@ class ConsoleChannel:
                 self._print(t("console.whoami", who=self._user))
             elif text.startswith("/photo") and (text == "/photo" or text.startswith("/photo ")):
                 await self._photo(text.removeprefix("/photo").strip().strip("'\""))
+            elif self._travel is not None and (text == "/later" or text.startswith("/later ")):
+                await self._later(self._travel, text.removeprefix("/later").split())
             elif text:
                 await self._send(self._inbound(text))
 
@@ -106,10 +113,7 @@ class ConsoleChannel:
         pushed = self._pushed.get(self._user, [])
         if len(text) == 1 and text in LETTERS[:len(pushed)]:
             return Inbound(sender, InboundKind.BUTTON, token=pushed[LETTERS.index(text)].token)
-        if text.startswith("/"):
-            head, _, rest = text.partition(" ")
-            return Inbound(sender, InboundKind.COMMAND, command=head[1:].lower(), text=rest.strip())
-        return Inbound(sender, InboundKind.TEXT, text=text)
+        return text_inbound(sender, text)
 
     async def _switch(self, args: list[str]) -> None:
         """`/as resident [N]`, `/as leader BUILDING`, `/as secretary COMMUNITY`, `/as admin`."""
@@ -126,6 +130,17 @@ class ConsoleChannel:
             self._print(t("console.as_usage"))
             return
         self._print(t("console.switched", who=self._user))
+        await self._send(Inbound(self._sender(), InboundKind.COMMAND, command="start"))
+
+    async def _later(self, travel: TimeTravel, args: list[str]) -> None:
+        """`/later 2h`, `/later 3d`, `/later 09:30`, `/later sat 09:30`: the demo's clock moves on, what falls due on
+        the way is sent (pushes print as they go out), and the current person's screen is shown afresh."""
+        target = later_target(args, travel.clock.now(), travel.timezone)
+        if target is None:
+            self._print(t("console.later_usage", now=when(travel.clock.now(), travel.timezone)))
+            return
+        await travel.to(target)
+        self._print(t("console.later_done", when=when(travel.clock.now(), travel.timezone)))
         await self._send(Inbound(self._sender(), InboundKind.COMMAND, command="start"))
 
     async def _photo(self, path: str) -> None:

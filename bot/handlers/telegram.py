@@ -19,7 +19,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from bot.config import Settings
 from bot.conversations.engine import Engine
-from bot.domain.messages import Inbound, InboundKind, Reply, Sender
+from bot.domain.messages import Inbound, InboundKind, Reply, Sender, text_inbound
 from bot.handlers.http import HttpServer
 from bot.handlers.telegram_send import TelegramSender, markup, send_reply
 from bot.i18n import SUPPORTED, normalize, translate
@@ -48,11 +48,7 @@ def to_inbound(update: Update) -> Inbound | None:
     if message is None:
         return None
     if message.text is not None:
-        if message.text.startswith("/"):
-            head, _, rest = message.text.partition(" ")
-            command = head[1:].split("@", 1)[0].lower()
-            return Inbound(sender, InboundKind.COMMAND, command=command, text=rest.strip(), event_id=event_id)
-        return Inbound(sender, InboundKind.TEXT, text=message.text, event_id=event_id)
+        return text_inbound(sender, message.text, event_id)
     return Inbound(sender, *_media(message), event_id=event_id)
 
 
@@ -206,8 +202,10 @@ class TelegramChannel:
             try:
                 await origin.edit_text(reply.text, reply_markup=markup(reply))
                 return
-            except BadRequest:
-                pass  # too old to edit, or unchanged: send it as a new message
+            except BadRequest as error:
+                if "not modified" in error.message.lower():
+                    return  # it already says this (e.g. the same button pressed twice)
+                # too old to edit, or deleted: send it as a new message
         await send_reply(self.application.bot, chat_id, reply)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

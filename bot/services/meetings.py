@@ -6,7 +6,9 @@ afterwards.
 Times are planned in the street's time zone and stored in UTC, so a later change of the zone setting does not move a
 meeting already planned. Scheduled sends are rows in `meeting_jobs`; `MeetingJobs` is their `DueWork` source. A job
 is marked done before it is sent (in the same transaction as the pushes it writes to the outbox), so after downtime it
-goes out once; a notice whose meeting has already begun is not sent late but reported to the chair.
+goes out once; a notice whose meeting has already begun is not sent late but reported to the chair. The chair may
+call off a single meeting before it begins: everyone who heard of it is told, nothing more is sent for it, and that
+week is not planned again.
 
 Every action re-checks rights here: only the community's secretary chairs, only its residents answer, submit topics
 and check in, only attendees rate.
@@ -133,11 +135,21 @@ async def _unplanned(tx: Tx, now: datetime) -> list[MeetingSettings]:
             if await store.next_meeting(tx, settings.community_id, now) is None]
 
 
+async def _slot(tx: Tx, settings: MeetingSettings, now: datetime,
+                timezone: str) -> tuple[datetime, datetime, datetime]:
+    """(start, end, topic cut-off) of the community's next meeting after `now`, passing over weeks whose meeting
+    the chair called off."""
+    starts, ends, until = occurrence(settings, now, timezone)
+    while await store.called_off(tx, settings.community_id, starts):
+        starts, ends, until = occurrence(settings, starts, timezone)
+    return starts, ends, until
+
+
 async def plan(tx: Tx, now: datetime, timezone: str) -> list[int]:
     """Create the next meeting of every community holding meetings that has none ahead; their ids."""
     created = []
     for settings in await _unplanned(tx, now):
-        starts, ends, until = occurrence(settings, now, timezone)
+        starts, ends, until = await _slot(tx, settings, now, timezone)
         meeting_id = await store.create_meeting(tx, community_id=settings.community_id, starts_at=starts,
                                                 ends_at=ends, topics_until=until, place=settings.place,
                                                 capacity=settings.capacity, now=now)
@@ -308,8 +320,10 @@ async def _send_poll(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> 
 
 async def _meeting(tx: Tx, meeting_id: int) -> Meeting:
     found = await store.meeting(tx, meeting_id)
-    if found is None or found.status == "cancelled":
+    if found is None:
         raise MeetingError("meeting.error.unknown")
+    if found.status == "cancelled":
+        raise MeetingError("meeting.error.cancelled")
     return found
 
 
@@ -663,6 +677,37 @@ async def poll_summary(tx: Tx, meeting_id: int) -> tuple[int, float]:
     return await store.poll_summary(tx, meeting_id)
 
 
+async def cancellable(tx: Tx, meeting_id: int, person: Person, now: datetime) -> tuple[Meeting, list[int]]:
+    """The meeting, if `person` chairs it and it may still be called off (it has not begun), and who would be told:
+    everyone who heard of it (announced to, answered, raised a topic)."""
+    meeting = await chair_meeting(tx, meeting_id, person)
+    _require_open(meeting)
+    if now >= meeting.starts_at:
+        raise MeetingError("meeting.error.cancel_started")
+    return meeting, await store.told(tx, meeting.id)
+
+
+async def cancel(tx: Tx, meeting_id: int, person: Person, now: datetime, timezone: str) -> tuple[Meeting, int]:
+    """The chair calls off one meeting before it begins: everyone who heard of it is told, its reminders and other
+    sends are taken off the schedule, its buttons answer that it is cancelled, and the next week's meeting is
+    planned (the weekly settings stay as they are). Returns the meeting and how many people are told."""
+    meeting, told = await cancellable(tx, meeting_id, person, now)
+    await store.update_meeting(tx, meeting.id, status="cancelled", outcome_by=person.id, outcome_at=now)
+    for kind in KINDS:
+        await store.unschedule(tx, meeting.id, kind)
+    place = await place_of(tx, meeting)
+
+    async def build() -> Reply:
+        return Reply(t("meeting.cancelled", when=when(meeting.starts_at, timezone), place=await place()))
+
+    render = notify.once_per_locale(build)
+    for person_id in told:
+        await notify.push_reply(tx, person_id=person_id, idempotency=f"meeting:{meeting.id}:cancelled", now=now,
+                                render=render)
+    await plan(tx, now, timezone)
+    return meeting, len(told)
+
+
 # ----------------------------------------------------------------------------------------------- settings
 
 
@@ -733,7 +778,7 @@ async def configure(tx: Tx, community_id: int, person: Person, now: datetime, ti
         if announced:
             result = "meeting.settings.next_week"
         else:
-            starts, ends, until = occurrence(settings, now, timezone)
+            starts, ends, until = await _slot(tx, settings, now, timezone)
             await store.forget_cancelled(tx, community_id, starts)
             await store.update_meeting(tx, ahead.id, starts_at=starts, ends_at=ends, topics_until=until)
             await _schedule(tx, await _meeting(tx, ahead.id), settings.announce_days_ahead, now, timezone)

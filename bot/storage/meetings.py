@@ -37,7 +37,7 @@ class Meeting:
     capacity: int | None
     status: str  # scheduled, held (outcomes sent), cancelled
     outcome: str
-    outcome_at: datetime | None
+    outcome_at: datetime | None  # when the outcomes were sent; for a cancelled meeting, when the chair called it off
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,22 +123,31 @@ def _meeting(row: Row) -> Meeting:
 
 async def create_meeting(tx: Tx, *, community_id: int, starts_at: datetime, ends_at: datetime,
                          topics_until: datetime, place: str, capacity: int | None, now: datetime) -> int | None:
-    """A new meeting (or a cancelled one at the same moment, back on); None when one is already planned then."""
+    """A new meeting (or one dropped by pausing at the same moment, back on); None when one is already planned
+    then, or when the chair called that one off."""
     value = await tx.scalar(
         """INSERT INTO meetings (community_id, starts_at, ends_at, topics_until, place, capacity, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (community_id, starts_at) DO UPDATE SET status = 'scheduled', ends_at = excluded.ends_at,
                topics_until = excluded.topics_until, place = excluded.place, capacity = excluded.capacity
-           WHERE meetings.status = 'cancelled'
+           WHERE meetings.status = 'cancelled' AND meetings.outcome_at IS NULL
            RETURNING id""",
         (community_id, iso(starts_at), iso(ends_at), iso(topics_until), place, capacity, iso(now)))
     return None if value is None else int(value)
 
 
 async def forget_cancelled(tx: Tx, community_id: int, starts_at: datetime) -> None:
-    """Drop a cancelled meeting at `starts_at`, to make room for one moved there."""
-    await tx.execute("DELETE FROM meetings WHERE community_id = ? AND starts_at = ? AND status = 'cancelled'",
-                     (community_id, iso(starts_at)))
+    """Drop a meeting that pausing cancelled at `starts_at`, to make room for one moved there."""
+    await tx.execute("DELETE FROM meetings WHERE community_id = ? AND starts_at = ? AND status = 'cancelled' "
+                     "AND outcome_at IS NULL", (community_id, iso(starts_at)))
+
+
+async def called_off(tx: Tx, community_id: int, starts_at: datetime) -> bool:
+    """Whether the chair called off the community's meeting at `starts_at` (a cancelled meeting with the moment it
+    was called off in `outcome_at`; pausing leaves that empty): that week is not planned again."""
+    return bool(await tx.scalar("SELECT COUNT(*) FROM meetings WHERE community_id = ? AND starts_at = ? "
+                                "AND status = 'cancelled' AND outcome_at IS NOT NULL",
+                                (community_id, iso(starts_at))))
 
 
 async def meeting(tx: Tx, meeting_id: int) -> Meeting | None:
@@ -281,6 +290,20 @@ async def answered(tx: Tx, meeting_id: int, answers: tuple[str, ...]) -> list[in
     marks = ", ".join("?" for _ in answers)
     rows = await tx.all(f"SELECT person_id FROM meeting_rsvps WHERE meeting_id = ? AND answer IN ({marks}) "  # noqa: S608
                         "ORDER BY created_at, person_id", (meeting_id, *answers))
+    return [row[0] for row in rows]
+
+
+async def told(tx: Tx, meeting_id: int) -> list[int]:
+    """Everyone who heard of the meeting: the announcement was queued for them (its outbox row is keyed
+    `meeting:<id>:announce:<channel>:<user id>`, see bot/services/notify.py), they answered (whatever the answer),
+    or they raised a topic."""
+    rows = await tx.all(
+        """SELECT ca.person_id FROM channel_accounts ca
+             JOIN outbox o ON o.idempotency_key = ? || ca.channel || ':' || ca.user_id
+           UNION SELECT person_id FROM meeting_rsvps WHERE meeting_id = ?
+           UNION SELECT submitter_id FROM meeting_topics WHERE meeting_id = ? AND submitter_id IS NOT NULL
+           ORDER BY 1""",
+        (f"meeting:{meeting_id}:announce:", meeting_id, meeting_id))
     return [row[0] for row in rows]
 
 

@@ -126,13 +126,32 @@ async def unserved_channels(tx: Tx, channels: Collection[str]) -> list[str]:
     return [row[0] for row in rows]
 
 
-async def claim(tx: Tx, item_id: int) -> bool:
-    """Mark a pending row as being sent (one more attempt); False if it was no longer pending."""
-    changed = await tx.execute(
-        "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
-        (item_id,),
+async def claim(tx: Tx, item_ids: Collection[int]) -> set[int]:
+    """Mark pending rows as being sent (one more attempt each); returns the ids that were still pending."""
+    rows = await tx.all(
+        "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1 "
+        "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending' RETURNING id",
+        (json.dumps(sorted(item_ids)),),
     )
-    return changed == 1
+    return {row[0] for row in rows}
+
+
+async def unclaim(tx: Tx, item_ids: Collection[int]) -> None:
+    """Claimed rows that were not sent after all go back to pending; the attempt does not count."""
+    await tx.execute(
+        "UPDATE outbox SET status = 'pending', attempts = MAX(attempts - 1, 0) "
+        "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'in_flight'",
+        (json.dumps(sorted(item_ids)),),
+    )
+
+
+async def has_open(tx: Tx, channel: str, chat_id: str) -> bool:
+    """Whether `chat_id` has a row not yet settled (e.g. one waiting behind the row just settled)."""
+    return bool(await tx.scalar(
+        "SELECT EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_open WHERE channel = ? AND chat_id = ? "
+        "AND status IN ('pending', 'in_flight'))",
+        (channel, chat_id),
+    ))
 
 
 async def mark_sent(tx: Tx, item_id: int, now: datetime, ref: str = "") -> None:
