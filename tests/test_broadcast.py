@@ -393,17 +393,24 @@ async def test_slot_replies_replace_the_message_their_slot_left(db: Database, cl
 
     sender = Recorder()
     worker = OutboxWorker(db, clock, {"telegram": sender})
-    rows = [("1", Reply("a", slot="s")), ("1", Reply("plain")), ("2", Reply("b", slot="s")),
-            ("1", Reply("c", slot="s")), ("1", Reply("d", slot="t")), ("1", Reply("e", slot="s"))]
-    async with db.write() as tx:
-        for n, (chat, reply) in enumerate(rows):
-            await outbox.enqueue(tx, key=str(n), channel="telegram", chat_id=chat, reply=reply, now=clock.now())
-    for _ in rows:
-        await worker.run_once()
+
+    async def enqueue(*rows: tuple[str, str, Reply]) -> None:
+        async with db.write() as tx:
+            for key, chat, reply in rows:
+                await outbox.enqueue(tx, key=key, channel="telegram", chat_id=chat, reply=reply, now=clock.now())
+
+    await enqueue(("0", "1", Reply("a", slot="s")))
+    await worker.run_once()
+    # "c" is still waiting when "e" of the same slot comes: "e" takes its place, and "c" is never sent
+    await enqueue(("1", "1", Reply("plain")), ("2", "2", Reply("b", slot="s")), ("3", "1", Reply("c", slot="s")),
+                  ("4", "1", Reply("d", slot="t")), ("5", "1", Reply("e", slot="s")))
+    await enqueue(("5", "1", Reply("e again, same key", slot="s")))  # nothing: the key is known
+    for _ in range(5):
         clock.advance(5)
+        await worker.run_once()
     refs = {text: f"m{n}" for n, (_, text, _) in enumerate(sender.calls, start=1)}
     assert [(text, replace) for chat, text, replace in sender.calls if chat == "1"] == [
-        ("a", ""), ("plain", ""), ("c", refs["a"]), ("d", ""), ("e", refs["c"])]
+        ("a", ""), ("plain", ""), ("e", refs["a"]), ("d", "")]
     assert [(text, replace) for chat, text, replace in sender.calls if chat == "2"] == [("b", "")]
 
 

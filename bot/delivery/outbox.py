@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,9 +33,13 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 30  # transient failures before a row is given up as 'failed'
 MAX_BACKOFF = 15 * 60.0  # seconds
 _BATCH = 256  # due rows looked at per pass
-# Calls in flight at once: 300 msg/s at 100 ms round trips, within the Telegram client's pool of 64 connections,
-# which replies and polling share (more would only queue, and bunch up, inside the HTTP client).
+# Calls in flight at once, at most: 300 msg/s at 100 ms round trips, within the Telegram client's pool of 64
+# connections, which replies and polling share. Within it, the worker keeps about twice what the rate needs at the
+# round trips it sees (Little's law), and at least _MIN_CONCURRENCY: more would only queue inside the HTTP client,
+# cost CPU there and bunch calls up on the wire.
 CONCURRENCY = 32
+_MIN_CONCURRENCY = 8
+_ROUND_TRIP_WEIGHT = 0.1  # of the newest round trip in the moving average
 _ERROR_PAUSE = 5.0  # real seconds to wait after a pass failed (e.g. the database was busy)
 _NEVER = datetime.min.replace(tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
@@ -196,8 +201,11 @@ class OutboxWorker:
         self._senders = dict(senders)
         self._gates = {name: _Gate(sender.limits) for name, sender in senders.items()}
         self._concurrency = concurrency
+        self._rate = sum(sender.limits.per_second for sender in senders.values())
+        self._round_trip = 0.1  # seconds, a moving average of the sends' real durations
         self._lookahead = lookahead
-        self._page = max([_BATCH, *(s.limits.batch for s in senders.values())])
+        # rows looked at per pass: enough for a whole batch besides the other pushes due
+        self._page = _BATCH + max([s.limits.batch for s in senders.values()], default=1) - 1
         self._held: list[_Shipment] = []  # claimed, waiting for their slot; sorted by slot
         self._sends: set[asyncio.Task[int]] = set()
         self._wakeup = asyncio.Event()  # for passes
@@ -307,46 +315,65 @@ class OutboxWorker:
         could find more (None: only a wake or a finished send can)."""
         for gate in self._gates.values():
             gate.forget_before(now)
-        free = self._concurrency - len(self._sends) - len(self._held)
+        room = self._page - len(self._held)  # concurrency bounds the sends; this, what waits for them
         shipments: list[_Shipment] = []
-        open_batches: dict[tuple[str, int, str], _Shipment] = {}
-        next_pass: datetime | None = None
-        for item in items:
-            gate = self._gates[item.channel]
-            ready = gate.chat_ready_at(item.chat_id, now)
-            key = (item.channel, item.broadcast_id or 0, item.payload)
-            batch = open_batches.get(key) if item.broadcast_id is not None and not item.replace else None
-            if batch is not None and ready <= batch.at:
-                batch.items.append(item)
-                gate.take_chat(item.chat_id, batch.at)
-                if len(batch.items) >= self._senders[item.channel].limits.batch:
-                    del open_batches[key]
-                continue
-            if len(shipments) >= free:
+        waits: list[datetime] = []
+        for call in self._calls(items):
+            if len(shipments) >= room:
                 self._dirty = True  # a finished send makes room
                 break
+            gate = self._gates[call[0].channel]
             at = gate.slot_at(now)
-            if ready > at or at > horizon:  # its chat is not ready by the next slot, or that slot is too far
-                first = max(ready, at)
-                next_pass = first if next_pass is None else min(next_pass, first)
+            if at > horizon:
+                waits.append(at)
                 continue
-            gate.take(at)
-            gate.take_chat(item.chat_id, at)
-            shipment = _Shipment(at, [item])
-            shipments.append(shipment)
-            if item.broadcast_id is not None and not item.replace and self._senders[item.channel].limits.batch > 1:
-                open_batches[key] = shipment
+            ready = []
+            for item in call:
+                chat_ready = gate.chat_ready_at(item.chat_id, now)
+                if chat_ready <= at:
+                    ready.append(item)
+                else:
+                    waits.append(chat_ready)
+            if ready:
+                gate.take(at)
+                for item in ready:
+                    gate.take_chat(item.chat_id, at)
+                shipments.append(_Shipment(at, ready))
         else:
-            if len(items) == self._page and next_pass is None:
-                next_pass = now  # all of a full page fitted: there may be more behind it
-        return shipments, next_pass
+            if len(items) == self._page and not waits:
+                waits.append(now)  # all of a full page fitted: there may be more behind it
+        return shipments, min(waits, default=None)
+
+    def _calls(self, items: list[OutboxItem]) -> list[list[OutboxItem]]:
+        """The rows as calls: one row each, except that a broadcast's rows with the same message share calls of up to
+        the channel's batch. Of a full page, the unfilled last calls are left to the next pass (more of their rows
+        may follow the page), unless nothing else would go."""
+        calls: list[list[OutboxItem]] = []
+        filling: dict[tuple[str, int, str], list[OutboxItem]] = {}
+        for item in items:
+            size = self._senders[item.channel].limits.batch
+            if size == 1 or item.broadcast_id is None or item.replace:
+                calls.append([item])
+                continue
+            key = (item.channel, item.broadcast_id, item.payload)
+            call = filling.get(key)
+            if call is None or len(call) >= size:
+                call = filling[key] = []
+                calls.append(call)
+            call.append(item)
+        if len(items) == self._page:
+            unfilled = [call for key, call in filling.items() if len(call) < self._senders[key[0]].limits.batch]
+            kept = [call for call in calls if not any(call is other for other in unfilled)]
+            if kept:
+                return kept
+        return calls
 
     def _release(self) -> tuple[list[asyncio.Task[int]], datetime | None]:
         """Start the held shipments whose slot has come, as far as the concurrency allows; and when the next one
         may start (None: none is held, or a finished send must make room first)."""
         now = self._clock.now()
         started: list[asyncio.Task[int]] = []
-        while self._held and len(self._sends) < self._concurrency:
+        while self._held and len(self._sends) < self._in_flight_limit():
             gate = self._gates[self._held[0].channel]
             at = max(self._held[0].at, gate.window_opens_at(now))
             if at > now:
@@ -384,10 +411,15 @@ class OutboxWorker:
         self._wakeup.set()  # a concurrency slot is free again
         self._release_due.set()
 
+    def _in_flight_limit(self) -> int:
+        wanted = math.ceil(self._rate * self._round_trip * 2)
+        return min(self._concurrency, max(_MIN_CONCURRENCY, wanted))
+
     async def _deliver(self, shipment: _Shipment) -> int:
         sender = self._senders[shipment.channel]
         items = shipment.items
         reply = items[0].reply
+        started = time.monotonic()  # real time: how long the platform takes, whatever the injected clock says
         try:
             if len(items) > 1:
                 assert isinstance(sender, BatchSender)
@@ -400,6 +432,7 @@ class OutboxWorker:
         except Exception as exc:  # a sender bug must not stop delivery
             log.exception("outbox row %d: %s sender raised", items[0].id, shipment.channel)
             results = [Transient(type(exc).__name__)] * len(items)
+        self._round_trip += (time.monotonic() - started - self._round_trip) * _ROUND_TRIP_WEIGHT
         recorded = [self._record(item, result) for item, result in zip(items, results, strict=True)]
         return sum(await asyncio.gather(*recorded))
 

@@ -52,7 +52,10 @@ async def enqueue(tx: Tx, *, key: str, channel: str, chat_id: str, reply: Reply,
 async def enqueue_all(tx: Tx, messages: Iterable[Outgoing], *, now: datetime, not_before: datetime | None = None,
                       broadcast_id: int | None = None) -> int:
     """`enqueue` for many messages in one statement (a broadcast's thousands of rows); returns how many were
-    queued (rows whose idempotency key exists are skipped). Each distinct reply is serialized once."""
+    queued (rows whose idempotency key exists are skipped). Each distinct reply is serialized once.
+
+    A reply with a slot takes the place of one of the same slot still waiting for its chat (a status line that
+    has moved on before the last one went out): only the newest is sent."""
     payloads: dict[Reply, str] = {}
 
     def payload(reply: Reply) -> str:
@@ -62,13 +65,33 @@ async def enqueue_all(tx: Tx, messages: Iterable[Outgoing], *, now: datetime, no
         return text
 
     due, created = iso(not_before or now), iso(now)
+    fresh: list[Outgoing] = []
+    replaced = 0
+    for message in messages:
+        if message.reply.slot and await _replace_waiting(tx, message, payload(message.reply)):
+            replaced += 1
+        else:
+            fresh.append(message)
     before = int(await tx.scalar("SELECT total_changes()"))
     await tx.executemany(
         """INSERT INTO outbox (idempotency_key, channel, chat_id, payload, not_before, created_at, broadcast_id, slot)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING""",
-        ((m.key, m.channel, m.chat_id, payload(m.reply), due, created, broadcast_id, m.reply.slot) for m in messages),
+        ((m.key, m.channel, m.chat_id, payload(m.reply), due, created, broadcast_id, m.reply.slot) for m in fresh),
     )
-    return int(await tx.scalar("SELECT total_changes()")) - before
+    return int(await tx.scalar("SELECT total_changes()")) - before + replaced
+
+
+async def _replace_waiting(tx: Tx, message: Outgoing, payload: str) -> bool:
+    """Put `message` in the place of its slot's row still pending for its chat, unless its key is already known;
+    whether it did."""
+    if await tx.scalar("SELECT 1 FROM outbox WHERE idempotency_key = ?", (message.key,)) is not None:
+        return False
+    changed = await tx.execute(
+        "UPDATE outbox SET payload = ?, idempotency_key = ? WHERE channel = ? AND chat_id = ? AND slot = ? "
+        "AND slot != '' AND status = 'pending'",
+        (payload, message.key, message.channel, message.chat_id, message.reply.slot),
+    )
+    return changed > 0
 
 
 async def recover_in_flight(tx: Tx) -> int:
