@@ -28,10 +28,11 @@ import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import BodyPartReader, ClientSession, web
+
+from tests.loopback import LoopbackServer
 
 JSONDict = dict[str, Any]
 Handler = Callable[[JSONDict], Awaitable[Any]]
@@ -293,7 +294,7 @@ def _html_text(text: str) -> str:
     return html.unescape("".join(out))
 
 
-class FakeTelegramServer:
+class FakeTelegramServer(LoopbackServer):
     """In-process fake of the Telegram Bot API (long polling, webhooks, messages, failures)."""
 
     def __init__(self, *, token: str | None = None, rate_limit: float | None = None) -> None:
@@ -301,6 +302,7 @@ class FakeTelegramServer:
 
         ``rate_limit``: enforce Telegram's limits at that many messages per second (see :meth:`enforce_limits`).
         """
+        super().__init__()
         self.token = token
         self.calls: list[Call] = []
         self.sent: list[SentMessage] = []
@@ -332,8 +334,6 @@ class FakeTelegramServer:
         self._tick = asyncio.Event()
         self._closing = False
         self._received_at = 0.0
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
         self._methods: dict[str, tuple[str, Handler]] = {
             name.lower(): (name, handler)
             for name, handler in (
@@ -364,41 +364,15 @@ class FakeTelegramServer:
 
     # ----------------------------------------------------------------------------------- lifecycle
 
-    async def start(self) -> None:
-        """Bind 127.0.0.1 on a free port and start serving."""
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        # handler_cancellation: a client that gives up (PTB timeout, polling stopped) cancels its handler.
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
+    def routes(self, router: web.UrlDispatcher) -> None:
+        router.add_route("*", "/bot{token}/{method}", self._handle)
+        router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
 
     async def stop(self) -> None:
         """Answer pending long polls and delayed calls, then shut the server down."""
         self._closing = True
         self._notify()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        """The bound TCP port."""
-        if self._port is None:
-            raise RuntimeError("FakeTelegramServer is not started")
-        return self._port
+        await super().stop()
 
     @property
     def base_url(self) -> str:

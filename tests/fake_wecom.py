@@ -40,10 +40,11 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from aiohttp import BodyPartReader, web
+
+from tests.loopback import LoopbackServer
 
 JSONDict = dict[str, Any]
 
@@ -224,7 +225,7 @@ class MemberLimits:
         return ""
 
 
-class FakeWeComServer:
+class FakeWeComServer(LoopbackServer):
     """In-process fake of WeCom's server API for one self-built application."""
 
     def __init__(self, corp_id: str = "wwcorp", secret: str = "s3cret", *, agent_id: int | None = None,
@@ -232,6 +233,7 @@ class FakeWeComServer:
                  token_ttl: int = TOKEN_TTL) -> None:
         """``agent_id``: the only agentid accepted (None: any integer). ``known_users``: the members in the
         application's visible range (None: everyone); others come back in ``invaliduser``."""
+        super().__init__()
         self.corp_id = corp_id
         self.secret = secret
         self.agent_id = agent_id
@@ -252,39 +254,11 @@ class FakeWeComServer:
         self._failures: deque[_Failure] = deque()
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
 
     # ----------------------------------------------------------------------------------- lifecycle
 
-    async def start(self) -> None:
-        """Bind 127.0.0.1 on a free port and start serving."""
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/cgi-bin/{endpoint:.+}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("FakeWeComServer is not started")
-        return self._port
+    def routes(self, router: web.UrlDispatcher) -> None:
+        router.add_route("*", "/cgi-bin/{endpoint:.+}", self._handle)
 
     @property
     def base_url(self) -> str:

@@ -1,20 +1,29 @@
-"""Jinlin on the fake Telegram server: the real app wiring, and a chat as a person sees it."""
+"""Jinlin on the fake Telegram server: the real app wiring, the sample street seeded with people, and a chat as a
+person sees it."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import replace
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
 
 from bot.app import Service, start_service
 from bot.clock import Clock, ManualClock
 from bot.config import Settings
+from bot.domain.people import Account, Duty, Role
+from bot.services.grid_import import import_grid
+from bot.services.people import grant_street_admin
+from bot.storage import grid, people
+from bot.storage.db import Database, Tx
 from tests.fake_telegram import FakeTelegramServer, SentMessage
 
 TOKEN = f"123456:TEST-{os.getpid()}"  # per process: the token lock is machine-wide
+SAMPLE = (Path(__file__).resolve().parent.parent / "sample" / "grid.csv").read_bytes()  # the sample street's grid
+K = TypeVar("K")  # how a test names its people: Telegram user ids, WeCom userids …
 
 
 def settings_for(server: FakeTelegramServer, db: Path, **overrides: object) -> Settings:
@@ -28,6 +37,100 @@ async def running(settings: Settings, clock: Clock) -> AsyncIterator[Service]:
     """Jinlin started exactly as `run_bot.py serve` starts it, stopped on exit."""
     async with AsyncExitStack() as stack:
         yield await start_service(settings, clock, stack)
+
+
+@dataclass(frozen=True)
+class Member(Generic[K]):
+    """Someone to seed: `user` is their account's user id (and chat id) on `channel`, and their key in the ids
+    `seed_people` returns. Units are named by code."""
+
+    user: K
+    name: str
+    home: str = ""  # the building they live in, if any …
+    room: str = "3-201"  # … and their room there
+    roles: tuple[tuple[Role, str], ...] = ()
+    duties: tuple[tuple[Duty, str], ...] = ()
+    street_admin: bool = False  # the street's role, as an administrator named in the settings is given it at start
+    channel: str = "telegram"
+    locale: str = "zh_CN"
+
+    @property
+    def account(self) -> Account:
+        return Account(self.channel, str(self.user), str(self.user))
+
+
+async def seed_people(tx: Tx, cast: Iterable[Member[K]], now: datetime) -> dict[K, int]:
+    """Create `cast` in order, with their homes, roles and duties; their person ids by `user`."""
+    units = {unit.code: unit.id for unit, _ in await grid.all_units(tx)}
+    ids: dict[K, int] = {}
+    for member in cast:
+        person = await people.create(tx, member.account, display_name=member.name, locale=member.locale, now=now)
+        if member.home:
+            await people.set_home(tx, person, units[member.home], member.room)
+        for role, code in member.roles:
+            await people.grant_role(tx, person, role, units[code])
+        for duty, code in member.duties:
+            await people.grant_duty(tx, person, duty, units[code])
+        if member.street_admin:
+            await grant_street_admin(tx, person)
+        ids[member.user] = person
+    return ids
+
+
+async def seed_street(path: Path, cast: Iterable[Member[K]], now: datetime) -> tuple[dict[str, int], dict[K, int]]:
+    """A new database at `path` holding the sample street and `cast`: (unit ids by code, person ids by user)."""
+    db = Database(str(path))
+    await db.open()
+    try:
+        await import_grid(db, SAMPLE)
+        async with db.write() as tx:
+            units = {unit.code: unit.id for unit, _ in await grid.all_units(tx)}
+            ids = await seed_people(tx, cast, now)
+    finally:
+        await db.close()
+    return units, ids
+
+
+@asynccontextmanager
+async def second_connection(path: Path) -> AsyncIterator[Database]:
+    """The database at `path` opened beside the running Jinlin (which holds it exclusively otherwise)."""
+    database = Database(str(path))
+    await database.open(exclusive=False)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of `sql`, read through a second connection."""
+    async with second_connection(path) as db, db.read() as tx:
+        return [tuple(row) for row in await tx.all(sql, params)]
+
+
+@dataclass
+class Street(Generic[K]):
+    """The sample street as `seed_street` left it, reached through a second connection while Jinlin runs. Test
+    modules subclass it with what they look up, and may name the administrators their settings give."""
+
+    path: Path
+    units: dict[str, int]  # unit code → id
+    ids: dict[K, int]  # user → person id
+    admins: ClassVar[frozenset[tuple[str, str]]] = frozenset()
+
+    @property
+    def media(self) -> Path:
+        return self.path.parent / "media"
+
+    def settings(self, server: FakeTelegramServer) -> Settings:
+        """Jinlin on `server` over this street, photos kept under `media`."""
+        return settings_for(server, self.path, admins=self.admins, media_dir=str(self.media))
+
+    def db(self) -> AbstractAsyncContextManager[Database]:
+        return second_connection(self.path)
+
+    async def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return await query(self.path, sql, params)
 
 
 class TickingClock(ManualClock):

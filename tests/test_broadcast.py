@@ -11,9 +11,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -35,12 +33,12 @@ from bot.services.grid_import import import_grid
 from bot.services.people import grant_street_admin
 from bot.storage import broadcasts, grid, outbox, people
 from bot.storage.db import Database
+from tests import harness
 from tests.fake_telegram import FakeTelegramServer, SentMessage
-from tests.harness import TOKEN, Chat, TickingClock, running, settings_for
+from tests.harness import SAMPLE, TOKEN, Chat, Member, TickingClock, running, seed_people, seed_street
 from tests.test_console import Terminal
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = (ROOT / "sample" / "grid.csv").read_bytes()
 SECRETARY, LEADER, ADMIN = 3301, 3401, 3900
 HAPPY = (3101, 3102)  # residents of 幸福社区 (C01), in two of its complexes
 HARMONY = 3201  # a resident of 和谐社区 (C02)
@@ -64,66 +62,35 @@ def fast(settings: Settings) -> Settings:
     return replace(settings, telegram_max_messages_per_second=1000.0)
 
 
-@dataclass
-class Street:
-    """The seeded database, reached through a second connection while Jinlin runs."""
+class Street(harness.Street[int]):
+    """The seeded database, reached through a second connection while Jinlin runs; Telegram user ids as keys."""
 
-    path: Path
-    ids: dict[int, int]  # Telegram user id → person id
-    units: dict[str, int]  # unit code → id
-
-    def settings(self, server: FakeTelegramServer) -> Settings:
-        return settings_for(server, self.path, admins=frozenset({("telegram", str(ADMIN))}),
-                            media_dir=str(self.path.parent / "media"))
-
-    @asynccontextmanager
-    async def db(self) -> AsyncIterator[Database]:
-        database = Database(str(self.path))
-        await database.open(exclusive=False)
-        try:
-            yield database
-        finally:
-            await database.close()
+    admins = frozenset({("telegram", str(ADMIN))})
 
     async def residents(self, first_user: int, count: int, buildings: tuple[str, ...], now: datetime) -> list[int]:
         """`count` residents on Telegram accounts first_user, first_user + 1 …, spread over `buildings`."""
         users = list(range(first_user, first_user + count))
         async with self.db() as db, db.write() as tx:
-            for n, user in enumerate(users):
-                person = await people.create(tx, Account("telegram", str(user), str(user)), display_name=f"居民{n}",
-                                             locale="zh_CN", now=now)
-                await people.set_home(tx, person, self.units[buildings[n % len(buildings)]], f"{n % 30 + 1}-101")
+            cast = [Member(user, f"居民{n}", home=buildings[n % len(buildings)], room=f"{n % 30 + 1}-101")
+                    for n, user in enumerate(users)]
+            await seed_people(tx, cast, now)
         return users
 
     async def outbox_counts(self, broadcast_id: int) -> dict[str, int]:
-        async with self.db() as db, db.read() as tx:
-            rows = await tx.all("SELECT status, COUNT(*) FROM outbox WHERE broadcast_id = ? GROUP BY status",
+        rows = await self.query("SELECT status, COUNT(*) FROM outbox WHERE broadcast_id = ? GROUP BY status",
                                 (broadcast_id,))
         return {row[0]: row[1] for row in rows}
 
 
 @pytest.fixture
 async def street(tmp_path: Path, clock: ManualClock) -> Street:
+    cast = [Member(SECRETARY, "张书记", roles=((Role.COMMUNITY_SECRETARY, "C01"),), duties=((Duty.PUBLICITY, "C01"),)),
+            Member(LEADER, "李师傅", roles=((Role.BUILDING_LEADER, "C01-A-B1"),)),
+            Member(ADMIN, "街道", street_admin=True),
+            Member(HAPPY[0], "王阿姨", home="C01-A-B1"), Member(HAPPY[1], "陈大爷", home="C01-B-B2"),
+            Member(HARMONY, "刘姐", home="C02-A-B1")]
     path = tmp_path / "jinlin.db"
-    db = Database(str(path))
-    await db.open()
-    await import_grid(db, SAMPLE)
-    ids: dict[int, int] = {}
-    async with db.write() as tx:
-        units = {unit.code: unit.id for unit, _ in await grid.all_units(tx)}
-        cast = ((SECRETARY, "张书记", None), (LEADER, "李师傅", None), (ADMIN, "街道", None),
-                (HAPPY[0], "王阿姨", "C01-A-B1"), (HAPPY[1], "陈大爷", "C01-B-B2"), (HARMONY, "刘姐", "C02-A-B1"))
-        for user, name, home in cast:
-            ids[user] = await people.create(tx, Account("telegram", str(user), str(user)), display_name=name,
-                                            locale="zh_CN", now=clock.now())
-            if home is not None:
-                await people.set_home(tx, ids[user], units[home], "3-201")
-        await people.grant_role(tx, ids[SECRETARY], Role.COMMUNITY_SECRETARY, units["C01"])
-        await people.grant_duty(tx, ids[SECRETARY], Duty.PUBLICITY, units["C01"])
-        await people.grant_role(tx, ids[LEADER], Role.BUILDING_LEADER, units["C01-A-B1"])
-        await grant_street_admin(tx, ids[ADMIN])
-    await db.close()
-    return Street(path, ids, units)
+    return Street(path, *await seed_street(path, cast, clock.now()))
 
 
 def status_messages(server: FakeTelegramServer, chat_id: int) -> list[SentMessage]:

@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.clock import ManualClock
 from bot.domain.issues import Issue, Status
-from bot.domain.people import Account, Duty, Person, Role
+from bot.domain.people import Duty, Person, Role
 from bot.services import issues as service
 from bot.services import timers
 from bot.services.grid_import import import_grid
 from bot.storage import grid, issues, people
 from bot.storage.db import Database, Tx
+from tests.harness import SAMPLE, Member, seed_people
 
-ROOT = Path(__file__).resolve().parent.parent
 TZ = "Asia/Shanghai"
 
 
-async def _person(tx: Tx, name: str, *, home: str = "", role: tuple[Role, str] | None = None,
-                  duties: tuple[tuple[Duty, str], ...] = ()) -> Person:
-    person_id = await people.create(tx, Account("telegram", name, name), display_name=name, locale="zh_CN",
-                                    now=ManualClock().now())
-    if home:
-        unit = await grid.by_code(tx, home)
-        assert unit is not None
-        await people.set_home(tx, person_id, unit.id, "3-201")
-    if role is not None:
-        unit = await grid.by_code(tx, role[1])
-        assert unit is not None
-        await people.grant_role(tx, person_id, role[0], unit.id)
-    for duty, code in duties:
-        unit = await grid.by_code(tx, code)
-        assert unit is not None
-        await people.grant_duty(tx, person_id, duty, unit.id)
+async def _person(tx: Tx, member: Member[str]) -> Person:
+    """`member` created (on a Telegram account named as they are), as the services see them."""
+    [person_id] = (await seed_people(tx, [member], ManualClock().now())).values()
     found = await people.by_id(tx, person_id)
     assert found is not None
     return found
@@ -53,15 +38,15 @@ class Street:
 
 @pytest.fixture
 async def street(db: Database) -> Street:
-    await import_grid(db, (ROOT / "sample" / "grid.csv").read_bytes())
+    await import_grid(db, SAMPLE)
     s = Street()
     async with db.write() as tx:
-        s.resident = await _person(tx, "resident", home="C01-A-B1")
-        s.leader = await _person(tx, "leader", role=(Role.BUILDING_LEADER, "C01-A-B1"))
-        s.other_leader = await _person(tx, "other", role=(Role.BUILDING_LEADER, "C01-A-B2"))
-        s.secretary = await _person(tx, "secretary", role=(Role.COMMUNITY_SECRETARY, "C01"),
-                                    duties=((Duty.MEDIATION, "C01"), (Duty.LEGAL_ADVISOR, "C01")))
-        s.admin = await _person(tx, "admin", role=(Role.STREET_ADMIN, "S01"))
+        s.resident = await _person(tx, Member("resident", "resident", home="C01-A-B1"))
+        s.leader = await _person(tx, Member("leader", "leader", roles=((Role.BUILDING_LEADER, "C01-A-B1"),)))
+        s.other_leader = await _person(tx, Member("other", "other", roles=((Role.BUILDING_LEADER, "C01-A-B2"),)))
+        s.secretary = await _person(tx, Member("secretary", "secretary", roles=((Role.COMMUNITY_SECRETARY, "C01"),),
+                                               duties=((Duty.MEDIATION, "C01"), (Duty.LEGAL_ADVISOR, "C01"))))
+        s.admin = await _person(tx, Member("admin", "admin", roles=((Role.STREET_ADMIN, "S01"),)))
         building = await grid.by_code(tx, "C01-A-B1")
         assert building is not None
         s.home = building.id

@@ -8,9 +8,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,20 +16,18 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.clock import ManualClock, iso
-from bot.config import Settings
-from bot.domain.people import Account, Role
+from bot.domain.people import Role
 from bot.i18n import SUPPORTED, po_path, use_locale
 from bot.services import lectures as service
 from bot.services.grid_import import import_grid
-from bot.services.people import grant_street_admin
 from bot.storage import grid, people
 from bot.storage.db import Database
 from bot.storage.lectures import Kind
+from tests import harness
 from tests.fake_telegram import FakeTelegramServer
-from tests.harness import Chat, TickingClock, running, settings_for
+from tests.harness import SAMPLE, Chat, Member, TickingClock, running, seed_street
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = (ROOT / "sample" / "grid.csv").read_bytes()
 TZ = "Asia/Shanghai"
 HOUR = 3600
 ADMIN, SECRETARY, LEADER = 1900, 1301, 1201
@@ -55,22 +50,10 @@ def local(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(TZ)).astimezone(UTC)
 
 
-@dataclass
-class Street:
-    path: Path
-    ids: dict[int, int]  # Telegram user id → person id
+class Street(harness.Street[int]):
+    """The seeded database, reached through a second connection while Jinlin runs; Telegram user ids as keys."""
 
-    def settings(self, server: FakeTelegramServer) -> Settings:
-        return settings_for(server, self.path, admins=frozenset({("telegram", str(ADMIN))}))
-
-    @asynccontextmanager
-    async def db(self) -> AsyncIterator[Database]:
-        database = Database(str(self.path))
-        await database.open(exclusive=False)
-        try:
-            yield database
-        finally:
-            await database.close()
+    admins = frozenset({("telegram", str(ADMIN))})
 
     async def schedule(self, clock: ManualClock, starts: datetime, *, by: int = ADMIN, unit: str = "C01",
                        rsvp: bool = True, title: str = TITLE) -> int:
@@ -82,40 +65,22 @@ class Street:
             draft = service.Draft(Kind.LAW_TALK, title, "王律师", starts, "党群服务中心二楼", place.id, rsvp=rsvp)
             return (await service.create(tx, draft, person, False, clock.now())).id
 
-    async def rows(self, sql: str, *params: object) -> list[tuple[object, ...]]:
-        async with self.db() as db, db.read() as tx:
-            return [tuple(row) for row in await tx.all(sql, params)]
-
     async def pushes(self, user: int, kind: str) -> int:
         """Outbox rows of one kind of push (notice, remind, poll, v2 …) to a Telegram user."""
-        found = await self.rows("SELECT COUNT(*) FROM outbox WHERE chat_id = ? AND idempotency_key LIKE ?",
-                                str(user), f"lecture:%:{kind}%")
+        found = await self.query("SELECT COUNT(*) FROM outbox WHERE chat_id = ? AND idempotency_key LIKE ?",
+                                 (str(user), f"lecture:%:{kind}%"))
         return int(str(found[0][0]))
 
 
 @pytest.fixture
 async def street(tmp_path: Path, clock: ManualClock) -> Street:
+    cast = [Member(ADMIN, "街道", street_admin=True),
+            Member(SECRETARY, "张书记", roles=((Role.COMMUNITY_SECRETARY, "C01"),)),
+            Member(LEADER, "李师傅", roles=((Role.BUILDING_LEADER, "C01-A-B1"),)),
+            *(Member(user, name, home=HOMES[user], room="201", locale="en" if user == ENGLISH else "zh_CN")
+              for user, name in ((NEAR, "王阿姨"), (FAR, "陈大爷"), (ENGLISH, "Anna"), (ELSEWHERE, "刘阿姨")))]
     path = tmp_path / "jinlin.db"
-    db = Database(str(path))
-    await db.open()
-    await import_grid(db, SAMPLE)
-    ids: dict[int, int] = {}
-    async with db.write() as tx:
-        units = {code: unit.id for code in ("C01", "C01-A-B1", *HOMES.values())
-                 if (unit := await grid.by_code(tx, code)) is not None}
-        names = {ADMIN: "街道", SECRETARY: "张书记", LEADER: "李师傅", NEAR: "王阿姨", FAR: "陈大爷", ENGLISH: "Anna",
-                 ELSEWHERE: "刘阿姨"}
-        for user, name in names.items():
-            locale = "en" if user == ENGLISH else "zh_CN"
-            ids[user] = await people.create(tx, Account("telegram", str(user), str(user)), display_name=name,
-                                            locale=locale, now=clock.now())
-        for user, code in HOMES.items():
-            await people.set_home(tx, ids[user], units[code], "201")
-        await people.grant_role(tx, ids[SECRETARY], Role.COMMUNITY_SECRETARY, units["C01"])
-        await people.grant_role(tx, ids[LEADER], Role.BUILDING_LEADER, units["C01-A-B1"])
-        await grant_street_admin(tx, ids[ADMIN])
-    await db.close()
-    return Street(path, ids)
+    return Street(path, *await seed_street(path, cast, clock.now()))
 
 
 async def open_lectures(chat: Chat) -> None:
@@ -165,7 +130,7 @@ async def test_admin_publishes_a_law_talk_and_follows_it_to_the_poll(server: Fak
         notice = await near.expect("📣 活动通知")
         assert f"⚖️ 法治宣讲：《{TITLE}》\n🎤 主讲：王律师（近邻律师事务所）\n🕑 时间：2026-12-05（周六）14:30" in (
             notice.text or "")
-        [lecture_id] = [row[0] for row in await street.rows("SELECT id FROM lectures")]
+        [lecture_id] = [row[0] for row in await street.query("SELECT id FROM lectures")]
         assert server.buttons(notice) == [("✅ 参加", f"lc:rsvp:{lecture_id}:y"),
                                           ("❌ 不参加", f"lc:rsvp:{lecture_id}:n")]
         await far.expect("📣 活动通知")
@@ -233,9 +198,9 @@ async def test_admin_publishes_a_law_talk_and_follows_it_to_the_poll(server: Fak
         assert ("通知 3 人 · 签到 1 人 · 参加 1 · 不参加 1 · 满意度 4.5（2 人评价）\n"
                 "  ⭐⭐⭐⭐ 讲得很实用，希望多办") in (card.text or "")
         assert "🕑 改时间" not in [label for label, _ in server.buttons(card)]
-    assert await street.rows("SELECT rsvp, checked_in_at IS NOT NULL, rating, comment FROM lecture_audience "
-                             "ORDER BY person_id") == [("yes", 0, 4, "讲得很实用，希望多办"), ("no", 0, None, ""),
-                                                       (None, 1, 5, "")]
+    assert await street.query("SELECT rsvp, checked_in_at IS NOT NULL, rating, comment FROM lecture_audience "
+                              "ORDER BY person_id") == [("yes", 0, 4, "讲得很实用，希望多办"), ("no", 0, None, ""),
+                                                        (None, 1, 5, "")]
 
 
 async def test_a_cancellation_reaches_everyone_told_and_stops_the_sends(server: FakeTelegramServer, street: Street,
@@ -263,8 +228,8 @@ async def test_a_cancellation_reaches_everyone_told_and_stops_the_sends(server: 
         clock.to(local("2026-12-10 19:00") + service.POLL_AFTER)
         assert await timers.run_timers() == 0  # the reminder and the poll were called off too
     assert await street.pushes(NEAR, "remind") + await street.pushes(NEAR, "poll") == 0
-    assert await street.rows("SELECT kind, outcome FROM lecture_jobs WHERE lecture_id = ? ORDER BY id",
-                             lecture_id) == [("notice", "sent"), ("remind", "cancelled"), ("poll", "cancelled")]
+    assert await street.query("SELECT kind, outcome FROM lecture_jobs WHERE lecture_id = ? ORDER BY id",
+                              (lecture_id,)) == [("notice", "sent"), ("remind", "cancelled"), ("poll", "cancelled")]
 
 
 async def test_a_reminder_due_while_the_bot_was_down_is_sent_once(server: FakeTelegramServer, street: Street,
@@ -286,7 +251,7 @@ async def test_a_reminder_due_while_the_bot_was_down_is_sent_once(server: FakeTe
         pass
     sent = [m for m in server.messages_to(NEAR) if m.method == "sendMessage" and "⏰ 提醒" in (m.text or "")]
     assert len(sent) == 1 and await street.pushes(NEAR, "remind") == 1
-    assert await street.rows("SELECT kind, outcome FROM lecture_jobs ORDER BY id") == [
+    assert await street.query("SELECT kind, outcome FROM lecture_jobs ORDER BY id") == [
         ("notice", "sent"), ("remind", "sent"), ("poll", "")]
 
 
@@ -306,7 +271,7 @@ async def test_a_notice_for_a_talk_that_has_begun_is_not_sent_but_reported(serve
         await secretary.expect("⚠️ 通知未发出（活动开始前机器人没有运行）")
     for user in (NEAR, FAR, ENGLISH):
         assert server.messages_to(user) == [] and await street.pushes(user, "notice") == 0
-    assert await street.rows("SELECT COUNT(*) FROM lecture_audience") == [(0,)]
+    assert await street.query("SELECT COUNT(*) FROM lecture_audience") == [(0,)]
 
 
 async def test_a_secretary_cannot_reach_beyond_their_community(server: FakeTelegramServer, street: Street,
@@ -339,7 +304,7 @@ async def test_a_secretary_cannot_reach_beyond_their_community(server: FakeTeleg
         leader_chat = Chat(server, LEADER)  # a building leader sees the menu item but may not organize
         await open_lectures(leader_chat)
         await leader_chat.expect("只有街道管理员和社区书记可以安排法治宣讲和道德大讲堂。")
-    assert await street.rows("SELECT COUNT(*) FROM lectures") == [(0,)]
+    assert await street.query("SELECT COUNT(*) FROM lectures") == [(0,)]
 
     async with street.db() as db, db.write() as tx:  # the service refuses it too, whatever the flow sent
         for unit in (other, street_unit):
@@ -369,8 +334,8 @@ async def test_forged_resident_buttons_change_nothing(server: FakeTelegramServer
             # no poll yet, no RSVP on that one, unknown, malformed
             expected = "找不到这场活动。" if token == "lc:rsvp:999999:y" else DENIED
             assert (await near.answer(token)).startswith(expected), token
-    assert await street.rows("SELECT COUNT(*) FROM lecture_audience WHERE rsvp IS NOT NULL OR rating IS NOT NULL "
-                             "OR checked_in_at IS NOT NULL") == [(0,)]
+    assert await street.query("SELECT COUNT(*) FROM lecture_audience WHERE rsvp IS NOT NULL OR rating IS NOT NULL "
+                              "OR checked_in_at IS NOT NULL") == [(0,)]
 
 
 async def test_times_are_kept_in_utc(db: Database, clock: ManualClock) -> None:

@@ -16,18 +16,15 @@ from bot.clock import ManualClock
 from bot.config import ConfigError, Settings, load
 from bot.conversations.engine import merge
 from bot.domain.messages import Button, Reply
-from bot.domain.people import Account, Role
+from bot.domain.people import Role
 from bot.handlers.console import render
 from bot.handlers.telegram_send import send_reply
 from bot.services import issues as issue_service
-from bot.services.grid_import import import_grid
 from bot.services.media import MediaError, MediaStore
-from bot.storage import grid, people
-from bot.storage.db import Database
+from bot.storage import people
 from tests.fake_telegram import FakeTelegramServer
-from tests.harness import Chat, running, settings_for
+from tests.harness import Chat, Member, running, seed_street, settings_for
 
-ROOT = Path(__file__).resolve().parent.parent
 RESIDENT = 1101
 LEADER = 2101
 VOICE = b"OggS\x00\x02-a-resident-speaking"
@@ -149,16 +146,8 @@ async def test_voice_goes_with_its_card_or_just_before_it(tmp_path: Path, server
 @pytest.fixture
 async def settings(server: FakeTelegramServer, tmp_path: Path) -> Settings:
     """The sample street with a building leader at C01-A-B1 who uses Telegram; media under tmp_path."""
-    db = Database(str(tmp_path / "jinlin.db"))
-    await db.open()
-    await import_grid(db, (ROOT / "sample" / "grid.csv").read_bytes())
-    async with db.write() as tx:
-        building = await grid.by_code(tx, "C01-A-B1")
-        assert building is not None
-        leader = await people.create(tx, Account("telegram", str(LEADER), str(LEADER)), display_name="楼长",
-                                     locale="zh_CN", now=ManualClock().now())
-        await people.grant_role(tx, leader, Role.BUILDING_LEADER, building.id)
-    await db.close()
+    await seed_street(tmp_path / "jinlin.db", [Member(LEADER, "楼长", roles=((Role.BUILDING_LEADER, "C01-A-B1"),))],
+                      ManualClock().now())
     return settings_for(server, tmp_path / "jinlin.db", media_dir=str(tmp_path / "media"))
 
 

@@ -5,33 +5,29 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 
 from bot.app import Service
-from bot.clock import ManualClock, iso
-from bot.config import Settings
-from bot.domain.people import Account, Role
+from bot.clock import ManualClock, iso, parse_iso
+from bot.domain.grid import GridUnit
+from bot.domain.people import Person, Role
 from bot.i18n import SUPPORTED, catalog
 from bot.services import meetings as service
 from bot.services.grid_import import import_grid
 from bot.storage import grid, people
 from bot.storage import meetings as store
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
 from bot.storage.meetings import MeetingSettings
+from tests import harness
 from tests.fake_telegram import FakeTelegramServer
-from tests.harness import Chat, TickingClock, running, settings_for
+from tests.harness import SAMPLE, Chat, Member, TickingClock, running, seed_people, seed_street
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = (ROOT / "sample" / "grid.csv").read_bytes()
 TZ = "Asia/Shanghai"
 ZONE = ZoneInfo(TZ)
 CHAIR, WANG, LI, ZHAO, QIAN, SUN = 3001, 3101, 3102, 3103, 3104, 3201
@@ -55,68 +51,53 @@ def clock() -> ManualClock:
     return TickingClock(START)
 
 
-@dataclass
-class Street:
-    path: Path
-    media: Path
-    ids: dict[int, int]  # Telegram user id → person id
-    units: dict[str, int]  # code → unit id
-
-    def settings(self, server: FakeTelegramServer) -> Settings:
-        return settings_for(server, self.path, media_dir=str(self.media))
-
-    @asynccontextmanager
-    async def db(self) -> AsyncIterator[Database]:
-        database = Database(str(self.path))
-        await database.open(exclusive=False)
-        try:
-            yield database
-        finally:
-            await database.close()
-
-    async def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        async with self.db() as db, db.read() as tx:
-            return [tuple(row) for row in await tx.all(sql, params)]
+class Street(harness.Street[int]):
+    """The sample street with 张书记 chairing 幸福社区 (C01), and the residents; Telegram user ids as keys."""
 
     async def meeting_ids(self) -> list[int]:
-        return [row[0] for row in await self.rows("SELECT id FROM meetings ORDER BY starts_at")]
+        return [row[0] for row in await self.query("SELECT id FROM meetings ORDER BY starts_at")]
 
     async def answers(self) -> dict[int, str]:
-        rows = await self.rows("SELECT person_id, answer FROM meeting_rsvps ORDER BY person_id")
+        rows = await self.query("SELECT person_id, answer FROM meeting_rsvps ORDER BY person_id")
         by_person = {person: user for user, person in self.ids.items()}
         return {by_person[person]: answer for person, answer in rows}
 
     async def pushed(self, user: int, text: str) -> int:
         """How many pushes containing `text` were queued for `user` (whatever has been delivered so far)."""
-        rows = await self.rows("SELECT payload FROM outbox WHERE chat_id = ?", (str(user),))
+        rows = await self.query("SELECT payload FROM outbox WHERE chat_id = ?", (str(user),))
         return sum(text in payload for (payload,) in rows)
 
 
 @pytest.fixture
 async def street(tmp_path: Path, clock: ManualClock) -> Street:
+    cast = [Member(CHAIR, "张书记", roles=((Role.COMMUNITY_SECRETARY, "C01"),)),
+            *(Member(user, name, home=building, room=room) for user, name, building, room in RESIDENTS)]
     path = tmp_path / "jinlin.db"
-    db = Database(str(path))
-    await db.open()
-    await import_grid(db, SAMPLE)
-    ids: dict[int, int] = {}
-    async with db.write() as tx:
-        units = {code: unit.id for code in ("C01", "C02", "C01-A-B1", "C01-A-B2", "C01-B-B1", "C02-A-B1")
-                 if (unit := await grid.by_code(tx, code)) is not None}
-        ids[CHAIR] = await people.create(tx, Account("telegram", str(CHAIR), str(CHAIR)), display_name="张书记",
-                                         locale="zh_CN", now=clock.now())
-        await people.grant_role(tx, ids[CHAIR], Role.COMMUNITY_SECRETARY, units["C01"])
-        for user, name, building, room in RESIDENTS:
-            ids[user] = await people.create(tx, Account("telegram", str(user), str(user)), display_name=name,
-                                            locale="zh_CN", now=clock.now())
-            await people.set_home(tx, ids[user], units[building], room)
-    await db.close()
-    return Street(path, tmp_path / "media", ids, units)
+    return Street(path, *await seed_street(path, cast, clock.now()))
+
+
+async def _chair_of_c01(tx: Tx, now: datetime) -> tuple[GridUnit, Person]:
+    """幸福社区 (C01), and 张书记 who chairs it (on Telegram account 1) once the sample street is imported."""
+    ids = await seed_people(tx, [Member(1, "张书记", roles=((Role.COMMUNITY_SECRETARY, "C01"),))], now)
+    community = await grid.by_code(tx, "C01")
+    chair = await people.by_id(tx, ids[1])
+    assert community is not None and chair is not None
+    return community, chair
 
 
 def jpeg() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (16, 16), "blue").save(buffer, "JPEG")
     return buffer.getvalue()
+
+
+async def propose(chat: Chat, meeting_id: int, topic: str) -> None:
+    """💬 提议题 on the meeting's announcement: `topic` typed, no photo, and the topic taken."""
+    chat.press(f"mt:tp:{meeting_id}")
+    await chat.expect("想在议事会上说什么事？")
+    chat.send(topic)
+    await chat.tap("不用照片")
+    await chat.expect("收到您的议题")
 
 
 async def at(clock: ManualClock, jinlin: Service, local: str) -> None:
@@ -163,10 +144,10 @@ async def test_a_meeting_week(server: FakeTelegramServer, street: Street, clock:
         chair, wang, li, zhao, qian, sun = (Chat(server, user) for user in (CHAIR, WANG, LI, ZHAO, QIAN, SUN))
         await open_meetings(chair)
         [meeting_id] = await street.meeting_ids()
-        planned = await street.rows("SELECT starts_at, ends_at, topics_until, place, capacity FROM meetings")
+        planned = await street.query("SELECT starts_at, ends_at, topics_until, place, capacity FROM meetings")
         assert planned == [("2030-03-09T01:00:00.000000Z", "2030-03-09T03:00:00.000000Z",
                             "2030-03-08T01:00:00.000000Z", PLACE, 2)]  # stored in UTC
-        jobs = await street.rows("SELECT kind, due_at FROM meeting_jobs ORDER BY due_at")
+        jobs = await street.query("SELECT kind, due_at FROM meeting_jobs ORDER BY due_at")
         assert jobs == [("announce", "2030-03-06T01:00:00.000000Z"), ("agenda", "2030-03-08T01:00:00.000000Z"),
                         ("remind_eve", "2030-03-08T11:00:00.000000Z"), ("remind_hour", "2030-03-09T00:00:00.000000Z"),
                         ("poll", "2030-03-10T02:00:00.000000Z")]
@@ -224,7 +205,7 @@ async def test_a_meeting_week(server: FakeTelegramServer, street: Street, clock:
                        f"mt:r:{meeting_id}:y:1", f"mt:c:{street.units['C01']}", f"mt:ag:{meeting_id}"):
             assert (await sun.answer(forged)).startswith(DENIED), forged
         assert await street.answers() == before
-        assert await street.rows("SELECT COUNT(*) FROM meeting_topics") == [(0,)]
+        assert await street.query("SELECT COUNT(*) FROM meeting_topics") == [(0,)]
 
         # topics until the cut-off: words with a photo, a voice note, words alone
         await li.tap("💬 提议题")
@@ -238,11 +219,7 @@ async def test_a_meeting_week(server: FakeTelegramServer, street: Street, clock:
         server.push_voice(ZHAO)
         await zhao.tap("不用照片")
         await zhao.expect("收到您的议题：“🎤 语音议题”")
-        wang.press(f"mt:tp:{meeting_id}")
-        await wang.expect("想在议事会上说什么事？")
-        wang.send("小区路灯坏了好几盏")
-        await wang.tap("不用照片")
-        await wang.expect("收到您的议题")
+        await propose(wang, meeting_id, "小区路灯坏了好几盏")
 
         # Friday 09:00: topics close and the agenda goes to the chair
         await at(clock, jinlin, "2030-03-08T09:00:30")
@@ -293,9 +270,9 @@ async def test_a_meeting_week(server: FakeTelegramServer, street: Street, clock:
         ref = re.search(r"JL-\d{8}-\d{4}", reported.text or "")
         assert ref is not None
         told = await zhao.expect(f"已转为事件 {ref.group()}")
-        [(issue_id,)] = await street.rows("SELECT id FROM issues")
+        [(issue_id,)] = await street.query("SELECT id FROM issues")
         assert server.buttons(told) == [("查看详情", f"r:view:{issue_id}")]
-        issue = await street.rows("SELECT reporter_id, unit_id, category, voice_ref != '' FROM issues")
+        issue = await street.query("SELECT reporter_id, unit_id, category, voice_ref != '' FROM issues")
         assert issue == [(street.ids[ZHAO], street.units["C01"], "noise", 1)]
 
         await chair.expect(f"📋 {ref.group()} 🔊 噪音扰民\n地点：幸福社区")  # routed like any report: to the community
@@ -303,7 +280,7 @@ async def test_a_meeting_week(server: FakeTelegramServer, street: Street, clock:
         await chair.tap("3. 小区路灯坏了好几盏")
         await chair.tap("💬 标记为已讨论")
         await chair.expect("“小区路灯坏了好几盏”已标记为已讨论。")
-        statuses = await street.rows("SELECT status FROM meeting_topics ORDER BY id")
+        statuses = await street.query("SELECT status FROM meeting_topics ORDER BY id")
         assert statuses == [("answered",), ("reported",), ("discussed",)]
 
         # afterwards: the outcomes, to those who came and those who raised a topic
@@ -330,13 +307,13 @@ async def test_a_meeting_week(server: FakeTelegramServer, street: Street, clock:
         li.send("时间再早一点更好")
         await li.expect("谢谢您的评价")
         assert (await wang.answer(f"mt:p:{meeting_id}:1")).startswith("只有到场签到的居民可以评价")
-        assert await street.rows("SELECT person_id, stars, comment FROM meeting_polls") == [
+        assert await street.query("SELECT person_id, stars, comment FROM meeting_polls") == [
             (street.ids[LI], 4, "时间再早一点更好")]
         chair.press(f"mt:c:{street.units['C01']}")
         await chair.expect("上次议事会（3月9日（周六）09:00）满意度：4.0 ⭐（1 人评价）")
         await chair.expect("🗓 周六说事：3月16日（周六）09:00")  # next week's is planned already
 
-    results = await street.rows("SELECT kind, result FROM meeting_jobs WHERE meeting_id = ? ORDER BY due_at",
+    results = await street.query("SELECT kind, result FROM meeting_jobs WHERE meeting_id = ? ORDER BY due_at",
                                 (meeting_id,))
     assert results == [("announce", "sent"), ("agenda", "sent"), ("remind_eve", "sent"), ("remind_hour", "sent"),
                        ("poll", "sent")]
@@ -380,7 +357,7 @@ async def test_downtime_sends_a_missed_notice_once_and_reports_those_too_late(
         assert jinlin.core.scheduler is not None
         assert await jinlin.core.scheduler.run_timers() == 0
     assert await street.pushed(WANG, HOUR_BEFORE) == 0  # not sent late
-    results = dict(await street.rows("SELECT kind, result FROM meeting_jobs WHERE meeting_id = ?", (meeting_id,)))
+    results = dict(await street.query("SELECT kind, result FROM meeting_jobs WHERE meeting_id = ?", (meeting_id,)))
     assert results == {"announce": "sent", "agenda": "sent", "remind_eve": "sent", "remind_hour": "late",
                        "poll": ""}
 
@@ -429,8 +406,8 @@ async def test_only_the_communitys_secretary_chairs(server: FakeTelegramServer, 
         sun = Chat(server, SUN)
         sun.press(f"mt:c:{street.units['C02']}")  # their own community is theirs to chair
         await sun.expect("和谐社区 周六说事（主持）")
-    assert await street.rows("SELECT COUNT(*) FROM meeting_attendance") == [(0,)]
-    assert await street.rows("SELECT active, place FROM meeting_settings") == [(1, "")]
+    assert await street.query("SELECT COUNT(*) FROM meeting_attendance") == [(0,)]
+    assert await street.query("SELECT active, place FROM meeting_settings") == [(1, "")]
 
 
 async def test_meetings_are_stored_in_utc(db: Database, clock: ManualClock) -> None:
@@ -503,17 +480,38 @@ async def test_answering_a_pushed_announcement_returns_to_the_interrupted_draft(
     assert await street.answers() == {WANG: "yes"}
 
 
+async def test_the_chair_sets_the_days_of_notice_and_when_topics_close(server: FakeTelegramServer,
+                                                                          street: Street, clock: ManualClock) -> None:
+    meeting_id = await _open_by_service(street, clock.now())
+    async with running(street.settings(server), clock):
+        chair = Chat(server, CHAIR)
+        chair.send("/menu")
+        await chair.expect("请选择要办的事")
+        chair.press(f"mt:set:{street.units['C01']}")
+        await chair.expect("提前 3 天通知，开始前 24 小时截止议题")
+        await chair.tap("⏳ 议题截止时间")
+        await chair.expect("议事会开始前多久不再收议题？")
+        await chair.tap("72 小时")  # three days' notice would announce it after topics had closed
+        await chair.expect("提前 3 天通知时，议题不能在开始前 72 小时就截止")
+        await chair.tap("📣 提前几天通知")
+        await chair.tap("5 天")
+        await chair.expect("提前 5 天通知，开始前 24 小时截止议题")
+        await chair.tap("⏳ 议题截止时间")
+        await chair.tap("48 小时")
+        await chair.expect("提前 5 天通知，开始前 48 小时截止议题")
+        assert (await chair.answer("n:7")).startswith("没看懂，请点下面的按钮")  # not one of the choices
+    rows = await street.query("SELECT announce_days_ahead, topic_cutoff_hours FROM meeting_settings")
+    assert [tuple(row) for row in rows] == [(5, 48)]
+    starts, until = (await street.query("SELECT starts_at, topics_until FROM meetings WHERE id = ?",
+                                        (meeting_id,)))[0]
+    assert parse_iso(starts) - parse_iso(until) == timedelta(hours=48)  # unannounced: the meeting ahead follows
+
+
 async def test_a_new_time_moves_the_meeting_only_while_it_is_unannounced(db: Database) -> None:
     await import_grid(db, SAMPLE)
     monday = datetime(2030, 3, 4, 0, 0, tzinfo=UTC)
     async with db.write() as tx:
-        community = await grid.by_code(tx, "C01")
-        assert community is not None
-        chair_id = await people.create(tx, Account("telegram", "1", "1"), display_name="张书记", locale="zh_CN",
-                                       now=monday)
-        await people.grant_role(tx, chair_id, Role.COMMUNITY_SECRETARY, community.id)
-        chair = await people.by_id(tx, chair_id)
-        assert chair is not None
+        community, chair = await _chair_of_c01(tx, monday)
         assert await service.configure(tx, community.id, chair, monday, TZ, active=True) == "meeting.settings.saved"
         moved = await service.configure(tx, community.id, chair, monday, TZ, weekday=4, start_time="19:30")
         assert moved == "meeting.settings.saved"
@@ -549,11 +547,7 @@ async def test_the_chair_calls_off_this_weeks_meeting(server: FakeTelegramServer
             await chat.expect(ANNOUNCE)
         await li.tap("❌ 来不了")
         await li.expect("好的，记下您这次来不了")
-        zhao.press(f"mt:tp:{meeting_id}")
-        await zhao.expect("想在议事会上说什么事？")
-        zhao.send("垃圾分类点太远")
-        await zhao.tap("不用照片")
-        await zhao.expect("收到您的议题")
+        await propose(zhao, meeting_id, "垃圾分类点太远")
         qian_chat.send("/menu")
         await qian_chat.tap("🗓 周六说事")
         await qian_chat.tap("🤔 可能来")  # muted, but answered from the menu: told too
@@ -565,7 +559,7 @@ async def test_the_chair_calls_off_this_weeks_meeting(server: FakeTelegramServer
             await chat.expect("请选择要办的事")
             for token in (f"mt:cx:{meeting_id}", f"mt:cxok:{meeting_id}", f"mt:cxok:{meeting_id}:y", "mt:cx:01"):
                 assert (await chat.answer(token)).startswith(DENIED), (chat.user_id, token)
-        assert await street.rows("SELECT status FROM meetings") == [("scheduled",)]
+        assert await street.query("SELECT status FROM meetings") == [("scheduled",)]
 
         chair.send("/menu")
         await chair.tap("🗓 周六说事")
@@ -574,7 +568,7 @@ async def test_the_chair_calls_off_this_weeks_meeting(server: FakeTelegramServer
         await chair.expect(f"确定取消 {WHEN} 的周六说事吗？已收到通知、报名或提了议题的 4 位居民会收到取消通知")
         await chair.tap("↩️ 不取消，返回")  # changed their mind, then not
         await chair.expect("幸福社区 周六说事（主持）")
-        assert await street.rows("SELECT status FROM meetings") == [("scheduled",)]
+        assert await street.query("SELECT status FROM meetings") == [("scheduled",)]
         await chair.tap("🚫 取消这次议事会")
         await chair.tap("🚫 确定取消")
         done = await chair.expect(f"已取消 {WHEN} 的议事会，通知了 4 位居民。")
@@ -605,9 +599,9 @@ async def test_the_chair_calls_off_this_weeks_meeting(server: FakeTelegramServer
             note = await chat.expect(ANNOUNCE)
             assert "时间：3月16日（周六）09:00" in (note.text or "")
 
-    meetings = await street.rows("SELECT starts_at, status FROM meetings ORDER BY starts_at")
+    meetings = await street.query("SELECT starts_at, status FROM meetings ORDER BY starts_at")
     assert meetings == [("2030-03-09T01:00:00.000000Z", "cancelled"), ("2030-03-16T01:00:00.000000Z", "scheduled")]
-    jobs = await street.rows("SELECT kind, result FROM meeting_jobs WHERE meeting_id = ?", (meeting_id,))
+    jobs = await street.query("SELECT kind, result FROM meeting_jobs WHERE meeting_id = ?", (meeting_id,))
     assert jobs == [("announce", "sent")]  # the rest were taken off the schedule
 
 
@@ -616,13 +610,7 @@ async def test_what_may_be_called_off(db: Database) -> None:
     await import_grid(db, SAMPLE)
     monday = datetime(2030, 3, 4, 0, 0, tzinfo=UTC)
     async with db.write() as tx:
-        community = await grid.by_code(tx, "C01")
-        assert community is not None
-        chair_id = await people.create(tx, Account("telegram", "1", "1"), display_name="张书记", locale="zh_CN",
-                                       now=monday)
-        await people.grant_role(tx, chair_id, Role.COMMUNITY_SECRETARY, community.id)
-        chair = await people.by_id(tx, chair_id)
-        assert chair is not None
+        community, chair = await _chair_of_c01(tx, monday)
         await service.configure(tx, community.id, chair, monday, TZ, active=True)
         await service.configure(tx, community.id, chair, monday, TZ, active=False)  # paused: dropped …
         await service.configure(tx, community.id, chair, monday, TZ, active=True)  # … and back on

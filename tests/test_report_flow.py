@@ -11,7 +11,6 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image
@@ -19,16 +18,14 @@ from PIL import Image
 from bot.app import Service
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.domain.people import Account, Person, Role
+from bot.domain.people import Person, Role
 from bot.services import issues
-from bot.services.grid_import import import_grid
-from bot.storage import grid, people
 from bot.storage import issues as issue_store
-from bot.storage.db import Database, Tx
+from bot.storage import people
+from bot.storage.db import Tx
 from tests.fake_telegram import FakeTelegramServer, SentMessage
-from tests.harness import Chat, running, settings_for
+from tests.harness import Chat, Member, query, running, second_connection, seed_street, settings_for
 
-ROOT = Path(__file__).resolve().parent.parent
 LEADER = 2001  # building leader of 幸福社区 · 阳光花园 · 1号楼 (C01-A-B1)
 WANG = 1001  # lives in C01-A-B1, room 301
 ZHAO = 1002  # lives in C01-A-B1, room 502
@@ -39,21 +36,10 @@ REF = re.compile(r"JL-\d{8}-\d{4}")
 @pytest.fixture
 async def db_path(tmp_path: Path, clock: ManualClock) -> Path:
     path = tmp_path / "jinlin.db"
-    db = Database(str(path))
-    await db.open()
-    await import_grid(db, (ROOT / "sample" / "grid.csv").read_bytes())
-    async with db.write() as tx:
-        building = await grid.by_code(tx, "C01-A-B1")
-        assert building is not None
-        for user, name, room in ((LEADER, "李师傅", None), (WANG, "王阿姨", "301"), (ZHAO, "赵大爷", "502"),
-                                 (NOHOME, "孙姐", None)):
-            person = await people.create(tx, Account("telegram", str(user), str(user)), display_name=name,
-                                         locale="zh_CN", now=clock.now())
-            if room is not None:
-                await people.set_home(tx, person, building.id, room)
-            if user == LEADER:
-                await people.grant_role(tx, person, Role.BUILDING_LEADER, building.id)
-    await db.close()
+    cast = [Member(LEADER, "李师傅", roles=((Role.BUILDING_LEADER, "C01-A-B1"),)),
+            Member(WANG, "王阿姨", home="C01-A-B1", room="301"), Member(ZHAO, "赵大爷", home="C01-A-B1", room="502"),
+            Member(NOHOME, "孙姐")]
+    await seed_street(path, cast, clock.now())
     return path
 
 
@@ -71,15 +57,10 @@ def jpeg(colour: str = "red") -> bytes:
 @asynccontextmanager
 async def member_side(service: Service, db_path: Path) -> AsyncIterator[tuple[Tx, Person]]:
     """The building leader acting through the services in one transaction; the outbox is woken afterwards."""
-    db = Database(str(db_path))
-    await db.open(exclusive=False)
-    try:
-        async with db.write() as tx:
-            leader = await people.person_for(tx, "telegram", str(LEADER))
-            assert leader is not None
-            yield tx, leader
-    finally:
-        await db.close()
+    async with second_connection(db_path) as db, db.write() as tx:
+        leader = await people.person_for(tx, "telegram", str(LEADER))
+        assert leader is not None
+        yield tx, leader
     assert service.core.outbox is not None
     service.core.outbox.wake()
 
@@ -90,16 +71,6 @@ def later(service: Service, clock: ManualClock) -> None:
     clock.advance(2)
     assert service.core.outbox is not None
     service.core.outbox.wake()
-
-
-async def query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    db = Database(str(db_path))
-    await db.open(exclusive=False)
-    try:
-        async with db.read() as tx:
-            return [tuple(row) for row in await tx.all(sql, params)]
-    finally:
-        await db.close()
 
 
 def labels(server: FakeTelegramServer, message: SentMessage) -> list[str]:

@@ -4,9 +4,6 @@ with people seeded on Telegram accounts and reports filed straight through the s
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -14,17 +11,13 @@ import pytest
 from PIL import Image
 
 from bot.clock import ManualClock
-from bot.config import Settings
-from bot.domain.people import Account, Duty, Role
+from bot.domain.people import Duty, Role
 from bot.services import issues as service
-from bot.services.grid_import import import_grid
-from bot.services.people import grant_street_admin
 from bot.storage import grid, issues, people
-from bot.storage.db import Database
+from tests import harness
 from tests.fake_telegram import FakeTelegramServer
-from tests.harness import Chat, TickingClock, running, settings_for
+from tests.harness import Chat, Member, TickingClock, running, seed_street
 
-SAMPLE = (Path(__file__).resolve().parent.parent / "sample" / "grid.csv").read_bytes()
 TZ = "Asia/Shanghai"
 RESIDENT, LEADER, OTHER_LEADER, SECRETARY, ADMIN = 1101, 1201, 1202, 1301, 1900
 HOUR = 3600
@@ -45,26 +38,10 @@ class Snapshot(NamedTuple):
     events: tuple[tuple[object, ...], ...]
 
 
-@dataclass
-class Street:
-    """The seeded database, reached through a second connection while Jinlin runs."""
+class Street(harness.Street[int]):
+    """The seeded database, reached through a second connection while Jinlin runs; Telegram user ids as keys."""
 
-    path: Path
-    media: Path
-    ids: dict[int, int]  # Telegram user id → person id
-
-    def settings(self, server: FakeTelegramServer) -> Settings:
-        return settings_for(server, self.path, admins=frozenset({("telegram", str(ADMIN))}),
-                            media_dir=str(self.media))
-
-    @asynccontextmanager
-    async def db(self) -> AsyncIterator[Database]:
-        database = Database(str(self.path))
-        await database.open(exclusive=False)
-        try:
-            yield database
-        finally:
-            await database.close()
+    admins = frozenset({("telegram", str(ADMIN))})
 
     async def file(self, clock: ManualClock, category: str = "roof_leak", unit: str = "C01-A-B1") -> tuple[int, str]:
         """A report by the resident (the report flow is not used); returns its id and reference number."""
@@ -88,27 +65,14 @@ class Street:
 
 @pytest.fixture
 async def street(tmp_path: Path, clock: ManualClock) -> Street:
+    duties = tuple((duty, "C01") for duty in (Duty.SANITATION, Duty.SAFETY, Duty.MEDIATION, Duty.LEGAL_ADVISOR))
+    cast = [Member(RESIDENT, "王阿姨", home="C01-A-B1"),
+            Member(LEADER, "李师傅", roles=((Role.BUILDING_LEADER, "C01-A-B1"),)),
+            Member(OTHER_LEADER, "赵师傅", roles=((Role.BUILDING_LEADER, "C01-A-B2"),)),
+            Member(SECRETARY, "张书记", roles=((Role.COMMUNITY_SECRETARY, "C01"),), duties=duties),
+            Member(ADMIN, "街道", street_admin=True)]
     path = tmp_path / "jinlin.db"
-    db = Database(str(path))
-    await db.open()
-    await import_grid(db, SAMPLE)
-    ids: dict[int, int] = {}
-    async with db.write() as tx:
-        units = {code: unit.id for code in ("S01", "C01", "C01-A-B1", "C01-A-B2")
-                 if (unit := await grid.by_code(tx, code)) is not None}
-        for user, name in ((RESIDENT, "王阿姨"), (LEADER, "李师傅"), (OTHER_LEADER, "赵师傅"), (SECRETARY, "张书记"),
-                           (ADMIN, "街道")):
-            ids[user] = await people.create(tx, Account("telegram", str(user), str(user)), display_name=name,
-                                            locale="zh_CN", now=clock.now())
-        await people.set_home(tx, ids[RESIDENT], units["C01-A-B1"], "3-201")
-        await people.grant_role(tx, ids[LEADER], Role.BUILDING_LEADER, units["C01-A-B1"])
-        await people.grant_role(tx, ids[OTHER_LEADER], Role.BUILDING_LEADER, units["C01-A-B2"])
-        await people.grant_role(tx, ids[SECRETARY], Role.COMMUNITY_SECRETARY, units["C01"])
-        for duty in (Duty.SANITATION, Duty.SAFETY, Duty.MEDIATION, Duty.LEGAL_ADVISOR):
-            await people.grant_duty(tx, ids[SECRETARY], duty, units["C01"])
-        await grant_street_admin(tx, ids[ADMIN])
-    await db.close()
-    return Street(path, tmp_path / "media", ids)
+    return Street(path, *await seed_street(path, cast, clock.now()))
 
 
 def _jpeg() -> bytes:

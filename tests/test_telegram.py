@@ -13,37 +13,26 @@ import pytest
 import telegram
 
 from bot.clock import ManualClock
-from bot.services.grid_import import import_grid
-from bot.storage.db import Database, StoreLockedError
+from bot.storage.db import StoreLockedError
 from tests.fake_telegram import FakeTelegramServer
-from tests.harness import TOKEN, Chat, running, settings_for
+from tests.harness import TOKEN, Chat, query, running, seed_street, settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = (ROOT / "sample" / "grid.csv").read_bytes()
 ADMIN = 900
 
 
 @pytest.fixture
-async def db_path(tmp_path: Path) -> Path:
+async def db_path(tmp_path: Path, clock: ManualClock) -> Path:
     path = tmp_path / "jinlin.db"
-    db = Database(str(path))
-    await db.open()
-    await import_grid(db, SAMPLE)
-    await db.close()
+    await seed_street(path, [], clock.now())  # nobody has joined yet
     return path
 
 
 async def _people(db_path: Path) -> list[tuple[str, str]]:
-    db = Database(str(db_path))
-    await db.open(exclusive=False)
-    try:
-        async with db.read() as tx:
-            rows = await tx.all(
-                """SELECT a.user_id, COALESCE(g.code, '') FROM people p JOIN channel_accounts a ON a.person_id = p.id
-                   LEFT JOIN grid_units g ON g.id = p.building_id ORDER BY a.user_id""")
-            return [(row[0], row[1]) for row in rows]
-    finally:
-        await db.close()
+    rows = await query(db_path, """SELECT a.user_id, COALESCE(g.code, '') FROM people p JOIN channel_accounts a
+                                   ON a.person_id = p.id LEFT JOIN grid_units g ON g.id = p.building_id
+                                   ORDER BY a.user_id""")
+    return [(row[0], row[1]) for row in rows]
 
 
 async def test_resident_joins_by_menu(server: FakeTelegramServer, db_path: Path, clock: ManualClock) -> None:
@@ -107,11 +96,7 @@ async def test_declining_stores_nothing(server: FakeTelegramServer, db_path: Pat
         await chat.tap("不同意")
         await chat.expect("没有保存您的任何信息")
     assert await _people(db_path) == []
-    db = Database(str(db_path))
-    await db.open()
-    async with db.read() as tx:
-        assert await tx.scalar("SELECT COUNT(*) FROM conversations") == 0
-    await db.close()
+    assert await query(db_path, "SELECT COUNT(*) FROM conversations") == [(0,)]
 
 
 async def test_unexpected_input_reprompts_and_keeps_what_was_entered(server: FakeTelegramServer, db_path: Path,
@@ -297,11 +282,7 @@ async def test_help_cancel_and_language(server: FakeTelegramServer, db_path: Pat
         await chat.expect("What would you like to do?")
         await chat.tap("👤 My details")
         await chat.expect("Home: (not set)")
-    db = Database(str(db_path))
-    await db.open()
-    async with db.read() as tx:
-        assert await tx.scalar("SELECT locale FROM people") == "en"
-    await db.close()
+    assert await query(db_path, "SELECT locale FROM people") == [("en",)]
 
 
 async def test_a_resident_can_delete_their_data(server: FakeTelegramServer, db_path: Path,

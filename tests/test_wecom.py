@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +24,13 @@ from PIL import Image
 from bot.config import Settings
 from bot.delivery.outbox import Sent, Transient
 from bot.domain.messages import Button, Reply
-from bot.domain.people import Account, Role
+from bot.domain.people import Role
 from bot.handlers.wecom_api import WeComApi
 from bot.handlers.wecom_send import WeComSender
-from bot.services.grid_import import import_grid
-from bot.services.people import grant_street_admin
-from bot.storage import grid, people
-from bot.storage.db import Database
+from tests import harness
 from tests.fake_telegram import FakeTelegramServer
 from tests.fake_wecom import FakeWeComServer
-from tests.harness import Chat, TickingClock, running, settings_for
+from tests.harness import Chat, Member, TickingClock, running, seed_people, seed_street, settings_for
 from tests.wecom_client import (
     encrypt,
     image_xml,
@@ -51,16 +48,16 @@ from tests.wecom_harness import (
     SECRET,
     WeComLink,
     WeComPerson,
+    choices,
     wecom_settings,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = (ROOT / "sample" / "grid.csv").read_bytes()
 LEADER = "LiShiFu"  # building leader of 幸福社区 · 阳光花园 · 1号楼 (C01-A-B1), on WeCom (userids are case-insensitive)
 TG_LEADER = 2001  # the same building's leader on Telegram instead (the cross-channel test)
 RESIDENT = "wangayi"  # joins through registration, on WeCom
 NEIGHBOUR = "zhaodaye"  # already registered in C01-A-B1, room 502, on WeCom
 ADMIN = "jiedao"  # the street's administrator, on WeCom
+INVITEE = "zhoushifu"  # invited to lead 幸福社区 · 阳光花园 · 2号楼 (C01-A-B2), on WeCom
 REF = re.compile(r"JL-\d{8}-\d{4}")
 TABLES = ("people", "channel_accounts", "conversations", "inbound_seen", "outbox", "issues", "issue_photos")
 BOMB = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
@@ -84,73 +81,43 @@ async def fake(clock: TickingClock) -> AsyncIterator[FakeWeComServer]:
         yield server
 
 
-@dataclass
-class Street:
+class Street(harness.Street[str]):
     """The sample street, seeded before Jinlin starts; read through a second connection while it runs."""
 
-    path: Path
-    units: dict[str, int]
-
-    @property
-    def media(self) -> Path:
-        return self.path.parent / "media"
-
-    @asynccontextmanager
-    async def db(self) -> AsyncIterator[Database]:
-        database = Database(str(self.path))
-        await database.open(exclusive=False)
-        try:
-            yield database
-        finally:
-            await database.close()
-
-    async def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        async with self.db() as db, db.read() as tx:
-            return [tuple(row) for row in await tx.all(sql, params)]
+    admins = frozenset({("wecom", ADMIN)})
 
     async def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of the tables a callback could write to."""
         return {table: await self.query(f"SELECT * FROM {table} ORDER BY rowid")  # noqa: S608  (fixed names)
                 for table in TABLES}
 
-    async def residents(self, userids: list[str], building: str, now: Any) -> None:
+    async def residents(self, userids: list[str], building: str, now: datetime) -> None:
         """Registered residents of `building` on WeCom accounts."""
         async with self.db() as db, db.write() as tx:
-            for n, userid in enumerate(userids):
-                person = await people.create(tx, Account("wecom", userid, userid), display_name=f"居民{n}",
-                                             locale="zh_CN", now=now)
-                await people.set_home(tx, person, self.units[building], f"{n % 30 + 1}-101")
+            cast = [Member(userid, f"居民{n}", home=building, room=f"{n % 30 + 1}-101", channel="wecom")
+                    for n, userid in enumerate(userids)]
+            await seed_people(tx, cast, now)
 
     def photos_kept(self) -> list[Path]:
         return [path for path in self.media.rglob("*") if path.is_file()] if self.media.exists() else []
 
 
-async def seed(tmp_path: Path, clock: TickingClock, leader: Account) -> Street:
+async def seed(tmp_path: Path, clock: TickingClock, channel: str = "wecom", leader: str = LEADER) -> Street:
+    """The street with its administrator and 赵大爷 on WeCom, and 1号楼's leader (`leader` on `channel`)."""
+    cast = [Member(leader, "李师傅", roles=((Role.BUILDING_LEADER, "C01-A-B1"),), channel=channel),
+            Member(ADMIN, "街道", street_admin=True, channel="wecom"),
+            Member(NEIGHBOUR, "赵大爷", home="C01-A-B1", room="502", channel="wecom")]
     path = tmp_path / "jinlin.db"
-    db = Database(str(path))
-    await db.open()
-    await import_grid(db, SAMPLE)
-    async with db.write() as tx:
-        units = {unit.code: unit.id for unit, _ in await grid.all_units(tx)}
-        person = await people.create(tx, leader, display_name="李师傅", locale="zh_CN", now=clock.now())
-        await people.grant_role(tx, person, Role.BUILDING_LEADER, units["C01-A-B1"])
-        admin = await people.create(tx, Account("wecom", ADMIN, ADMIN), display_name="街道", locale="zh_CN",
-                                    now=clock.now())
-        await grant_street_admin(tx, admin)
-        neighbour = await people.create(tx, Account("wecom", NEIGHBOUR, NEIGHBOUR), display_name="赵大爷",
-                                        locale="zh_CN", now=clock.now())
-        await people.set_home(tx, neighbour, units["C01-A-B1"], "502")
-    await db.close()
-    return Street(path, units)
+    return Street(path, *await seed_street(path, cast, clock.now()))
 
 
 @pytest.fixture
 async def street(tmp_path: Path, clock: TickingClock) -> Street:
-    return await seed(tmp_path, clock, Account("wecom", LEADER, LEADER))
+    return await seed(tmp_path, clock)
 
 
 def settings(fake: FakeWeComServer, street: Street, base: Settings | None = None) -> Settings:
-    return wecom_settings(fake, street.path, base, admins=frozenset({("wecom", ADMIN)}), media_dir=str(street.media))
+    return wecom_settings(fake, street.path, base, admins=street.admins, media_dir=str(street.media))
 
 
 @asynccontextmanager
@@ -279,7 +246,7 @@ async def test_a_typed_number_answers_the_latest_numbered_list_delivered(fake: F
 
 async def test_a_resident_on_wecom_and_a_leader_on_telegram_work_the_same_report(
         fake: FakeWeComServer, server: FakeTelegramServer, tmp_path: Path, clock: TickingClock) -> None:
-    street = await seed(tmp_path, clock, Account("telegram", str(TG_LEADER), str(TG_LEADER)))
+    street = await seed(tmp_path, clock, "telegram", str(TG_LEADER))
     both = settings_for(server, street.path)
     async with on_wecom(fake, street, clock, base=both) as link:
         assert link.service.telegram is not None and link.service.wecom is not None
@@ -523,3 +490,52 @@ async def test_a_broadcast_to_fifteen_hundred_residents_goes_out_in_few_calls(
     assert await street.query("SELECT user_id FROM channel_accounts WHERE unreachable_at IS NOT NULL "
                               "ORDER BY user_id") == [(u,) for u in gone]
     assert fake.dropped == []
+
+
+# -- (g) an invite on WeCom -------------------------------------------------------------------------------------
+
+
+async def test_an_invite_on_wecom_makes_a_member_the_building_leader_once(
+        fake: FakeWeComServer, street: Street, clock: TickingClock) -> None:
+    """WeCom has no deep links: the invite's link is the text "/start CODE", which the invitee sends."""
+    leader_of = "幸福社区 · 阳光花园 · 2号楼 楼栋党小组长"
+    async with on_wecom(fake, street, clock) as link:
+        admin, invitee, other = WeComPerson(link, ADMIN), WeComPerson(link, INVITEE), WeComPerson(link, "qianjie")
+        await admin.send("你好")
+        await admin.tap("➕ 邀请网格员")
+        await admin.expect("邀请担任什么职务？")
+        await admin.tap("楼栋党小组长")
+        await admin.tap("幸福社区")
+        await admin.tap("阳光花园")
+        await admin.tap("2号楼")
+        await admin.expect("选择分工")
+        await admin.tap("安全员")
+        await admin.expect("✓ 安全员")
+        await admin.tap("生成邀请")
+        created = (await admin.expect(f"已生成邀请：{leader_of}")).text
+        code = re.search(r"邀请码：(inv-[a-z0-9]+)", created)
+        assert code is not None, created
+        assert f"/start {code.group(1)}" in created.splitlines() and "https://" not in created
+
+        await invitee.send(f"/start {code.group(1)}")
+        await invitee.expect(f"您受邀担任：{leader_of}\n分工：安全员\n接受吗？")
+        await invitee.tap("✅ 接受")
+        await invitee.expect("同意吗？")  # not registered yet: the privacy consent first
+        await invitee.tap("✅ 同意")
+        welcome = await invitee.expect(f"您现在是 {leader_of}。")
+        assert "请选择要办的事" in welcome.text and "🗂 我的任务" in dict(choices(welcome))  # a member's menu at once
+        await admin.expect(f"已接受邀请，成为 {leader_of}。")  # through the outbox
+
+        await other.send(f"/start {code.group(1)}")  # the same code again, by someone else …
+        await other.expect("这个邀请码已经用过了。如需帮助请联系街道管理员。")
+        await invitee.send(f"/start {code.group(1)}")  # … and by the leader themselves
+        await invitee.expect("这个邀请码已经用过了。")
+
+    granted = ("SELECT a.user_id, g.code, r.role FROM roles r JOIN channel_accounts a ON a.person_id = r.person_id "
+               "JOIN grid_units g ON g.id = r.unit_id WHERE g.code = 'C01-A-B2'")
+    assert await street.query(granted) == [(INVITEE, "C01-A-B2", "building_leader")]
+    assert await street.query("SELECT a.user_id, d.duty FROM duties d JOIN channel_accounts a "
+                              "ON a.person_id = d.person_id") == [(INVITEE, "safety")]
+    assert await street.query("SELECT a.user_id FROM invites i JOIN channel_accounts a ON a.person_id = i.used_by "
+                              "WHERE i.used_at IS NOT NULL") == [(INVITEE,)]
+    assert await street.query("SELECT COUNT(*) FROM channel_accounts WHERE user_id = 'qianjie'") == [(0,)]

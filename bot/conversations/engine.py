@@ -202,6 +202,8 @@ class Engine:
         return ([Reply(note)] if note else []) + replies, where
 
     async def _finish(self, ctx: Ctx, done: Done) -> Step:
+        if done.menu:  # the step may have changed who they are (an invite: a role; registration: a person)
+            ctx.person = await people.person_for(ctx.tx, ctx.sender.channel, ctx.sender.user_id)
         if ctx.person is None or not done.menu:
             return list(done.replies), None
         paused = ctx.data.get(RESUME)

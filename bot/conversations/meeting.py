@@ -489,23 +489,30 @@ async def _settings_screen(ctx: Ctx) -> Reply:
              announce=settings.announce_days_ahead, cutoff=settings.topic_cutoff_hours)
     toggle = (t("meeting.turn_off"), "set:off") if settings.active else (t("meeting.turn_on"), "set:on")
     items = [(t("meeting.set_place"), "set:place"), (t("meeting.set_capacity"), "set:cap"),
-             (t("meeting.set_time"), "set:day"), toggle]
+             (t("meeting.set_time"), "set:day"), (t("meeting.set_notice"), "set:notice"),
+             (t("meeting.set_cutoff"), "set:cutoff"), toggle]
     return Reply(text, (*choices(items), *back))
 
 
 async def on_settings(ctx: Ctx, inbound: Inbound) -> Transition:
     if inbound.token.startswith("mt:"):
         return await _guarded(_open(ctx, inbound.token))
-    moves = {"set:place": "set_place", "set:cap": "set_capacity", "set:day": "set_day"}
+    moves = {"set:place": "set_place", "set:cap": "set_capacity", "set:day": "set_day", "set:notice": "set_notice",
+             "set:cutoff": "set_cutoff"}
     if inbound.token in moves:
         return Goto(moves[inbound.token])
     if inbound.token in ("set:on", "set:off"):
-        return await _guarded(_configure(ctx, active=inbound.token == "set:on"))
+        return await _configure(ctx, active=inbound.token == "set:on")
     return Retry("nav.use_buttons")
 
 
 async def _configure(ctx: Ctx, **changes: object) -> Transition:
-    key = await service.configure(ctx.tx, int(ctx.data["community"]), _me(ctx), ctx.now, ctx.timezone, **changes)
+    """Save a setting and show the settings again, with what happened (or why it could not be saved)."""
+    try:
+        key = await service.configure(ctx.tx, int(ctx.data["community"]), _me(ctx), ctx.now, ctx.timezone,
+                                      **changes)
+    except MeetingError as error:
+        return Goto("settings", (Reply(t(error.key, **error.params)),))
     return Goto("settings", (Reply(t(key)),))
 
 
@@ -516,11 +523,11 @@ async def ask_set_place(ctx: Ctx) -> Reply:
 
 async def on_set_place(ctx: Ctx, inbound: Inbound) -> Transition:
     if inbound.token == DEFAULT_PLACE:
-        return await _guarded(_configure(ctx, place=""))
+        return await _configure(ctx, place="")
     text = " ".join(inbound.text.split()) if inbound.kind is InboundKind.TEXT else ""
     if not text:
         return Retry("meeting.place_expected")
-    return await _guarded(_configure(ctx, place=text))
+    return await _configure(ctx, place=text)
 
 
 async def ask_set_capacity(ctx: Ctx) -> Reply:
@@ -529,11 +536,26 @@ async def ask_set_capacity(ctx: Ctx) -> Reply:
 
 async def on_set_capacity(ctx: Ctx, inbound: Inbound) -> Transition:
     if inbound.token == NO_LIMIT:
-        return await _guarded(_configure(ctx, capacity=None))
+        return await _configure(ctx, capacity=None)
     text = inbound.text.strip() if inbound.kind is InboundKind.TEXT else ""
     if not (text.isascii() and text.isdigit() and len(text) <= 5 and 1 <= int(text) <= service.MAX_CAPACITY):
         return Retry("meeting.capacity_expected")
-    return await _guarded(_configure(ctx, capacity=int(text)))
+    return await _configure(ctx, capacity=int(text))
+
+
+def _number_setting(field: str, ask: str, label: str, options: tuple[int, ...]) -> State:
+    """A setting picked from a few numbers (days, hours) with buttons."""
+
+    async def prompt(ctx: Ctx) -> Reply:
+        return Reply(t(ask), choices([(t(label, n=n), f"n:{n}") for n in options], per_row=3))
+
+    async def handle(ctx: Ctx, inbound: Inbound) -> Transition:
+        head, _, tail = inbound.token.partition(":")
+        if head != "n" or tail not in {str(n) for n in options}:
+            return Retry("nav.use_buttons")
+        return await _configure(ctx, **{field: int(tail)})
+
+    return State(prompt, handle)
 
 
 async def ask_set_day(ctx: Ctx) -> Reply:
@@ -558,7 +580,7 @@ async def on_set_time(ctx: Ctx, inbound: Inbound) -> Transition:
     clock = service.parse_time(text)
     if clock is None:
         return Retry("meeting.time_expected")
-    return await _guarded(_configure(ctx, weekday=int(ctx.data["weekday"]), start_time=clock.strftime("%H:%M")))
+    return await _configure(ctx, weekday=int(ctx.data["weekday"]), start_time=clock.strftime("%H:%M"))
 
 
 FLOW = Flow(
@@ -584,5 +606,9 @@ FLOW = Flow(
         "set_capacity": State(ask_set_capacity, on_set_capacity),
         "set_day": State(ask_set_day, on_set_day),
         "set_time": State(ask_set_time, on_set_time),
+        "set_notice": _number_setting("announce_days_ahead", "meeting.notice_ask", "meeting.n_days",
+                                      service.ANNOUNCE_DAYS),
+        "set_cutoff": _number_setting("topic_cutoff_hours", "meeting.cutoff_ask", "meeting.n_hours",
+                                      service.CUTOFF_HOURS),
     },
 )

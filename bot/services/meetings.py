@@ -54,6 +54,8 @@ MAX_COMMENT = 500
 BATCH = 50
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ANSWER_TOKENS = {"y": "yes", "m": "maybe", "n": "no"}
+ANNOUNCE_DAYS = (1, 2, 3, 4, 5, 6)  # how many days ahead a chair may announce the week's meeting
+CUTOFF_HOURS = (2, 6, 12, 24, 48, 72)  # how long before the start a chair may close the topics
 TIME_SETTINGS = frozenset({"weekday", "start_time", "duration_minutes", "announce_days_ahead", "topic_cutoff_hours"})
 
 Render = Callable[[], Awaitable[Reply]]
@@ -730,7 +732,14 @@ def _check_settings(changes: Mapping[str, object]) -> None:
     start = changes.get("start_time")
     if "start_time" in changes and (not isinstance(start, str) or parse_time(start) is None):
         raise MeetingError("meeting.error.time")
-    unknown = set(changes) - {"place", "capacity", "weekday", "start_time", "active"}
+    days = changes.get("announce_days_ahead")
+    if "announce_days_ahead" in changes and days not in ANNOUNCE_DAYS:
+        raise MeetingError("auth.denied")
+    hours = changes.get("topic_cutoff_hours")
+    if "topic_cutoff_hours" in changes and hours not in CUTOFF_HOURS:
+        raise MeetingError("auth.denied")
+    unknown = set(changes) - {"place", "capacity", "weekday", "start_time", "active", "announce_days_ahead",
+                              "topic_cutoff_hours"}
     if unknown:
         raise ValueError(f"not settable from a chat: {sorted(unknown)}")
 
@@ -746,6 +755,12 @@ async def configure(tx: Tx, community_id: int, person: Person, now: datetime, ti
     """
     await _require_chair(tx, community_id, person)
     _check_settings(changes)
+    current = await store.settings_of(tx, community_id)
+    if current is not None:
+        days = changes.get("announce_days_ahead", current.announce_days_ahead)
+        hours = changes.get("topic_cutoff_hours", current.topic_cutoff_hours)
+        if isinstance(days, int) and isinstance(hours, int) and hours >= days * 24:
+            raise MeetingError("meeting.error.cutoff_before_notice", days=days, hours=hours)
     if "start_time" in changes:
         clock = parse_time(str(changes["start_time"]))
         assert clock is not None
