@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from bot.clock import ManualClock
 from bot.config import Settings
 from bot.delivery.outbox import Sent, Transient
 from bot.domain.messages import Button, Reply
@@ -222,7 +223,7 @@ async def test_a_typed_number_answers_the_latest_numbered_list_delivered(fake: F
     """What lets a member answer a pushed numbered list (the task above): the sender remembers the choices of the
     latest message it delivered to each member, when they were listed by number."""
     api = WeComApi(CORP_ID, SECRET, AGENT_ID, base_url=fake.base_url, timeout=5)
-    sender = WeComSender(api)
+    sender = WeComSender(api, ManualClock())
     seven = (tuple(Button(f"选项{n}", f"t:x:{n}") for n in range(1, 8)),)  # more than a card holds
     try:
         assert isinstance(await sender.send("ZhangSan", Reply("任务", seven)), Sent)

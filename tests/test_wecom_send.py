@@ -48,7 +48,7 @@ async def api(fake: FakeWeComServer) -> AsyncIterator[WeComApi]:
 
 @pytest.fixture
 def sender(api: WeComApi) -> WeComSender:
-    return WeComSender(api)
+    return WeComSender(api, ManualClock())
 
 
 def only(messages: list[Message]) -> Message:
@@ -306,7 +306,7 @@ async def test_a_refused_secret_is_transient_and_never_logged(
     wrong = "not-the-secret-42"
     api = WeComApi(CORP, wrong, AGENT, base_url=fake.base_url)
     try:
-        result = await WeComSender(api).send("zhangsan", Reply("hi"))
+        result = await WeComSender(api, ManualClock()).send("zhangsan", Reply("hi"))
         with pytest.raises(WeComAuthError) as raised:
             await api.send(["zhangsan"], {"msgtype": "text", "text": {"content": "hi"}})
     finally:
@@ -325,7 +325,7 @@ async def test_an_unreachable_server_is_transient_without_the_url(caplog: pytest
         port = probe.getsockname()[1]
     api = WeComApi(CORP, SECRET, AGENT, base_url=f"http://127.0.0.1:{port}/cgi-bin", timeout=2)
     try:
-        result = await WeComSender(api).send("zhangsan", Reply("hi"))
+        result = await WeComSender(api, ManualClock()).send("zhangsan", Reply("hi"))
     finally:
         await api.close()
 
@@ -404,6 +404,30 @@ async def test_the_fake_drops_more_than_30_messages_a_minute_to_one_member() -> 
     assert [(drop.userid, drop.limit) for drop in fake.dropped] == [("zhangsan", "30/min")]
     assert len(fake.messages_to("zhangsan")) == 31
     assert fake.messages_to("zhangsan")[-1].text == "later"
+
+
+async def test_replies_and_pushes_to_one_member_keep_within_its_budget() -> None:
+    """However fast a member is written to, the 31st message of a minute waits for the minute to pass (WeCom would
+    drop it), and a notice to many members leaves out, for now, the one whose budget is spent."""
+    clock = ManualClock()
+    async with FakeWeComServer(corp_id=CORP, secret=SECRET, clock=clock) as fake:
+        api = WeComApi(CORP, SECRET, AGENT, base_url=fake.base_url)
+        sender = WeComSender(api, clock)
+        start = clock.now()
+        try:
+            for number in range(1, 31):
+                assert isinstance(await sender.send("zhangsan", Reply(f"第{number}条")), Sent)
+            notice = await sender.send_many(["zhangsan", "lisi"], Reply("通知"))
+            assert clock.now() == start  # nothing waited so far
+            assert isinstance(await sender.send("zhangsan", Reply("第31条")), Sent)
+            waited = (clock.now() - start).total_seconds()
+        finally:
+            await api.close()
+
+    assert fake.dropped == []
+    assert isinstance(notice["lisi"], Sent) and isinstance(notice["zhangsan"], Transient)
+    assert waited == pytest.approx(60.0)  # the 31st went as soon as the first was a minute old
+    assert [m.text for m in fake.messages_to("zhangsan")][-2:] == ["第30条", "第31条"]
 
 
 def test_the_member_interval_keeps_under_both_limits(sender: WeComSender) -> None:

@@ -42,7 +42,7 @@ class WeComChannel:
         self._media = media
         self.api = WeComApi(settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id,
                             settings.wecom_api_base_url)
-        self.sender = WeComSender(self.api)
+        self.sender = WeComSender(self.api, clock)
         self._callback = WeComCallback(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id, clock)
         self._handling: set[asyncio.Task[None]] = set()
         self._recent: dict[str, None] = {}  # event ids accepted, oldest first

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.clock import Clock
 from bot.delivery.outbox import ChannelLimits, Permanent, RetryAfter, SendResult, Sent, Transient, Unreachable
 from bot.domain.messages import Button, Reply
 from bot.handlers.wecom_api import (
@@ -42,6 +43,7 @@ from bot.handlers.wecom_api import (
     WeComUnavailable,
     valid_userid,
 )
+from bot.handlers.wecom_budget import MemberBudget
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ DEFAULT_PER_SECOND = 20.0
 # WeCom drops (silently) more than 30 messages a minute or 1000 an hour from one application to one member:
 # 3.6 s between two messages to a member stays under both (16.7 a minute, exactly 1000 an hour).
 MEMBER_INTERVAL = 3.6
+MAX_BUDGET_WAIT = 60.0  # seconds a send waits for a member's budget (longer: Transient, tried again later)
 RATE_LIMIT_PAUSE = 60.0  # seconds the channel pauses after a frequency error
 MAX_TEXT_BYTES = 2048  # text.content
 MAX_CARD_BUTTONS = 6  # button_interaction button_list
@@ -180,8 +183,10 @@ class WeComSender:
 
     channel = CHANNEL
 
-    def __init__(self, api: WeComApi, per_second: float = DEFAULT_PER_SECOND) -> None:
+    def __init__(self, api: WeComApi, clock: Clock, per_second: float = DEFAULT_PER_SECOND) -> None:
         self._api = api
+        self._clock = clock
+        self._budget = MemberBudget(clock)
         self.limits = ChannelLimits(per_second=per_second, chat_interval=member_interval, batch=MAX_USERS_PER_SEND)
         self._uploads: dict[tuple[str, str, int, int], tuple[str, float]] = {}  # (kind, path, mtime, size)
         self._numbered: dict[str, tuple[Button, ...]] = {}  # lower-cased userid → choices of its latest message
@@ -257,6 +262,10 @@ class WeComSender:
         pending = members
         ref = ""
         for message in messages:
+            pending, spent = await self._within_budget(pending)
+            results |= spent
+            if not pending:
+                return results
             try:
                 outcome = await self._api.send(pending, _with_task_id(message))
             except WeComError as exc:
@@ -272,8 +281,19 @@ class WeComSender:
                 pending = [userid for userid in pending if userid.lower() not in invalid]
                 if not pending:
                     return results
+            self._budget.spend(pending)
             ref = outcome.msgid
         return results | {userid: Sent(ref) for userid in pending}
+
+    async def _within_budget(self, members: list[str]) -> tuple[list[str], dict[str, SendResult]]:
+        """The members one more message may go to now, after waiting up to a minute for one member's budget (a
+        reply, a push); those whose budget is spent for longer, or any in a batch whose budget is spent now, are
+        Transient (the outbox tries them again later)."""
+        if len(members) == 1 and 0 < (delay := self._budget.wait(members[0])) <= MAX_BUDGET_WAIT:
+            await self._clock.sleep(delay)
+        spent: dict[str, SendResult] = {userid: Transient("member's message budget spent (30/min, 1000/h)")
+                                        for userid in members if self._budget.wait(userid) > 0}
+        return [userid for userid in members if userid not in spent], spent
 
     async def _render(self, reply: Reply) -> list[Message]:
         messages: list[Message] = []
