@@ -170,7 +170,7 @@ async def _lecture(db: Database, args: argparse.Namespace, settings: Settings) -
                                        starts_at=lectures.parse_time(args.starts, zone, now), place=args.place,
                                        unit_id=await lectures.scope_by_code(tx, args.scope),
                                        description=args.description, rsvp=args.rsvp)
-                talk = await lectures.create(tx, draft, None, True, now)
+                talk = await lectures.create(tx, draft, None, True, now, zone)
                 print(t("lecture.created", line=await lectures.one_line(tx, talk, zone, now),
                         count=await lectures.audience_size(tx, talk.unit_id)))
     except lectures.LectureError as error:

@@ -63,7 +63,7 @@ class Street(harness.Street[int]):
             place = await grid.by_code(tx, unit)
             assert place is not None
             draft = service.Draft(Kind.LAW_TALK, title, "王律师", starts, "党群服务中心二楼", place.id, rsvp=rsvp)
-            return (await service.create(tx, draft, person, False, clock.now())).id
+            return (await service.create(tx, draft, person, False, clock.now(), TZ)).id
 
     async def pushes(self, user: int, kind: str) -> int:
         """Outbox rows of one kind of push (notice, remind, poll, v2 …) to a Telegram user."""
@@ -311,10 +311,10 @@ async def test_a_secretary_cannot_reach_beyond_their_community(server: FakeTeleg
             draft = service.Draft(Kind.MORAL_LECTURE, "好家风", "李老师", clock.now() + timedelta(days=3), "活动室",
                                   unit.id)
             with pytest.raises(service.LectureError) as refused:
-                await service.create(tx, draft, secretary, False, clock.now())
+                await service.create(tx, draft, secretary, False, clock.now(), TZ)
             assert refused.value.key == "lecture.error.scope"
         with pytest.raises(service.LectureError) as denied:
-            await service.create(tx, draft, leader, False, clock.now())
+            await service.create(tx, draft, leader, False, clock.now(), TZ)
         assert denied.value.key == "lecture.denied"
 
 
@@ -338,6 +338,35 @@ async def test_forged_resident_buttons_change_nothing(server: FakeTelegramServer
                               "OR checked_in_at IS NOT NULL") == [(0,)]
 
 
+@pytest.mark.parametrize(("starts", "now", "reminded"), [
+    ("2026-12-05 09:00", "2026-12-01 10:00", "2026-12-04 19:00"),  # a morning talk: the evening before
+    ("2026-12-05 14:30", "2026-12-01 10:00", "2026-12-05 12:30"),  # in the afternoon: two hours before
+    ("2026-12-05 09:00", "2026-12-04 20:00", "2026-12-05 07:00"),  # the evening has passed: two hours before
+    ("2026-12-05 09:00", "2026-12-05 07:30", None),  # both have passed: none
+])
+def test_when_a_talk_is_reminded(starts: str, now: str, reminded: str | None) -> None:
+    zone = ZoneInfo(TZ)
+
+    def moment(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=zone).astimezone(UTC)
+
+    expected = None if reminded is None else moment(reminded)
+    assert service.reminder_time(moment(starts), moment(now), TZ) == expected
+
+
+async def test_a_morning_talk_is_reminded_the_evening_before(db: Database, clock: ManualClock) -> None:
+    await import_grid(db, SAMPLE)
+    async with db.write() as tx:
+        unit = await grid.by_code(tx, "C01")
+        assert unit is not None
+        starts = service.parse_time("2026-12-05 09:00", TZ, clock.now())
+        draft = service.Draft(Kind.MORAL_LECTURE, TITLE, "张老师", starts, "活动室", unit.id)
+        lecture = await service.create(tx, draft, None, True, clock.now(), TZ)
+        due = await tx.scalar("SELECT due_at FROM lecture_jobs WHERE lecture_id = ? AND kind = 'remind'",
+                              (lecture.id,))
+    assert due == "2026-12-04T11:00:00.000000Z"  # 19:00 in Shanghai
+
+
 async def test_times_are_kept_in_utc(db: Database, clock: ManualClock) -> None:
     await import_grid(db, SAMPLE)
     async with db.write() as tx:
@@ -345,7 +374,7 @@ async def test_times_are_kept_in_utc(db: Database, clock: ManualClock) -> None:
         assert unit is not None
         starts = service.parse_time("2026-12-05 14:30", TZ, clock.now())
         draft = service.Draft(Kind.LAW_TALK, TITLE, "王律师", starts, "活动室", unit.id)
-        lecture = await service.create(tx, draft, None, True, clock.now())
+        lecture = await service.create(tx, draft, None, True, clock.now(), TZ)
         stored = await tx.scalar("SELECT starts_at FROM lectures WHERE id = ?", (lecture.id,))
     assert stored == iso(datetime(2026, 12, 5, 6, 30, tzinfo=UTC)) == "2026-12-05T06:30:00.000000Z"
     with use_locale("zh_CN"):

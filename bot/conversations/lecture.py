@@ -327,7 +327,7 @@ async def on_confirm(ctx: Ctx, inbound: Inbound) -> Transition:
     if inbound.token != "ok:publish":
         return Retry("nav.use_buttons")
     try:
-        lecture = await service.create(ctx.tx, _draft(ctx), ctx.person, ctx.is_admin, ctx.now)
+        lecture = await service.create(ctx.tx, _draft(ctx), ctx.person, ctx.is_admin, ctx.now, ctx.timezone)
     except LectureError as error:
         if error.key in ("lecture.error.past", "lecture.error.too_far"):
             return _again("time", error)  # time has moved on while the draft waited

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.grid import GridUnit, Level
@@ -29,7 +29,9 @@ from bot.storage.lectures import Counts, Job, Kind, Lecture
 
 log = logging.getLogger(__name__)
 
-REMIND_BEFORE = timedelta(hours=2)  # one reminder, this long before the start
+REMIND_BEFORE = timedelta(hours=2)  # one reminder, this long before the start …
+EARLY = time(11, 0)  # … except for a talk that starts before this (local time): then the evening before, at
+EVENING = time(19, 0)  # this time, rather than at dawn
 POLL_AFTER = timedelta(hours=3)  # the satisfaction poll, this long after the start (talks last up to ~2 h)
 CHECK_IN_OPENS = timedelta(hours=1)  # check-in is open from this long before the start until the poll
 LISTED_SINCE = timedelta(days=7)  # organizers see talks that started up to this long ago
@@ -173,7 +175,8 @@ def local(moment: datetime, timezone: str) -> str:
 # ------------------------------------------------------------------------------------------ organizing
 
 
-async def create(tx: Tx, draft: Draft, person: Person | None, is_admin: bool, now: datetime) -> Lecture:
+async def create(tx: Tx, draft: Draft, person: Person | None, is_admin: bool, now: datetime,
+                 timezone: str) -> Lecture:
     """A new talk: checked, stored, and its notice, reminder and poll scheduled (the notice at once)."""
     unit = await check_scope(tx, person, is_admin, draft.unit_id)
     if draft.starts_at <= now:
@@ -184,15 +187,27 @@ async def create(tx: Tx, draft: Draft, person: Person | None, is_admin: bool, no
         starts_at=draft.starts_at, rsvp=draft.rsvp, creator_id=None if person is None else person.id,
         created_by="cli" if person is None else f"person:{person.id}", now=now)
     await store.schedule(tx, lecture_id, "notice", now)
-    await _schedule_around(tx, lecture_id, draft.starts_at, now)
+    await _schedule_around(tx, lecture_id, draft.starts_at, now, timezone)
     return await _lecture(tx, lecture_id)
 
 
-async def _schedule_around(tx: Tx, lecture_id: int, starts_at: datetime, now: datetime) -> None:
+async def _schedule_around(tx: Tx, lecture_id: int, starts_at: datetime, now: datetime, timezone: str) -> None:
     """The reminder (unless its moment has passed already) and the poll."""
-    if starts_at - REMIND_BEFORE > now:
-        await store.schedule(tx, lecture_id, "remind", starts_at - REMIND_BEFORE)
+    remind_at = reminder_time(starts_at, now, timezone)
+    if remind_at is not None:
+        await store.schedule(tx, lecture_id, "remind", remind_at)
     await store.schedule(tx, lecture_id, "poll", starts_at + POLL_AFTER)
+
+
+def reminder_time(starts_at: datetime, now: datetime, timezone: str) -> datetime | None:
+    """When to remind people of a talk: the evening before one that starts early in the day, else two hours before
+    (also when that evening has passed already); None once both moments have passed."""
+    zone = ZoneInfo(timezone)
+    start = starts_at.astimezone(zone)
+    moments = [starts_at - REMIND_BEFORE]
+    if start.time() < EARLY:
+        moments.insert(0, datetime.combine(start.date() - timedelta(days=1), EVENING, tzinfo=zone).astimezone(UTC))
+    return next((moment for moment in moments if moment > now), None)
 
 
 async def _changeable(tx: Tx, lecture_id: int, person: Person | None, is_admin: bool, now: datetime) -> Lecture:
@@ -216,7 +231,7 @@ async def change(tx: Tx, lecture_id: int, person: Person | None, is_admin: bool,
     await store.change(tx, old.id, now, starts_at=starts_at, place=new_place)
     if starts_at is not None and starts_at != old.starts_at:
         await store.cancel_jobs(tx, old.id, ("remind", "poll"), now)
-        await _schedule_around(tx, old.id, starts_at, now)
+        await _schedule_around(tx, old.id, starts_at, now, timezone)
     lecture = await _lecture(tx, old.id)
 
     async def render() -> Reply:
