@@ -22,7 +22,7 @@ from bot.services import lectures as service
 from bot.services.grid_import import import_grid
 from bot.storage import grid, people
 from bot.storage.db import Database
-from bot.storage.lectures import Kind
+from bot.storage.lectures import Kind, Lecture
 from tests import harness
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import SAMPLE, Chat, Member, TickingClock, running, seed_street
@@ -354,27 +354,27 @@ def test_when_a_talk_is_reminded(starts: str, now: str, reminded: str | None) ->
     assert service.reminder_time(moment(starts), moment(now), TZ) == expected
 
 
-async def test_a_morning_talk_is_reminded_the_evening_before(db: Database, clock: ManualClock) -> None:
+async def talk_in_c01(db: Database, clock: ManualClock, starts: str, kind: Kind = Kind.LAW_TALK) -> Lecture:
+    """A talk for 幸福社区 at `starts` (the street's time), created by the CLI's path on the sample grid."""
     await import_grid(db, SAMPLE)
     async with db.write() as tx:
         unit = await grid.by_code(tx, "C01")
         assert unit is not None
-        starts = service.parse_time("2026-12-05 09:00", TZ, clock.now())
-        draft = service.Draft(Kind.MORAL_LECTURE, TITLE, "张老师", starts, "活动室", unit.id)
-        lecture = await service.create(tx, draft, None, True, clock.now(), TZ)
+        draft = service.Draft(kind, TITLE, "王律师", service.parse_time(starts, TZ, clock.now()), "活动室", unit.id)
+        return await service.create(tx, draft, None, True, clock.now(), TZ)
+
+
+async def test_a_morning_talk_is_reminded_the_evening_before(db: Database, clock: ManualClock) -> None:
+    lecture = await talk_in_c01(db, clock, "2026-12-05 09:00", Kind.MORAL_LECTURE)
+    async with db.read() as tx:
         due = await tx.scalar("SELECT due_at FROM lecture_jobs WHERE lecture_id = ? AND kind = 'remind'",
                               (lecture.id,))
     assert due == "2026-12-04T11:00:00.000000Z"  # 19:00 in Shanghai
 
 
 async def test_times_are_kept_in_utc(db: Database, clock: ManualClock) -> None:
-    await import_grid(db, SAMPLE)
-    async with db.write() as tx:
-        unit = await grid.by_code(tx, "C01")
-        assert unit is not None
-        starts = service.parse_time("2026-12-05 14:30", TZ, clock.now())
-        draft = service.Draft(Kind.LAW_TALK, TITLE, "王律师", starts, "活动室", unit.id)
-        lecture = await service.create(tx, draft, None, True, clock.now(), TZ)
+    lecture = await talk_in_c01(db, clock, "2026-12-05 14:30")
+    async with db.read() as tx:
         stored = await tx.scalar("SELECT starts_at FROM lectures WHERE id = ?", (lecture.id,))
     assert stored == iso(datetime(2026, 12, 5, 6, 30, tzinfo=UTC)) == "2026-12-05T06:30:00.000000Z"
     with use_locale("zh_CN"):
