@@ -69,7 +69,7 @@ class Core:
         stack.push_async_callback(self.outbox.stop)
         if await progress.resume():  # broadcasts a stop interrupted: their authors' status lines
             self.outbox.wake()
-        self.scheduler = Scheduler(self.db, self.clock, self.outbox, self.settings.timezone)
+        self.scheduler = Scheduler(self.db, self.clock, self.outbox, self.settings.timezone, self.media)
         await self.scheduler.start()
         stack.push_async_callback(self.scheduler.stop)
 

@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.clock import Clock
 from bot.delivery.outbox import OutboxWorker
 from bot.services import timers
+from bot.services.media import MediaStore
 from bot.storage import conversations
 from bot.storage.db import Database
 
@@ -25,8 +26,9 @@ TIMERS_JOB = "timers"
 class Scheduler:
     """Wakes the outbox worker, fires due timers at their time, and keeps housekeeping going."""
 
-    def __init__(self, db: Database, clock: Clock, outbox: OutboxWorker, timezone: str) -> None:
+    def __init__(self, db: Database, clock: Clock, outbox: OutboxWorker, timezone: str, media: MediaStore) -> None:
         self._db = db
+        self._media = media
         self._clock = clock
         self._outbox = outbox
         self._timezone = timezone
@@ -71,6 +73,7 @@ class Scheduler:
             self._jobs.add_job(self.run_timers, "date", run_date=next_at, id=TIMERS_JOB, replace_existing=True)
         if fired:
             self._outbox.wake()
+        await self._media.empty_trash(self._db)  # files let go of by what just committed
         return fired
 
     async def _sweep(self) -> None:

@@ -77,6 +77,33 @@ def labels(server: FakeTelegramServer, message: SentMessage) -> list[str]:
     return [label for label, _ in server.buttons(message)]
 
 
+async def test_a_reporter_who_is_forgotten_takes_their_photos_along(server: FakeTelegramServer, db_path: Path,
+                                                                      clock: ManualClock) -> None:
+    media = db_path.parent / "media"
+    async with running(settings(server, db_path), clock):
+        chat = await at_menu(server, WANG)
+        await chat.tap("📣 我要反映")
+        await chat.tap("🏠 屋顶漏水")
+        await chat.expect("请说说是什么情况")
+        chat.send("楼道顶上渗水")
+        await chat.expect("已收到 0 张")
+        server.push_photo(WANG, data=jpeg("blue"))
+        await chat.expect("已收到 1 张")
+        await chat.tap("✅ 发完了")
+        await chat.tap("✅ 提交")
+        ref = ref_in(await chat.expect("编号：JL-"))
+        await Chat(server, LEADER).expect(ref)  # the task went out with the photo
+        assert len(list(media.iterdir())) == 1
+        await chat.tap("🗑 删除我的信息")  # on the menu that follows the reference number
+        await chat.expect("确定要删除您在近邻的信息吗？")
+        await chat.tap("确定删除")
+        await chat.expect("已删除您的信息")
+        await server.wait_until(lambda: not list(media.iterdir()), 5, lambda: "the photo file is still there")
+    assert await query(db_path, "SELECT ref, reporter_id, description FROM issues") == [(ref, None, "楼道顶上渗水")]
+    assert await query(db_path, "SELECT COUNT(*) FROM issue_photos") == [(0,)]
+    assert await query(db_path, "SELECT COUNT(*) FROM media_trash") == [(0,)]
+
+
 async def at_menu(server: FakeTelegramServer, user: int) -> Chat:
     chat = Chat(server, user)
     chat.send("/start")

@@ -293,7 +293,7 @@ async def test_a_resident_can_delete_their_data(server: FakeTelegramServer, db_p
         await chat.tap("✅ 同意")
         await chat.tap("跳过")
         await chat.tap("🗑 删除我的信息")
-        confirm = await chat.expect("确定要删除您在近邻的所有信息吗？")
+        confirm = await chat.expect("确定要删除您在近邻的信息吗？")
         assert [label for label, _ in server.buttons(confirm)] == ["确定删除", "⬅ 返回", "✖ 取消"]
         await chat.tap("⬅ 返回")
         await chat.expect("请选择要办的事")

@@ -68,7 +68,7 @@ async def ask_forget(ctx: Ctx) -> Reply:
 async def on_forget(ctx: Ctx, inbound: Inbound) -> Transition:
     if inbound.token != "forget:yes" or ctx.person is None:
         return Retry("nav.use_buttons")
-    await people_service.forget(ctx.tx, ctx.person)
+    await people_service.forget(ctx.tx, ctx.person, ctx.now)
     ctx.person = None
     return Done((Reply(t("forget.done")),), menu=False)
 

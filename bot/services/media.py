@@ -11,12 +11,16 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from bot.storage import media as store
+from bot.storage.db import Database
+
 MAX_BYTES = 20 * 1024 * 1024  # what the Telegram Bot API lets a bot download
 MAX_SIDE = 2048  # longest side of a stored photo, in pixels
 MAX_PIXELS = 50_000_000  # larger images are refused before they are decoded
 JPEG_QUALITY = 85
 # Decoders tried on untrusted bytes: what phones send, nothing exotic (EPS would even run Ghostscript).
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")  # JPEG includes multi-picture (MPO) files
+_TRASH_BATCH = 200  # files deleted per transaction
 _SUFFIX_RE = re.compile(r"\.[a-z0-9]{1,5}")
 
 
@@ -56,6 +60,22 @@ class MediaStore:
         suffix = suffix.lower() if _SUFFIX_RE.fullmatch(suffix.lower()) else ".ogg"
         return await asyncio.to_thread(self._write, data, suffix)
 
+    async def empty_trash(self, db: Database) -> int:
+        """Delete the files let go of (see `storage.media`), once their transaction has committed; returns how
+        many. Only files inside this store's directory are touched."""
+        deleted = 0
+        while paths := await _read_trash(db):
+            await asyncio.to_thread(self._delete, paths)
+            async with db.write() as tx:
+                await store.emptied(tx, paths)
+            deleted += len(paths)
+        return deleted
+
+    def _delete(self, paths: list[str]) -> None:
+        for path in map(Path, paths):
+            if path.resolve().parent == self.directory:
+                path.unlink(missing_ok=True)
+
     def _write(self, data: bytes, suffix: str) -> str:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = self.directory / f"{secrets.token_hex(16)}{suffix}"
@@ -63,6 +83,11 @@ class MediaStore:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         return str(path)
+
+
+async def _read_trash(db: Database) -> list[str]:
+    async with db.read() as tx:
+        return await store.trash(tx, _TRASH_BATCH)
 
 
 def reencode(data: bytes, max_side: int) -> bytes:

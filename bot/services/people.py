@@ -9,7 +9,7 @@ from bot.domain.grid import GridUnit, Level
 from bot.domain.messages import Sender
 from bot.domain.people import Account, Person, Role
 from bot.i18n import t
-from bot.storage import grid, people
+from bot.storage import grid, media, people
 from bot.storage.db import Tx
 
 ROOM_MAX = 16
@@ -62,5 +62,9 @@ async def sync_admins(tx: Tx, admins: Iterable[tuple[str, str]]) -> None:
             await grant_street_admin(tx, person.id)
 
 
-async def forget(tx: Tx, person: Person) -> None:
+async def forget(tx: Tx, person: Person, now: datetime) -> None:
+    """Delete the person: accounts, home, roles and answers with them, and every photo and voice note they sent
+    (the files once this commits). Reports and meeting topics they raised stay, without their name, so that the
+    grid can finish the work."""
+    await media.let_go_of_person(tx, person.id, now)
     await people.delete(tx, person.id)
