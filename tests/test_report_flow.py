@@ -82,10 +82,7 @@ async def test_a_reporter_who_is_forgotten_takes_their_photos_along(server: Fake
     media = db_path.parent / "media"
     async with running(settings(server, db_path), clock):
         chat = await at_menu(server, WANG)
-        await chat.tap("📣 我要反映")
-        await chat.tap("🏠 屋顶漏水")
-        await chat.expect("请说说是什么情况")
-        chat.send("楼道顶上渗水")
+        await describe(chat, "楼道顶上渗水")
         await chat.expect("已收到 0 张")
         server.push_photo(WANG, data=jpeg("blue"))
         await chat.expect("已收到 1 张")
@@ -111,12 +108,17 @@ async def at_menu(server: FakeTelegramServer, user: int) -> Chat:
     return chat
 
 
-async def report(chat: Chat, text: str, category: str = "🏠 屋顶漏水") -> str:
-    """File a report the shortest way from the main menu; returns its reference."""
+async def describe(chat: Chat, text: str, category: str = "🏠 屋顶漏水") -> None:
+    """From the main menu: start a report in `category` and describe it (the photo step comes next)."""
     await chat.tap("📣 我要反映")
     await chat.tap(category)
     await chat.expect("请说说是什么情况")
     chat.send(text)
+
+
+async def report(chat: Chat, text: str, category: str = "🏠 屋顶漏水") -> str:
+    """File a report the shortest way from the main menu; returns its reference."""
+    await describe(chat, text, category)
     await chat.tap("跳过")
     await chat.tap("✅ 提交")
     return ref_in(await chat.expect("编号：JL-"))
@@ -250,10 +252,7 @@ async def test_duplicate_is_followed_instead(server: FakeTelegramServer, db_path
     async with running(settings(server, db_path), clock) as service:
         ref = await report(await at_menu(server, WANG), "屋顶漏水")
         neighbour = await at_menu(server, ZHAO)
-        await neighbour.tap("📣 我要反映")
-        await neighbour.tap("🏠 屋顶漏水")
-        await neighbour.expect("请说说是什么情况")
-        neighbour.send("我家也漏水")
+        await describe(neighbour, "我家也漏水")
         await neighbour.tap("跳过")
         await neighbour.tap("✅ 提交")
         offer = await neighbour.expect("这件事已经有邻居反映过了")
