@@ -7,6 +7,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.domain.issues import Issue, Status
 from bot.domain.people import Duty, Person, Role
+from bot.i18n import use_locale
 from bot.services import issues as service
 from bot.services import timers
 from bot.services.grid_import import import_grid
@@ -139,6 +140,23 @@ async def test_the_clock_climbs_the_grid_and_the_street_is_last(db: Database, st
         queued = await tx.scalar("SELECT COUNT(*) FROM outbox WHERE payload LIKE '%已超时%'")
     assert kinds.count("escalate") == 2 and "overdue" in kinds
     assert queued == 1  # one overdue nudge to the street admin
+
+
+async def test_a_timed_out_task_says_why_in_each_members_language(db: Database, street: Street,
+                                                                    clock: ManualClock) -> None:
+    async with db.write() as tx:
+        await people.set_locale(tx, street.secretary.id, "en")
+    leak = await _submit(db, street, clock)
+    clock.advance(24 * 3600 + 1)
+    with use_locale("zh_CN"):  # the timer runs in the street's language
+        await timers.fire_due(db, clock.now(), TZ)
+    async with db.read() as tx:
+        issue = await issues.get(tx, leak)
+        assert issue is not None
+        rows = await tx.all("SELECT payload FROM outbox WHERE chat_id = ? AND idempotency_key LIKE ?",
+                            ("secretary", f"issue:{leak}:task:escalated:%"))
+    assert issue.status is Status.ESCALATED
+    assert len(rows) == 1 and "Escalated because: time limit passed" in rows[0][0]
 
 
 async def test_unanswered_follow_up_reminds_once_then_closes(db: Database, street: Street,

@@ -109,8 +109,9 @@ async def submit(tx: Tx, reporter: Person, draft: Draft, now: datetime, timezone
 
 
 async def _assign(tx: Tx, issue: Issue, route: routing.Route, status: Status, actor_id: int | None,
-                  now: datetime, timezone: str, *, reason: str) -> Issue:
-    """Give the issue to `route`'s owner: record the decision, restart the level's clock, push the task."""
+                  now: datetime, timezone: str, *, reason: str, timed_out: bool = False) -> Issue:
+    """Give the issue to `route`'s owner: record the decision, restart the level's clock, push the task (with
+    `reason`, or "time limit passed" in each recipient's language when `timed_out`)."""
     category = await _category(tx, issue.category)
     limit = timedelta(hours=category.limits[route.owner.level])
     await issues.record(tx, issue.id, kind="route", actor_id=actor_id, now=now, detail=route.describe())
@@ -123,7 +124,8 @@ async def _assign(tx: Tx, issue: Issue, route: routing.Route, status: Status, ac
     for recipient in route.recipients:
         await notify.push_reply(tx, person_id=recipient.person_id, now=now,
                                 idempotency=f"issue:{issue.id}:task:{status.value}:{route.owner.id}:{_stamp(now)}",
-                                render=lambda: task_card(tx, issue, timezone, reason=reason))
+                                render=lambda: task_card(tx, issue, timezone,
+                                                         reason=t("task.timeout_reason") if timed_out else reason))
     return issue
 
 
@@ -278,10 +280,12 @@ async def escalate(tx: Tx, issue_id: int, member: Person | None, reason: str, no
         raise IssueError("task.at_top")
     old = await issues.recipients(tx, issue.id)
     actor = None if member is None else member.id
-    detail = reason or ("" if member is not None else t("task.timeout_reason"))  # a member's own choice is no timeout
+    timed_out = member is None and not reason  # a member's own choice is no timeout
+    detail = t("task.timeout_reason") if timed_out else reason  # the audit trail's, in the street's language
     await issues.record(tx, issue.id, kind="hand_up" if hand_up else "escalate", actor_id=actor, now=now,
                         detail=detail)
-    issue = await _assign(tx, issue, route, Status.ESCALATED, actor, now, timezone, reason=detail)
+    issue = await _assign(tx, issue, route, Status.ESCALATED, actor, now, timezone, reason=detail,
+                          timed_out=timed_out)
     new_owner = await place_label(tx, route.owner.id)
     for person_id in old:
         if person_id != actor and person_id not in {r.person_id for r in route.recipients}:
