@@ -41,6 +41,32 @@ async def test_export_lists_the_defaults_and_reimports_unchanged(db: Database) -
     assert (report.created, report.updated, report.unchanged) == (0, 0, 12)
 
 
+async def test_an_active_column_of_0_retires_a_category_and_1_brings_it_back(db: Database) -> None:
+    header = HEADER.replace("name_en\n", "name_en,active\n")
+    report = await import_categories(db, (header + "pets,sanitation,72,48,48,168,0,,,0\n"
+                                                   "parking,,72,48,48,168,0,,,\n").encode())
+    assert (report.created, report.updated, report.unchanged) == (0, 2, 0)  # pets retired, parking moved last
+    assert "pets" not in await _codes(db)
+    async with db.read() as tx:
+        assert await issues.category(tx, "pets") is None  # not offered to residents …
+        assert await issues.category(tx, "pets", active_only=False) is not None  # … but old reports keep it
+    assert b"pets" not in await export_categories(db)
+    await import_categories(db, (header + "pets,sanitation,72,48,48,168,0,,,1\n").encode())
+    assert (await _codes(db))[-1] == "pets"
+
+
+async def test_a_bad_active_value_or_retiring_every_category_is_refused(db: Database) -> None:
+    header = HEADER.replace("name_en\n", "name_en,active\n")
+    with pytest.raises(ImportRejected) as bad:
+        await import_categories(db, (header + "pets,sanitation,72,48,48,168,0,,,no\n").encode())
+    assert [(error.line, error.key) for error in bad.value.errors] == [(2, "categories.error.active")]
+    every = "".join(f"{code},,1,1,1,1,0,,,0\n" for code in DEFAULTS)
+    with pytest.raises(ImportRejected) as none:
+        await import_categories(db, (header + every).encode())
+    assert [error.key for error in none.value.errors] == ["categories.error.none_left"]
+    assert await _codes(db) == DEFAULTS  # nothing changed
+
+
 @pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
 async def test_import_changes_limits_adds_a_category_and_sets_the_order(db: Database, bom: bytes) -> None:
     text = (HEADER + "elevator,safety,4,8,12,24.5,1,电梯故障,Lift out of order\n"

@@ -18,6 +18,7 @@ from bot.storage.db import Database
 
 COLUMNS = ("code", "duty", "building_hours", "complex_hours", "community_hours", "street_hours", "infrastructure",
            "name_zh", "name_en")
+OPTIONAL = ("active",)  # "0" retires a category: residents no longer see it, reports filed under it keep it
 HOURS = {Level.BUILDING: "building_hours", Level.COMPLEX: "complex_hours", Level.COMMUNITY: "community_hours",
          Level.STREET: "street_hours"}
 MAX_BYTES = 1024 * 1024
@@ -48,12 +49,17 @@ async def import_categories(db: Database, data: bytes) -> ImportReport:
     if len(data) > MAX_BYTES:
         raise ImportRejected([GridError(0, "categories.error.too_large", {"max_kb": MAX_BYTES // 1024})])
     text, encoding = decode(data)
-    categories, errors = parse(text)
+    categories, retired, errors = parse(text)
     if errors:
         raise ImportRejected(errors)
     counts = Counter[str]()
     async with db.write() as tx:
         existing = {category.code: category for category in await store.categories(tx)}
+        if not set(existing) - retired and not categories:
+            raise ImportRejected([GridError(0, "categories.error.none_left")])
+        for code in sorted(retired & set(existing)):
+            await store.retire_category(tx, code)
+            counts["updated"] += 1
         positions = await store.category_positions(tx)
         codes = {category.code for category in categories}
         first = max((p for code, p in positions.items() if code not in codes), default=0) + 1
@@ -68,9 +74,11 @@ async def import_categories(db: Database, data: bytes) -> ImportReport:
                         done_key="categories.import.done")
 
 
-def parse(text: str) -> tuple[list[Category], list[GridError]]:
-    """The categories in the file and every problem found in it, with its line."""
+def parse(text: str) -> tuple[list[Category], set[str], list[GridError]]:
+    """The categories in the file, the codes it retires (`active` 0), and every problem found in it, with its
+    line."""
     categories: list[Category] = []
+    retired: set[str] = set()
     errors: list[GridError] = []
     first_line: dict[str, int] = {}
     rows = list(_rows(text))
@@ -82,11 +90,15 @@ def parse(text: str) -> tuple[list[Category], list[GridError]]:
         elif code:
             first_line[code] = line
         errors += [GridError(line, key, params) for key, params in problems]
-        if not problems:
+        if problems:
+            continue
+        if cells.get("active") == "0":
+            retired.add(code)
+        else:
             categories.append(_category(cells))
     if not rows:
         errors.append(GridError(0, "categories.error.no_rows"))
-    return categories, errors
+    return categories, retired, errors
 
 
 def _rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
@@ -118,7 +130,7 @@ def _header(line: int, cells: list[str]) -> dict[str, int]:
                                 {"columns": ", ".join(missing), "header": ",".join(COLUMNS)}))
     if errors:
         raise ImportRejected(errors)
-    return {name: names.index(name) for name in COLUMNS}
+    return {name: names.index(name) for name in (*COLUMNS, *OPTIONAL) if name in names}
 
 
 Problems = Iterator[tuple[str, dict[str, object]]]
@@ -137,6 +149,8 @@ def _problems(cells: dict[str, str]) -> Problems:
             yield "categories.error.hours", {"column": column, "value": cells[column], "max": MAX_HOURS}
     if cells["infrastructure"] not in ("0", "1"):
         yield "categories.error.infrastructure", {"value": cells["infrastructure"]}
+    if cells.get("active", "") not in ("", "0", "1"):
+        yield "categories.error.active", {"value": cells["active"]}
     for column in ("name_zh", "name_en"):
         if len(cells[column]) > NAME_MAX:
             yield "categories.error.name_too_long", {"column": column, "length": len(cells[column]),

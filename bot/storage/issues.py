@@ -41,6 +41,11 @@ async def category_positions(tx: Tx) -> dict[str, int]:
     return {row["code"]: row["position"] for row in rows}
 
 
+async def retire_category(tx: Tx, code: str) -> None:
+    """Residents no longer see the category; reports filed under it keep it."""
+    await tx.execute("UPDATE categories SET active = 0 WHERE code = ?", (code,))
+
+
 async def upsert_category(tx: Tx, category: Category, position: int) -> None:
     limits = category.limits
     await tx.execute(
