@@ -151,6 +151,7 @@ class Message:
     msgid: str
     at: datetime
     body: JSONDict = field(repr=False, default_factory=dict)  # the whole message/send body
+    response_code: str = ""  # a card's: its click event carries it, and message/update_template_card takes it
 
     @property
     def text(self) -> str:
@@ -431,7 +432,7 @@ class FakeWeComServer(LoopbackServer):
             if limit := self.limits.admit(user, now):
                 self.dropped.append(Drop(user, msgid, limit, now))
             else:
-                self._received[user].append(Message(user, msgtype, content, msgid, now, body))
+                self._received[user].append(Message(user, msgtype, content, msgid, now, body, response_code))
         answer = {"errcode": 0, "errmsg": "ok", **answer, "msgid": msgid}
         if response_code:
             answer["response_code"] = response_code

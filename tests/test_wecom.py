@@ -217,6 +217,9 @@ async def test_a_resident_joins_reports_and_rates_and_the_leader_resolves_on_wec
     assert await street.query("SELECT stage, COUNT(*) FROM issue_photos GROUP BY stage") == [("report", 1)]
     assert [path.read_bytes()[:2] for path in street.photos_kept()] == [b"\xff\xd8"]  # a JPEG
     assert fake.dropped == []  # never over WeCom's per-member limits
+    pressed = fake.calls_to("message/update_template_card")
+    assert pressed and len(fake.card_updates) == len(pressed)  # every card pressed was settled, once
+    assert {update["button"]["replace_name"] for update in fake.card_updates} == {"✓ 已选择"}
 
 
 async def test_a_typed_number_answers_the_latest_numbered_list_delivered(fake: FakeWeComServer) -> None:

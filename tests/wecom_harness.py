@@ -148,17 +148,17 @@ class WeComPerson:
         return text_xml(self.userid, text, corp_id=CORP_ID, create_time=self.link.now(), msg_id=self.link.msg_id(),
                         agent_id=AGENT_ID)
 
-    def press_xml(self, key: str, task_id: str = "") -> str:
+    def press_xml(self, key: str, task_id: str = "", response_code: str = "") -> str:
         return template_card_event_xml(self.userid, key, task_id=task_id or f"t{self.link.msg_id()}",
-                                       response_code=secrets.token_hex(8), corp_id=CORP_ID,
+                                       response_code=response_code or secrets.token_hex(8), corp_id=CORP_ID,
                                        create_time=self.link.now(), agent_id=AGENT_ID)
 
     async def send(self, text: str) -> None:
         await self.link.deliver(self.text_xml(text))
 
-    async def press(self, key: str, task_id: str = "") -> None:
+    async def press(self, key: str, task_id: str = "", response_code: str = "") -> None:
         """A click on a card button whose key is `key` (need not be on any card: tampering)."""
-        await self.link.deliver(self.press_xml(key, task_id))
+        await self.link.deliver(self.press_xml(key, task_id, response_code))
 
     async def photo(self, data: bytes, content_type: str = "image/jpeg") -> None:
         """A picture sent in the chat: WeCom keeps it (media/get serves it) and calls back with its MediaId."""
@@ -195,7 +195,7 @@ class WeComPerson:
         if action.startswith("#"):
             await self.send(action[1:])
         else:
-            await self.press(action, str(message.content.get("task_id", "")))
+            await self.press(action, str(message.content.get("task_id", "")), message.response_code)
 
     async def expect(self, text: str, timeout: float = 5.0) -> Message:  # noqa: ASYNC109
         """Wait until a message after those already consumed contains `text`; that message."""

@@ -83,12 +83,13 @@ class WeComChannel:
             self._recent[inbound.event_id] = None
             while len(self._recent) > RECENT_EVENTS:
                 del self._recent[next(iter(self._recent))]
-            task = asyncio.create_task(self._handle(inbound), name="wecom-callback")
+            task = asyncio.create_task(self._handle(inbound, event.response_code), name="wecom-callback")
             self._handling.add(task)
             task.add_done_callback(self._handling.discard)
         return web.Response(text="")
 
-    async def _handle(self, inbound: Inbound) -> None:
+    async def _handle(self, inbound: Inbound, response_code: str = "") -> None:
+        """Run the event through the engine and send the replies; a pressed card then shows it was answered."""
         try:
             if inbound.kind is InboundKind.TEXT:
                 token = self.sender.numbered_choice(inbound.sender.user_id, inbound.text)
@@ -104,9 +105,19 @@ class WeComChannel:
                     return
             for reply in await self._engine.handle(inbound):
                 await self._reply(inbound, reply)
+            if response_code:
+                await self._settle_card(inbound.sender.user_id, response_code)
         except Exception:
             self._recent.pop(inbound.event_id, None)
             log.exception("error while handling a WeCom callback")
+
+    async def _settle_card(self, userid: str, response_code: str) -> None:
+        """Turn the pressed card's buttons into one that cannot be pressed again (WeCom cards cannot be edited
+        otherwise); a card that cannot be updated stays as it is."""
+        try:
+            await self.api.update_card([userid], response_code, translate(self._settings.locale, "wecom.card_done"))
+        except WeComError as error:
+            log.info("could not mark a pressed WeCom card as answered: %s", error)
 
     async def _download(self, inbound: Inbound) -> str:
         """Fetch the photo or voice note `inbound.media_ref` names into the media store; its local path."""
