@@ -452,3 +452,24 @@ async def test_next_pass_is_when_the_first_waiting_row_becomes_due(db: Database,
 
     assert await worker.run_once() == 0
     assert worker.next_pass_at == clock.now() + timedelta(minutes=5)
+
+
+async def test_rows_held_for_their_slots_go_back_to_pending_at_stop(db: Database, clock: ManualClock) -> None:
+    sender = RecordingSender(clock, per_second=10)  # slots 1/9 s apart: three fit in the 0.25 s looked ahead
+    worker = OutboxWorker(db, clock, {CHANNEL: sender})
+    for n in range(5):
+        await enqueue(db, clock, str(3000 + n), "notice")
+    await worker.start()
+    try:
+        await sender.wait_until(lambda: len(sender.attempts) == 1)  # the clock stands still: the rest wait
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert [status for _, _, status, _ in await rows(db)] == ["sent", "in_flight", "in_flight", "pending",
+                                                                  "pending"]
+    finally:
+        await worker.stop()
+
+    assert [(status, attempts) for _, _, status, attempts in await rows(db)] == [
+        ("sent", 1), ("pending", 0), ("pending", 0), ("pending", 0), ("pending", 0)]
+    await drain(worker, clock, db)
+    assert len(sender.delivered) == 5

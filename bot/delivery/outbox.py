@@ -1,7 +1,9 @@
 """The delivery worker: drains the outbox through one sender per channel, within each platform's limits.
 
-Rows are claimed (in_flight) in one transaction, sent outside any transaction and settled in another. A chat's
-rows go out one at a time in id order; different chats are sent concurrently. Nothing here logs message text.
+A pass reserves each channel's rate slots a little ahead and claims (in_flight) the rows that fill them in one
+transaction; a release task starts each at its slot, outside any transaction; outcomes are settled in batches. A
+chat's rows go out one at a time in id order; different chats are sent concurrently; a broadcast's rows with the
+same message share calls on channels that take many chats at once. Nothing here logs message text.
 
 A row whose reply has a slot is sent with the reference of the message the previous row of that slot left in the
 chat, and the sender replaces that message (an edit) instead of adding one. Rows may belong to a broadcast: after
@@ -159,6 +161,7 @@ class _Gate:
         return now if len(self._window) < self._per_window else self._window[0] + _SECOND
 
     def went_out(self, at: datetime) -> None:
+        """A call was started at `at` (counted in the sliding second)."""
         self._window.append(at)
 
     def pause(self, until: datetime) -> None:
@@ -184,8 +187,8 @@ class _Shipment:
 class OutboxWorker:
     """Sends due outbox rows; `wake()` after enqueueing, `run_once()` in tests.
 
-    A pass reserves rate slots up to `lookahead` seconds ahead and claims those rows in one transaction; the loop
-    releases each at its slot. Outcomes are recorded in batches (one transaction for all that finished meanwhile).
+    A pass reserves rate slots up to `lookahead` seconds ahead and claims those rows in one transaction; the release
+    task starts each at its slot. Outcomes are recorded in batches (one transaction for all that finished meanwhile).
     `run_once` looks no further than now, so a test sees exactly what is allowed at the clock's time."""
 
     def __init__(self, db: Database, clock: Clock, senders: Mapping[str, ChannelSender], *,
@@ -248,7 +251,7 @@ class OutboxWorker:
         self._release_due.set()
         await asyncio.gather(*self._tasks)
         self._tasks = []
-        await self._give_back(lambda shipment: True)
+        await self._give_back()
         await asyncio.gather(*self._sends)
         if self._reporting is not None:
             await self._reporting
@@ -382,14 +385,12 @@ class OutboxWorker:
             started.append(self._start(self._held.pop(0)))
         return started, None
 
-    async def _give_back(self, which: Callable[[_Shipment], bool]) -> None:
-        """Held shipments chosen by `which` are not sent after all: their rows go back to pending."""
-        returned = [s for s in self._held if which(s)]
-        if not returned:
-            return
-        self._held = [s for s in self._held if not which(s)]
-        async with self._db.write() as tx:
-            await outbox.unclaim(tx, [item.id for s in returned for item in s.items])
+    async def _give_back(self) -> None:
+        """The held shipments are not sent after all (the worker stops): their rows go back to pending."""
+        returned, self._held = self._held, []
+        if returned:
+            async with self._db.write() as tx:
+                await outbox.unclaim(tx, [item.id for shipment in returned for item in shipment.items])
 
     async def _report_unserved(self, tx: Tx) -> None:
         if not self._check_unserved:
