@@ -1,9 +1,11 @@
 """Broadcast: 10,000 pushes through the outbox to a fake Bot API that enforces Telegram's limits.
 
 10,000 recipients (Telegram chat ids 1..10,000, each a person with a channel account) get one message each: the
-rows are enqueued in one transaction through bot.storage.outbox.enqueue into a real Database on a temporary file.
-The real OutboxWorker then drains them with the real TelegramSender — a telegram.Bot pointed at a fake Bot API on
-127.0.0.1 with the connection pool Jinlin's Telegram channel uses — and the real SystemClock. The fake answers 429
+rows are enqueued in one transaction through bot.storage.outbox.enqueue_all into a real Database on a temporary
+file. The real OutboxWorker then drains them with the real TelegramSender — a telegram.Bot pointed at a fake Bot API
+on 127.0.0.1 with the connection pool Jinlin's Telegram channel uses — and the real SystemClock. The fake runs in a
+process of its own (Telegram is remote: its work must not slow the bot's event loop, nor the bot's work its clock),
+and sends its tally back when the run is over. It answers 429
 "Too Many Requests: retry after 1" to any send beyond `--rate` messages in a sliding second, or to one chat within
 1 s, and the worker is configured at that same rate (TELEGRAM_MAX_MESSAGES_PER_SECOND). The outbox's per-chat
 gap plays no part: one message per chat.
