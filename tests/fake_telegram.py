@@ -214,7 +214,7 @@ class _Failure:
 
 
 class _Limits:
-    """Telegram's flood control, measured on the server's side in real time (time.monotonic).
+    """Telegram's flood control, measured on the server's side by its clock (real time unless told otherwise).
 
     Overall: at most ``per_second`` sends in any window of ``window`` seconds (one second; longer only below one
     message a second, so that at least one send fits), i.e. a sliding window that never lets a burst above the
@@ -297,13 +297,16 @@ def _html_text(text: str) -> str:
 class FakeTelegramServer(LoopbackServer):
     """In-process fake of the Telegram Bot API (long polling, webhooks, messages, failures)."""
 
-    def __init__(self, *, token: str | None = None, rate_limit: float | None = None) -> None:
+    def __init__(self, *, token: str | None = None, rate_limit: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         """Accept any bot token, or only ``token`` (others get 401 Unauthorized) if given.
 
         ``rate_limit``: enforce Telegram's limits at that many messages per second (see :meth:`enforce_limits`).
+        ``clock``: seconds, for the limits and the times calls are recorded at (real time by default).
         """
         super().__init__()
         self.token = token
+        self._now = clock
         self.calls: list[Call] = []
         self.sent: list[SentMessage] = []
         self.edits: list[Edit] = []
@@ -396,7 +399,7 @@ class FakeTelegramServer(LoopbackServer):
             params = await self._read_params(request)
         except ApiError as error:
             params, parse_error = {}, error
-        call = Call(entry[0] if entry else name, params, time.monotonic(), request.content_type)
+        call = Call(entry[0] if entry else name, params, self._now(), request.content_type)
         self.calls.append(call)
         self._calls_by_method[call.method].append(call)
         self._notify()
@@ -655,15 +658,15 @@ class FakeTelegramServer(LoopbackServer):
         accepted in the last second (a sliding window: no burst above the rate), or if the last accepted send to
         the same chat is less than ``per_chat_interval`` seconds old. A refused send is not recorded as sent
         and takes no slot; its answer carries ``parameters.retry_after`` = ``retry_after``. Every accepted send
-        takes a slot, whatever its outcome after that. Time is real (time.monotonic), measured when the call is
-        handled. Off by default; calling this again replaces the limits and forgets the sends counted so far.
+        takes a slot, whatever its outcome after that. Time is the server's clock (real by default), read when the
+        call is handled. Off by default; calling this again replaces the limits and forgets the sends counted so far.
         """
         self._limits = _Limits(per_second, per_chat_interval, retry_after)
 
     def _check_limits(self, call: Call) -> None:
         if self._limits is None or call.method not in _SEND_METHODS:
             return
-        if not self._limits.admit(call.params.get("chat_id"), time.monotonic()):
+        if not self._limits.admit(call.params.get("chat_id"), self._now()):
             seconds = self._limits.retry_after
             raise ApiError(429, TOO_MANY.format(seconds), {"retry_after": seconds})
 
@@ -1053,7 +1056,7 @@ class FakeTelegramServer(LoopbackServer):
                 message.message_id,
                 message.text,
                 message.reply_markup,
-                time.monotonic(),
+                self._now(),
             )
         )
         return message.payload

@@ -519,28 +519,48 @@ async def test_a_burst_above_the_rate_gets_429_with_retry_after(server: FakeTele
     assert server.too_many == 4
 
 
-async def test_two_messages_to_one_chat_within_the_interval_get_429(server: FakeTelegramServer, bot: Bot) -> None:
+class Seconds:
+    """A clock for the fake's limits that moves only when told (nothing waits for real)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def timed() -> AsyncIterator[tuple[FakeTelegramServer, Seconds, Bot]]:
+    seconds = Seconds()
+    async with FakeTelegramServer(clock=seconds) as fake, make_bot(fake) as b:
+        yield fake, seconds, b
+
+
+async def test_two_messages_to_one_chat_within_the_interval_get_429(
+        timed: tuple[FakeTelegramServer, Seconds, Bot]) -> None:
+    server, seconds, bot = timed
     server.enforce_limits(100, per_chat_interval=0.3)
     await bot.send_message(USER, "first")
-    started = time.monotonic()
+    seconds.now += 0.29
     with pytest.raises(RetryAfter) as caught, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         await bot.send_message(USER, "too soon")
     assert retry_seconds(caught.value) == 1
     await bot.send_message(USER + 1, "another chat is not held up")
-    await asyncio.sleep(0.3 - (time.monotonic() - started))
+    seconds.now += 0.02  # 0.31 s after the first
     await bot.send_message(USER, "later")
     assert [m.text for m in server.messages_to(USER)] == ["first", "later"]
     assert server.too_many == 1 and server.duplicates() == {USER: 2}
     await bot.edit_message_text("edits are not limited", chat_id=USER, message_id=server.last_to(USER).message_id)
 
 
-async def test_paced_sends_pass(server: FakeTelegramServer, bot: Bot) -> None:
-    """40 sends a second to 4 chats in turn, each answered before the next: within 50/s and 0.08 s per chat."""
+async def test_paced_sends_pass(timed: tuple[FakeTelegramServer, Seconds, Bot]) -> None:
+    """40 sends a second to 4 chats in turn: within 50/s and 0.08 s per chat."""
+    server, seconds, bot = timed
     server.enforce_limits(50, per_chat_interval=0.08)
     for n in range(30):
         await bot.send_message(n % 4 + 1, f"message {n}")
-        await asyncio.sleep(0.025)
+        seconds.now += 0.025
     assert server.too_many == 0 and len(server.sent) == 30
     assert dict(server.delivered) == {1: 8, 2: 8, 3: 7, 4: 7} == server.duplicates()
 

@@ -108,11 +108,16 @@ async def at_menu(server: FakeTelegramServer, user: int) -> Chat:
     return chat
 
 
-async def describe(chat: Chat, text: str, category: str = "🏠 屋顶漏水") -> None:
-    """From the main menu: start a report in `category` and describe it (the photo step comes next)."""
+async def start_report(chat: Chat, category: str = "🏠 屋顶漏水") -> None:
+    """From the main menu: start a report in `category`, up to the question what it is about."""
     await chat.tap("📣 我要反映")
     await chat.tap(category)
     await chat.expect("请说说是什么情况")
+
+
+async def describe(chat: Chat, text: str, category: str = "🏠 屋顶漏水") -> None:
+    """From the main menu: start a report in `category` and describe it (the photo step comes next)."""
+    await start_report(chat, category)
     chat.send(text)
 
 
@@ -168,9 +173,7 @@ async def test_a_new_resident_reports_a_leak_in_four_taps(server: FakeTelegramSe
 async def test_photos_and_unexpected_input(server: FakeTelegramServer, db_path: Path, clock: ManualClock) -> None:
     async with running(settings(server, db_path), clock):
         chat = await at_menu(server, WANG)
-        await chat.tap("📣 我要反映")
-        await chat.tap("🏠 屋顶漏水")
-        await chat.expect("请说说是什么情况")
+        await start_report(chat)
         server.push_sticker(WANG)
         await chat.expect("这一步请打字或发语音")
         chat.send("很" * 1001)
@@ -202,9 +205,7 @@ async def test_photos_and_unexpected_input(server: FakeTelegramServer, db_path: 
 async def test_a_voice_note_and_other_places(server: FakeTelegramServer, db_path: Path, clock: ManualClock) -> None:
     async with running(settings(server, db_path), clock):
         chat = await at_menu(server, ZHAO)
-        await chat.tap("📣 我要反映")
-        await chat.tap("🔊 噪音扰民")
-        await chat.expect("请说说是什么情况")
+        await start_report(chat, "🔊 噪音扰民")
         server.push_voice(ZHAO)
         await chat.tap("跳过")
         confirm = await chat.expect("请您核对一下")
@@ -225,10 +226,7 @@ async def test_a_voice_note_and_other_places(server: FakeTelegramServer, db_path
         await chat.expect("编号：JL-")
 
         other = await at_menu(server, NOHOME)  # no home: the place is asked before confirming
-        await other.tap("📣 我要反映")
-        await other.tap("🧹 环境卫生")
-        await other.expect("请说说是什么情况")
-        other.send("广场上垃圾没人收")
+        await describe(other, "广场上垃圾没人收", "🧹 环境卫生")
         await other.tap("跳过")
         where = await other.expect("这件事发生在哪里")
         assert labels(server, where) == ["🏘 社区里别的地方", "📍 发送位置", "⬅ 返回", "✖ 取消"]
@@ -283,10 +281,7 @@ async def test_a_restart_mid_report_resumes(server: FakeTelegramServer, db_path:
     chat = Chat(server, WANG)
     async with running(settings(server, db_path), clock):
         chat.send("/start")
-        await chat.tap("📣 我要反映")
-        await chat.tap("💡 路灯照明")
-        await chat.expect("请说说是什么情况")
-        chat.send("楼下路灯不亮")
+        await describe(chat, "楼下路灯不亮", "💡 路灯照明")
         await chat.expect("已收到 0 张")
     server.push_photo(WANG, data=jpeg())  # sent while the bot is down
     async with running(settings(server, db_path), clock):
@@ -431,10 +426,7 @@ async def test_a_pushed_button_pauses_a_draft_which_resumes_afterwards(server: F
     async with running(settings(server, db_path), clock) as service:
         wang = await at_menu(server, WANG)
         ref = await report(wang, "楼道灯坏了", "💡 路灯照明")
-        await wang.tap("📣 我要反映")  # a second report, interrupted half way
-        await wang.tap("🚗 停车")
-        await wang.expect("请说说是什么情况")
-        wang.send("车堵住了消防通道")
+        await describe(wang, "车堵住了消防通道", "🚗 停车")  # a second report, interrupted half way
         await wang.expect("有照片的话")
         later(service, clock)
         async with member_side(service, db_path) as (tx, leader):

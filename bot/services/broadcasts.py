@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.domain.grid import GridUnit, Level
 from bot.domain.messages import Reply
 from bot.domain.people import Person, Role
+from bot.domain.refusal import Refusal
 from bot.i18n import t, use_locale
 from bot.services.people import place_label
 from bot.storage import broadcasts as store
@@ -35,13 +36,8 @@ MAX_TEXT = 1000  # characters of a broadcast's text
 STATUS_INTERVAL = timedelta(seconds=2)  # the author's status line is updated at most this often (and at the end)
 
 
-class BroadcastError(ValueError):
-    """Refused; `key` is the catalog message that says why."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class BroadcastError(Refusal):
+    """A refused broadcast."""
 
 
 async def scopes_for(tx: Tx, person: Person | None, is_admin: bool) -> list[GridUnit]:

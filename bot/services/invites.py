@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from bot.domain.grid import GridUnit
 from bot.domain.people import Duty, Role
+from bot.domain.refusal import Refusal
 from bot.i18n import t, use_locale
 from bot.services import notify
 from bot.services.people import place_label
@@ -20,13 +21,8 @@ DEFAULT_DAYS = 7
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: easy to read aloud
 
 
-class InviteError(ValueError):
-    """A bad invite request; `key` is the i18n message key."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class InviteError(Refusal):
+    """A bad invite request."""
 
 
 class Status(StrEnum):

@@ -12,6 +12,7 @@ from bot.domain.grid import Level
 from bot.domain.issues import TRANSITIONS, Category, Issue, Status
 from bot.domain.messages import Button, Reply
 from bot.domain.people import Person
+from bot.domain.refusal import Refusal
 from bot.i18n import current_locale, t
 from bot.services import notify, routing
 from bot.services.people import place_label
@@ -31,13 +32,8 @@ FOLLOWUP_TIMERS = ("followup_remind", "followup_close")
 Lazy = Callable[[], Awaitable[str]]  # text rendered in each recipient's own locale
 
 
-class IssueError(Exception):
-    """A refused action; `key` is the i18n message that tells the person why."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class IssueError(Refusal):
+    """A refused action on a report."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 from bot.domain.grid import GridUnit, Level
 from bot.domain.messages import Button, Reply
 from bot.domain.people import Person, Role
+from bot.domain.refusal import Refusal
 from bot.i18n import t
-from bot.services import notify
+from bot.services import jobs, notify
 from bot.services.people import place_label
 from bot.storage import grid
 from bot.storage import lectures as store
@@ -38,19 +39,13 @@ LISTED_SINCE = timedelta(days=7)  # organizers see talks that started up to this
 MAX_AHEAD = timedelta(days=366)
 LIMITS = {"title": 60, "speaker": 40, "place": 80, "description": 500, "comment": 500}
 SCOPE_LEVELS = (Level.STREET, Level.COMMUNITY, Level.COMPLEX, Level.BUILDING)
-BATCH = 50
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*T?\s*(\d{1,2})\s*[:：时点]\s*"
                    r"(\d{2})\s*分?", re.ASCII)
 
 
-class LectureError(Exception):
-    """A refused action; `key` is the i18n message that tells the person why."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class LectureError(Refusal):
+    """A refused action on a talk."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,10 +239,7 @@ async def change(tx: Tx, lecture_id: int, person: Person | None, is_admin: bool,
         return Reply("\n".join([*lines, "", await details(tx, lecture, timezone)]), rsvp_buttons(lecture))
 
     told = await store.audience(tx, lecture.id)
-    once = notify.once_per_locale(render)
-    for person_id in told:
-        await notify.push_reply(tx, person_id=person_id, idempotency=f"lecture:{lecture.id}:v{lecture.version}",
-                                now=now, render=once)
+    await notify.push_all(tx, told, idempotency=f"lecture:{lecture.id}:v{lecture.version}", now=now, render=render)
     return lecture, len(told)
 
 
@@ -263,10 +255,7 @@ async def cancel(tx: Tx, lecture_id: int, person: Person | None, is_admin: bool,
                        when=local(lecture.starts_at, timezone), place=lecture.place))
 
     told = await store.audience(tx, lecture.id)
-    once = notify.once_per_locale(render)
-    for person_id in told:
-        await notify.push_reply(tx, person_id=person_id, idempotency=f"lecture:{lecture.id}:cancelled", now=now,
-                                render=once)
+    await notify.push_all(tx, told, idempotency=f"lecture:{lecture.id}:cancelled", now=now, render=render)
     return await _lecture(tx, lecture.id), len(told)
 
 
@@ -411,23 +400,17 @@ class LectureJobs:
 
     async def fire_due(self, db: Database, now: datetime, timezone: str) -> int:
         """Fire every job due by `now`, each in its own transaction; returns how many fired."""
-        fired = 0
-        while True:
-            async with db.read() as tx:
-                due = await store.due_jobs(tx, now, BATCH)
-            for job in due:
-                try:
-                    async with db.write() as tx:
-                        if await store.finish_job(tx, job.id, now, ""):
-                            lecture = await store.get(tx, job.lecture_id)
-                            outcome = "skipped" if lecture is None else await _fire(tx, job, lecture, now, timezone)
-                            await store.set_outcome(tx, job.id, outcome)
-                            fired += 1
-                except Exception:
-                    log.exception("lecture job %d (%s) failed; it will be retried", job.id, job.kind)
-                    return fired
-            if len(due) < BATCH:
-                return fired
+
+        async def fire(tx: Tx, job: Job) -> bool:
+            if not await store.finish_job(tx, job.id, now, ""):
+                return False
+            lecture = await store.get(tx, job.lecture_id)
+            await store.set_outcome(tx, job.id,
+                                    "skipped" if lecture is None else await _fire(tx, job, lecture, now, timezone))
+            return True
+
+        return await jobs.fire_each(db, lambda tx, limit: store.due_jobs(tx, now, limit), fire,
+                                    lambda job: f"lecture job {job.id} ({job.kind})")
 
     async def next_due(self, db: Database) -> datetime | None:
         async with db.read() as tx:
@@ -481,10 +464,8 @@ async def _remind(tx: Tx, lecture: Lecture, job: Job, now: datetime, timezone: s
         return Reply(t("lecture.reminder", title=lecture.title, when=local(lecture.starts_at, timezone),
                        place=lecture.place), check_in_buttons(lecture.id))
 
-    once = notify.once_per_locale(render)
-    for person_id in await store.to_remind(tx, lecture.id, job.due_at):
-        await notify.push_reply(tx, person_id=person_id, idempotency=f"lecture:{lecture.id}:remind:{job.id}",
-                                now=now, render=once)
+    await notify.push_all(tx, await store.to_remind(tx, lecture.id, job.due_at),
+                          idempotency=f"lecture:{lecture.id}:remind:{job.id}", now=now, render=render)
     return "sent"
 
 

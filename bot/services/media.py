@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from bot.domain.refusal import Refusal
 from bot.storage import media as store
 from bot.storage.db import Database
 
@@ -24,13 +25,8 @@ _TRASH_BATCH = 200  # files deleted per transaction
 _SUFFIX_RE = re.compile(r"\.[a-z0-9]{1,5}")
 
 
-class MediaError(Exception):
-    """A refused photo or voice note; `key` is the catalog message that tells the person why."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class MediaError(Refusal):
+    """A refused photo or voice note."""
 
 
 class MediaStore:

@@ -16,7 +16,6 @@ and check in, only attendees rate.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -25,16 +24,15 @@ from bot.domain.grid import Level
 from bot.domain.issues import Issue
 from bot.domain.messages import Button, Reply
 from bot.domain.people import Person, Role
+from bot.domain.refusal import Refusal
 from bot.i18n import t
 from bot.services import issues as issue_service
-from bot.services import notify
+from bot.services import jobs, notify
 from bot.storage import grid, people
 from bot.storage import issues as issue_store
 from bot.storage import meetings as store
 from bot.storage.db import Database, Tx
 from bot.storage.meetings import Meeting, MeetingSettings, Topic
-
-log = logging.getLogger(__name__)
 
 PRE_MEETING = ("announce", "agenda", "remind_eve", "remind_hour")  # notices that make no sense once it has begun
 KINDS = (*PRE_MEETING, "poll")
@@ -51,7 +49,6 @@ MAX_OUTCOME = 2000
 MAX_PLACE = 60
 MAX_CAPACITY = 10000
 MAX_COMMENT = 500
-BATCH = 50
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ANSWER_TOKENS = {"y": "yes", "m": "maybe", "n": "no"}
 ANNOUNCE_DAYS = (1, 2, 3, 4, 5, 6)  # how many days ahead a chair may announce the week's meeting
@@ -61,13 +58,8 @@ TIME_SETTINGS = frozenset({"weekday", "start_time", "duration_minutes", "announc
 Render = Callable[[], Awaitable[Reply]]
 
 
-class MeetingError(Exception):
-    """A refused action; `key` is the i18n message that tells the person why."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class MeetingError(Refusal):
+    """A refused action on a meeting."""
 
 
 # ------------------------------------------------------------------------------------------------ time
@@ -181,21 +173,15 @@ async def fire_due(db: Database, now: datetime, timezone: str) -> int:
     if missing:
         async with db.write() as tx:
             await plan(tx, now, timezone)
-    fired = 0
-    while True:
-        async with db.read() as tx:
-            due = await store.due_jobs(tx, now, BATCH)
-        for job in due:
-            try:
-                async with db.write() as tx:
-                    if await store.finish_job(tx, job.id, now, ""):
-                        await store.set_job_result(tx, job.id, await _fire(tx, job, now, timezone))
-                        fired += 1
-            except Exception:
-                log.exception("meeting job %d (%s) failed; it will be retried", job.id, job.kind)
-                return fired
-        if len(due) < BATCH:
-            return fired
+
+    async def fire(tx: Tx, job: store.Job) -> bool:
+        if not await store.finish_job(tx, job.id, now, ""):
+            return False
+        await store.set_job_result(tx, job.id, await _fire(tx, job, now, timezone))
+        return True
+
+    return await jobs.fire_each(db, lambda tx, limit: store.due_jobs(tx, now, limit), fire,
+                                lambda job: f"meeting job {job.id} ({job.kind})")
 
 
 def _late(job: store.Job, meeting: Meeting, now: datetime) -> bool:
@@ -259,10 +245,8 @@ async def _announce(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> N
         rows.append((Button(t("meeting.mute"), f"mt:mute:{meeting.community_id}"),))
         return Reply("\n".join(line for line in lines if line), tuple(rows))
 
-    render = notify.once_per_locale(build)
-    for person_id in await store.residents(tx, meeting.community_id):
-        await notify.push_reply(tx, person_id=person_id, idempotency=f"meeting:{meeting.id}:announce", now=now,
-                                render=render)
+    await notify.push_all(tx, await store.residents(tx, meeting.community_id),
+                          idempotency=f"meeting:{meeting.id}:announce", now=now, render=build)
 
 
 async def _remind_evening(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
@@ -272,10 +256,8 @@ async def _remind_evening(tx: Tx, meeting: Meeting, now: datetime, timezone: str
         return Reply(t("meeting.remind_eve", when=when(meeting.starts_at, timezone), place=await place()),
                      (rsvp_row(meeting.id),))
 
-    render = notify.once_per_locale(build)
-    for person_id in await store.answered(tx, meeting.id, ("yes", "maybe")):
-        await notify.push_reply(tx, person_id=person_id, idempotency=f"meeting:{meeting.id}:remind_eve", now=now,
-                                render=render)
+    await notify.push_all(tx, await store.answered(tx, meeting.id, ("yes", "maybe")),
+                          idempotency=f"meeting:{meeting.id}:remind_eve", now=now, render=build)
 
 
 async def _remind_hour(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
@@ -285,10 +267,8 @@ async def _remind_hour(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -
         return Reply(t("meeting.remind_hour", when=when(meeting.starts_at, timezone), place=await place()),
                      ((Button(t("meeting.check_in"), f"mt:in:{meeting.id}"),),))
 
-    render = notify.once_per_locale(build)
-    for person_id in await store.answered(tx, meeting.id, ("yes", "maybe")):
-        await notify.push_reply(tx, person_id=person_id, idempotency=f"meeting:{meeting.id}:remind_hour", now=now,
-                                render=render)
+    await notify.push_all(tx, await store.answered(tx, meeting.id, ("yes", "maybe")),
+                          idempotency=f"meeting:{meeting.id}:remind_hour", now=now, render=build)
 
 
 async def _send_agenda(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
@@ -311,10 +291,8 @@ async def _send_poll(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> 
     async def build() -> Reply:
         return Reply(t("meeting.poll", when=when(meeting.starts_at, timezone)), star_rows(meeting.id))
 
-    render = notify.once_per_locale(build)
-    for person_id in await store.attendees(tx, meeting.id):
-        await notify.push_reply(tx, person_id=person_id, idempotency=f"meeting:{meeting.id}:poll", now=now,
-                                render=render)
+    await notify.push_all(tx, await store.attendees(tx, meeting.id),
+                          idempotency=f"meeting:{meeting.id}:poll", now=now, render=build)
 
 
 # ------------------------------------------------------------------------------------------ rendering
@@ -702,10 +680,7 @@ async def cancel(tx: Tx, meeting_id: int, person: Person, now: datetime, timezon
     async def build() -> Reply:
         return Reply(t("meeting.cancelled", when=when(meeting.starts_at, timezone), place=await place()))
 
-    render = notify.once_per_locale(build)
-    for person_id in told:
-        await notify.push_reply(tx, person_id=person_id, idempotency=f"meeting:{meeting.id}:cancelled", now=now,
-                                render=render)
+    await notify.push_all(tx, told, idempotency=f"meeting:{meeting.id}:cancelled", now=now, render=build)
     await plan(tx, now, timezone)
     return meeting, len(told)
 
@@ -806,7 +781,5 @@ async def _tell_new_place(tx: Tx, meeting: Meeting, now: datetime, timezone: str
     async def build() -> Reply:
         return Reply(t("meeting.place_changed", when=when(meeting.starts_at, timezone), place=await place()))
 
-    render = notify.once_per_locale(build)
-    for person_id in await store.answered(tx, meeting.id, ("yes", "maybe", "waitlist")):
-        await notify.push_reply(tx, person_id=person_id, now=now, render=render,
-                                idempotency=f"meeting:{meeting.id}:place:{_stamp(now)}")
+    await notify.push_all(tx, await store.answered(tx, meeting.id, ("yes", "maybe", "waitlist")),
+                          idempotency=f"meeting:{meeting.id}:place:{_stamp(now)}", now=now, render=build)

@@ -3,7 +3,7 @@ outbox in the caller's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from bot.domain.messages import Button, Reply
@@ -41,6 +41,13 @@ def once_per_locale(render: Render) -> Render:
         return built[locale]
 
     return cached
+
+
+async def push_all(tx: Tx, person_ids: Iterable[int], *, idempotency: str, now: datetime, render: Render) -> None:
+    """`push_reply` of the same push to each of `person_ids`, built once per language."""
+    once = once_per_locale(render)
+    for person_id in person_ids:
+        await push_reply(tx, person_id=person_id, idempotency=idempotency, now=now, render=once)
 
 
 async def push(tx: Tx, *, person_id: int, idempotency: str, text_key: str, now: datetime,

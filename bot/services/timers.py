@@ -5,19 +5,16 @@ their own in `SOURCES`): fire what is due by a moment, and tell when the next th
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Protocol
 
 from bot.domain.issues import Issue, Status
 from bot.services import issues as service
+from bot.services import jobs
 from bot.services.lectures import LectureJobs
 from bot.services.meetings import MeetingJobs
 from bot.storage import issues
 from bot.storage.db import Database, Tx
-
-log = logging.getLogger(__name__)
-BATCH = 50
 
 
 class DueWork(Protocol):
@@ -42,23 +39,18 @@ SOURCES: tuple[DueWork, ...] = (IssueTimers(), LectureJobs(), MeetingJobs())
 
 async def fire_due(db: Database, now: datetime, timezone: str) -> int:
     """Fire every timer due by `now`, each in its own transaction; returns how many fired."""
-    fired = 0
-    while True:
-        async with db.read() as tx:
-            due = await issues.due_timers(tx, now, BATCH)
-        for timer_id, kind, issue_id in due:
-            try:
-                async with db.write() as tx:
-                    if await issues.finish_timer(tx, timer_id, now):
-                        issue = await issues.get(tx, issue_id)
-                        if issue is not None:
-                            await _fire(tx, kind, issue, now, timezone)
-                        fired += 1
-            except Exception:
-                log.exception("timer %d (%s) failed; it will be retried", timer_id, kind)
-                return fired
-        if len(due) < BATCH:
-            return fired
+
+    async def fire(tx: Tx, timer: tuple[int, str, int]) -> bool:
+        timer_id, kind, issue_id = timer
+        if not await issues.finish_timer(tx, timer_id, now):
+            return False
+        issue = await issues.get(tx, issue_id)
+        if issue is not None:
+            await _fire(tx, kind, issue, now, timezone)
+        return True
+
+    return await jobs.fire_each(db, lambda tx, limit: issues.due_timers(tx, now, limit), fire,
+                                lambda timer: f"timer {timer[0]} ({timer[1]})")
 
 
 async def _fire(tx: Tx, kind: str, issue: Issue, now: datetime, timezone: str) -> None:
