@@ -343,16 +343,23 @@ async def test_adding_information_and_withdrawing(server: FakeTelegramServer, db
         ("水越来越多了",), ("墙角这里",)]
 
 
+async def reported_and_resolved(server: FakeTelegramServer, service: Service, db_path: Path,
+                                clock: ManualClock) -> tuple[Chat, Chat, str]:
+    """王阿姨 reports a leak, the leader gets it, and a minute later it is resolved; her chat, his, and the ref."""
+    chat = await at_menu(server, WANG)
+    ref = await report(chat, "屋顶漏水")
+    leader = Chat(server, LEADER)
+    await leader.expect(ref)
+    clock.advance(60)
+    async with member_side(service, db_path) as (tx, member):
+        await issues.resolve(tx, 1, member, "修好了", "", clock.now())
+    return chat, leader, ref
+
+
 async def test_fixed_then_rated_and_it_stayed_fixed(server: FakeTelegramServer, db_path: Path,
                                                     clock: ManualClock) -> None:
     async with running(settings(server, db_path), clock) as service:
-        chat = await at_menu(server, WANG)
-        ref = await report(chat, "屋顶漏水")
-        leader = Chat(server, LEADER)
-        await leader.expect(ref)
-        clock.advance(60)
-        async with member_side(service, db_path) as (tx, member):
-            await issues.resolve(tx, 1, member, "修好了", "", clock.now())
+        chat, leader, ref = await reported_and_resolved(server, service, db_path, clock)
         asked = await chat.expect(f"您反映的 {ref} 已办结")
         assert server.buttons(asked) == [("✅ 解决了", "r:fix:1:y"), ("❌ 没解决", "r:fix:1:n")]
         await chat.tap("✅ 解决了")
@@ -381,13 +388,7 @@ async def test_fixed_then_rated_and_it_stayed_fixed(server: FakeTelegramServer, 
 
 async def test_not_fixed_reopens_and_flags(server: FakeTelegramServer, db_path: Path, clock: ManualClock) -> None:
     async with running(settings(server, db_path), clock) as service:
-        chat = await at_menu(server, WANG)
-        ref = await report(chat, "屋顶漏水")
-        leader = Chat(server, LEADER)
-        await leader.expect(ref)
-        clock.advance(60)
-        async with member_side(service, db_path) as (tx, member):
-            await issues.resolve(tx, 1, member, "修好了", "", clock.now())
+        chat, leader, ref = await reported_and_resolved(server, service, db_path, clock)
         await chat.expect(f"您反映的 {ref} 已办结")
         later(service, clock)
         await chat.tap("❌ 没解决")
