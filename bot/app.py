@@ -16,6 +16,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.conversations.engine import Engine
 from bot.conversations.registry import all_flows
+from bot.delivery.inbox import InboxChannel, InboxWorker
 from bot.delivery.outbox import ChannelSender, OutboxWorker
 from bot.handlers.console import ConsoleChannel, ConsoleSender
 from bot.handlers.http import HttpServer
@@ -54,13 +55,17 @@ class Core:
         self.engine = Engine(self.db, clock, all_flows(), admins=settings.admins if admins is None else admins,
                              default_locale=settings.locale, timezone=settings.timezone,
                              after_commit=self._changed)
+        self.inbox = InboxWorker(self.db, clock, self.engine)
 
     def _changed(self) -> None:
         if self.scheduler is not None:
             self.scheduler.changed()
 
-    async def start(self, stack: AsyncExitStack, senders: Mapping[str, ChannelSender]) -> None:
-        """Start the outbox worker and the scheduler; `stack` stops them in reverse order."""
+    async def start(self, stack: AsyncExitStack, senders: Mapping[str, ChannelSender],
+                    channels: Mapping[str, InboxChannel] | None = None) -> None:
+        """Start the outbox worker, the scheduler and (for `channels`) the inbox worker; `stack` stops them in
+        reverse order. The inbox worker starts after the outbox worker has taken back the replies a crash left
+        unsent, and stops first."""
         async with self.db.write() as tx:
             await people_service.sync_admins(tx, self.engine.admins)
         progress = ProgressReporter(self.db, self.clock)
@@ -72,6 +77,9 @@ class Core:
         self.scheduler = Scheduler(self.db, self.clock, self.outbox, self.settings.timezone, self.media)
         await self.scheduler.start()
         stack.push_async_callback(self.scheduler.stop)
+        if channels:
+            await self.inbox.start(channels, self.outbox)
+            stack.push_async_callback(self.inbox.stop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,19 +101,21 @@ async def start_service(settings: Settings, clock: Clock, stack: AsyncExitStack)
     await core.db.open()
     stack.push_async_callback(core.db.close)
     http = HttpServer(settings.http_host, settings.http_port)
-    telegram = TelegramChannel(settings, core.engine, core.media, http) if settings.telegram_enabled else None
-    wecom = WeComChannel(settings, core.engine, core.media, http, clock) if settings.wecom_enabled else None
+    telegram = (TelegramChannel(settings, core.engine, core.media, core.inbox, http)
+                if settings.telegram_enabled else None)
+    wecom = (WeComChannel(settings, core.engine, core.media, http, clock, core.inbox)
+             if settings.wecom_enabled else None)
     await http.start()
     stack.push_async_callback(http.stop)
-    senders: dict[str, ChannelSender] = {}
+    channels: dict[str, InboxChannel] = {}
     if telegram is not None:
         await telegram.start()
         stack.push_async_callback(telegram.stop)
-        senders[telegram.sender.channel] = telegram.sender
+        channels[telegram.sender.channel] = telegram
     if wecom is not None:
         stack.push_async_callback(wecom.stop)
-        senders[wecom.sender.channel] = wecom.sender
-    await core.start(stack, senders)
+        channels[wecom.sender.channel] = wecom
+    await core.start(stack, {name: channel.sender for name, channel in channels.items()}, channels)
     return Service(core, http, telegram, wecom)
 
 

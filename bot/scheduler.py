@@ -13,13 +13,13 @@ from bot.clock import Clock
 from bot.delivery.outbox import OutboxWorker
 from bot.services import timers
 from bot.services.media import MediaStore
-from bot.storage import conversations
+from bot.storage import conversations, inbox
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 30
-SEEN_EVENTS_KEPT = timedelta(days=7)
+SEEN_EVENTS_KEPT = timedelta(days=7)  # handled events kept to recognise redeliveries
 TIMERS_JOB = "timers"
 
 
@@ -82,4 +82,6 @@ class Scheduler:
 
     async def _forget_old_events(self) -> None:
         async with self._db.write() as tx:
-            await conversations.forget_events_before(tx, self._clock.now() - SEEN_EVENTS_KEPT)
+            cutoff = self._clock.now() - SEEN_EVENTS_KEPT
+            await conversations.forget_events_before(tx, cutoff)
+            await inbox.forget_done_before(tx, cutoff)

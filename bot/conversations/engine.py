@@ -13,8 +13,10 @@ from bot.clock import Clock
 from bot.conversations.flow import BACK, CANCEL, MENU, Ctx, Done, Flow, Goto, Retry, Start, Transition, nav_row
 from bot.domain.messages import Inbound, InboundKind, Reply
 from bot.i18n import DEFAULT_LOCALE, normalize, t, use_locale
-from bot.storage import conversations, people
-from bot.storage.db import Database
+from bot.storage import conversations, inbox, outbox, people
+from bot.storage.db import Database, Tx
+from bot.storage.inbox import InboxEntry
+from bot.storage.outbox import OutboxItem, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -93,19 +95,43 @@ class Engine:
         A failing step changes nothing (its transaction rolls back) and the person gets a kind apology.
         """
         try:
-            return await self._handle(inbound)
+            return (await self._handle(inbound, None))[0]
         except Exception:
             log.exception("a %s step failed", inbound.kind.value)
-            with use_locale(self._guess_locale(inbound)):
-                return [Reply(t("error.internal"))]
+            return [self._apology(inbound)]
 
-    async def _handle(self, inbound: Inbound) -> list[Reply]:
+    async def handle_stored(self, entry: InboxEntry, inbound: Inbound) -> list[OutboxItem]:
+        """Handle a stored event (`inbound` is its event, media fetched): the step's transaction settles the entry
+        and writes the replies as outbox rows claimed for the caller to send at once, so that a crash after the
+        commit loses none. An entry settled before (handled already) yields nothing; a failing step settles it
+        with a kind apology."""
+        try:
+            return (await self._handle(inbound, entry))[1]
+        except Exception:
+            log.exception("a %s step failed", inbound.kind.value)
+            return await self.answer_stored(entry, [self._apology(inbound)])
+
+    async def answer_stored(self, entry: InboxEntry, replies: list[Reply]) -> list[OutboxItem]:
+        """Settle a stored event with `replies` and no step (e.g. its photo could not be fetched)."""
+        async with self._db.write() as tx:
+            if not await inbox.mark_done(tx, entry.id):
+                return []
+            return await self._write_replies(tx, entry, replies)
+
+    def _apology(self, inbound: Inbound) -> Reply:
+        with use_locale(self._guess_locale(inbound)):
+            return Reply(t("error.internal"))
+
+    async def _handle(self, inbound: Inbound, entry: InboxEntry | None) -> tuple[list[Reply], list[OutboxItem]]:
         sender = inbound.sender
         async with self._locks.hold(sender.key):
             async with self._db.write() as tx:
                 now = self._clock.now()
-                if inbound.event_id and not await conversations.first_sighting(tx, inbound.event_id, now):
-                    return []
+                if entry is not None:
+                    if not await inbox.mark_done(tx, entry.id):
+                        return [], []
+                elif inbound.event_id and not await conversations.first_sighting(tx, inbound.event_id, now):
+                    return [], []
                 person = await people.person_for(tx, sender.channel, sender.user_id)
                 if person is not None:
                     await people.mark_reachable(tx, sender.channel, sender.user_id)
@@ -121,11 +147,20 @@ class Engine:
                     await conversations.delete(tx, sender.channel, sender.user_id)
                 else:
                     await conversations.save(tx, sender.channel, sender.user_id, *where, ctx.data, now)
+                replies = merge(replies)
+                if inbound.kind is InboundKind.BUTTON and replies:
+                    replies[0] = replace(replies[0], edit=True)
+                items = [] if entry is None else await self._write_replies(tx, entry, replies)
         self._after_commit()
-        replies = merge(replies)
-        if inbound.kind is InboundKind.BUTTON and replies:
-            replies[0] = replace(replies[0], edit=True)
-        return replies
+        return replies, items
+
+    async def _write_replies(self, tx: Tx, entry: InboxEntry, replies: list[Reply]) -> list[OutboxItem]:
+        """The replies to a stored event as claimed outbox rows, keyed by its event id; one marked edit replaces the
+        message whose button was pressed."""
+        sender = entry.inbound.sender
+        messages = [(Outgoing(f"reply:{entry.inbound.event_id}:{n}", sender.channel, sender.chat_id, reply),
+                     entry.arrival.reply_ref if reply.edit else "") for n, reply in enumerate(replies)]
+        return await outbox.add_claimed(tx, messages, self._clock.now())
 
     def _guess_locale(self, inbound: Inbound) -> str:
         return normalize(inbound.sender.language_hint) or self._default_locale

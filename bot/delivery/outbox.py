@@ -262,6 +262,20 @@ class OutboxWorker:
         self._dirty = True
         self._wakeup.set()
 
+    async def settle(self, item: OutboxItem, result: SendResult) -> None:
+        """Record the outcome of a row claimed for a send made outside the worker (a reply sent at once): a row not
+        delivered is then the worker's, as any other (after a 429 it waits retry_after, and the channel pauses)."""
+        await self._record(item, result)
+        if self._dirty:
+            self._wakeup.set()
+
+    async def hand_over(self, items: Collection[OutboxItem]) -> None:
+        """Rows claimed for a send outside the worker that were not sent after all go to the worker as pending."""
+        if items:
+            async with self._db.write() as tx:
+                await outbox.unclaim(tx, [item.id for item in items])
+            self.wake()
+
     async def run_once(self) -> int:
         """Send everything due now and allowed by the limits; returns the rows that reached a final status."""
         await self._dispatch(0.0)

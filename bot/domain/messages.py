@@ -44,6 +44,18 @@ class Inbound:
     media_ref: str = ""  # local path of a stored photo or voice note; channel file id for other files
     event_id: str = ""  # unique per delivery source, for de-duplication
 
+    def to_json(self) -> dict[str, Any]:
+        sender = self.sender
+        return {"sender": [sender.channel, sender.user_id, sender.chat_id, sender.display_name,
+                           sender.language_hint],
+                "kind": self.kind.value, "text": self.text, "token": self.token, "command": self.command,
+                "media_ref": self.media_ref, "event_id": self.event_id}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Inbound:
+        return cls(Sender(*data["sender"]), InboundKind(data["kind"]), text=data["text"], token=data["token"],
+                   command=data["command"], media_ref=data["media_ref"], event_id=data["event_id"])
+
 
 def text_inbound(sender: Sender, text: str, event_id: str = "") -> Inbound:
     """A typed message: a command if it starts with "/" (or the full-width "／" of a Chinese keyboard), else text.

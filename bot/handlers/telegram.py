@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
+import json
 import logging
 import tempfile
 from dataclasses import replace
@@ -15,16 +17,18 @@ from urllib.parse import urlparse
 from aiohttp import web
 from telegram import Bot, BotCommand, BotCommandScopeChat, Message, Update
 from telegram.error import BadRequest, Conflict, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.config import Settings
 from bot.conversations.engine import Engine
+from bot.delivery.inbox import InboxWorker
 from bot.domain.messages import Inbound, InboundKind, Reply, Sender, text_inbound
 from bot.handlers.http import HttpServer
-from bot.handlers.telegram_send import TelegramSender, markup, send_reply
+from bot.handlers.telegram_send import TelegramSender
 from bot.i18n import SUPPORTED, normalize, translate
 from bot.services.media import MediaError, MediaStore
 from bot.storage.db import hold_lock, release_lock
+from bot.storage.inbox import Arrival, InboxEntry
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,9 @@ CHANNEL = "telegram"
 COMMANDS = ("start", "menu", "help", "language", "cancel")
 ADMIN_COMMANDS = ("invite",)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+POLL_TIMEOUT = 30  # seconds a long poll waits for updates
+MAX_POLL_BACKOFF = 30.0  # seconds between polls after repeated errors
+QUERY = "callback_query"  # extras key: the id of the pressed button's query
 
 
 def to_inbound(update: Update) -> Inbound | None:
@@ -69,38 +76,65 @@ def _media(message: Message) -> tuple[InboundKind, str, str, str, str]:
     return InboundKind.OTHER, "", "", "", ""
 
 
+def to_arrival(update: Update) -> Arrival | None:
+    """The event to store for an update (None for updates Jinlin does not take): a button press keeps its query id
+    (answered when it is handled) and the pressed message's id (a reply marked edit replaces that message)."""
+    inbound = to_inbound(update)
+    if inbound is None:
+        return None
+    query = update.callback_query
+    if query is None:
+        return Arrival(inbound)
+    pressed = str(query.message.message_id) if query.message is not None else ""
+    return Arrival(inbound, reply_ref=pressed, extras={QUERY: query.id})
+
+
+def parse_update(body: bytes, bot: Bot) -> Update | None:
+    """The update a webhook body holds, or None if it is not a JSON object PTB can read."""
+    try:
+        data = json.loads(body)
+        return Update.de_json(data, bot) if isinstance(data, dict) else None
+    except (ValueError, RecursionError):  # not UTF-8 or JSON (UnicodeDecodeError is one), or nested too deep
+        return None
+    except Exception:  # an object PTB cannot read as an update (fields of the wrong type)
+        log.info("refused a webhook body that is not an update")
+        return None
+
+
 class TelegramChannel:
-    """Runs the PTB Application (long polling, or webhook on the bot's HTTP server) and feeds the engine.
+    """Takes updates by long polling (or webhook on the bot's HTTP server) into the inbox, and prepares them for the
+    engine when the inbox worker handles them: a button press is answered, photos and voice notes are downloaded
+    into `media` (the engine sees their local paths)."""
 
-    Photos and voice notes are downloaded into `media` first; the engine sees their local paths.
-    """
-
-    def __init__(self, settings: Settings, engine: Engine, media: MediaStore, http: HttpServer | None = None) -> None:
+    def __init__(self, settings: Settings, engine: Engine, media: MediaStore, inbox: InboxWorker,
+                 http: HttpServer | None = None) -> None:
         self._settings = settings
         self._engine = engine
         self._media = media
+        self._inbox = inbox
         self._token_lock: Any = None
+        self._polling: asyncio.Task[None] | None = None
         self.stopped = asyncio.Event()  # set when the channel must stop (e.g. another instance polls this token)
         builder = (
             ApplicationBuilder()
             .token(settings.telegram_token)
             .base_url(f"{settings.telegram_api_base_url}/bot")
             .base_file_url(f"{settings.telegram_api_base_url}/file/bot")
-            .concurrent_updates(256)
             .connection_pool_size(64)
-            .get_updates_read_timeout(35)
+            .get_updates_read_timeout(5)  # on top of the long poll's timeout
+            .updater(None)
         )
-        if settings.telegram_webhook_url:
-            builder = builder.updater(None)
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
-        self.application.add_handler(TypeHandler(Update, self._on_update))
-        self.application.add_error_handler(self._on_error)
-        self.sender = TelegramSender(self.application.bot, settings.telegram_max_messages_per_second)
+        self._sender = TelegramSender(self.application.bot, settings.telegram_max_messages_per_second)
         self.username = ""
         if settings.telegram_webhook_url:
             if http is None:
                 raise ValueError("webhook mode needs the bot's HTTP server")
             http.add_route("POST", urlparse(settings.telegram_webhook_url).path or "/", self._on_webhook)
+
+    @property
+    def sender(self) -> TelegramSender:
+        return self._sender
 
     async def start(self) -> None:
         digest = hashlib.sha256(self._settings.telegram_token.encode()).hexdigest()[:16]
@@ -111,26 +145,23 @@ class TelegramChannel:
         self.username = app.bot.username
         self._engine.set_link(CHANNEL, lambda payload: f"https://t.me/{self.username}?start={payload}")
         await self._set_commands()
-        await app.start()
         if self._settings.telegram_webhook_url:
             await app.bot.set_webhook(self._settings.telegram_webhook_url,
                                       secret_token=self._settings.telegram_webhook_secret,
                                       allowed_updates=ALLOWED_UPDATES)
         else:
-            assert app.updater is not None
             await app.bot.delete_webhook()
-            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, error_callback=self._on_polling_error,
-                                            timeout=30, poll_interval=0)
+            self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
         log.info("Telegram channel started as @%s (%s)", self.username,
                  "webhook" if self._settings.telegram_webhook_url else "long polling")
 
     async def stop(self) -> None:
-        app = self.application
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        await app.shutdown()
+        if self._polling is not None:
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+            self._polling = None
+        await self.application.shutdown()
         release_lock(self._token_lock)
         self._token_lock = None
 
@@ -151,37 +182,60 @@ class TelegramChannel:
                     log.warning("could not set admin commands for an admin who has not started the bot yet")
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
+        """Store the update, then answer 200 (a body that is not an update: 400, which Telegram does not retry)."""
         secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not hmac.compare_digest(secret.encode(), self._settings.telegram_webhook_secret.encode()):
             return web.Response(status=403)
-        try:
-            update = Update.de_json(await request.json(), self.application.bot)
-        except (ValueError, TypeError, KeyError):
+        update = parse_update(await request.read(), self.application.bot)
+        if update is None:
             return web.Response(status=400)
-        await self.application.update_queue.put(update)
+        arrival = to_arrival(update)
+        if arrival is not None:
+            await self._inbox.accept([arrival])
         return web.Response(status=200)
 
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        inbound = to_inbound(update)
-        if update.callback_query is not None:
+    async def _poll(self) -> None:
+        """Long polling: a batch is stored before the next getUpdates confirms it (by its offset)."""
+        offset = 0
+        failures = 0
+        while True:
             try:
-                await update.callback_query.answer()  # stops the spinner on the person's button
+                updates = await self.application.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT,
+                                                                 allowed_updates=ALLOWED_UPDATES)
+                await self._inbox.accept([a for a in map(to_arrival, updates) if a is not None])
+            except Conflict:
+                log.critical("another process is polling this Telegram bot token (409 Conflict); stopping this one")
+                self.stopped.set()
+                return
+            except Exception as error:  # the poll goes on; these updates come again
+                failures += 1
+                log.warning("Telegram polling error: %s", error if isinstance(error, TelegramError) else repr(error))
+                await asyncio.sleep(min(2.0 ** failures, MAX_POLL_BACKOFF))
+                continue
+            failures = 0
+            if updates:
+                offset = updates[-1].update_id + 1
+
+    async def prepare(self, entry: InboxEntry) -> Inbound | Reply:
+        """Answer a button press (stops its spinner) and download a photo or voice note; a download that fails is
+        answered kindly instead."""
+        inbound = entry.inbound
+        query = entry.arrival.extras.get(QUERY)
+        if query:
+            try:
+                await self.application.bot.answer_callback_query(query)
             except TelegramError as error:  # e.g. "query is too old" after downtime: still handle the press
                 log.info("could not answer a button press: %s", error)
-        if inbound is None:
-            return
-        chat_id = int(inbound.sender.chat_id)
-        if inbound.kind in (InboundKind.PHOTO, InboundKind.VOICE):
-            try:
-                inbound = replace(inbound, media_ref=await self._download(inbound))
-            except MediaError as error:
-                locale = normalize(inbound.sender.language_hint) or self._settings.locale
-                await self._reply(chat_id, Reply(translate(locale, error.key, **error.params)), None)
-                return
-        replies = await self._engine.handle(inbound)
-        origin = update.callback_query.message if update.callback_query is not None else None
-        for reply in replies:
-            await self._reply(chat_id, reply, origin if isinstance(origin, Message) else None)
+        if inbound.kind not in (InboundKind.PHOTO, InboundKind.VOICE):
+            return inbound
+        try:
+            return replace(inbound, media_ref=await self._download(inbound))
+        except MediaError as error:
+            locale = normalize(inbound.sender.language_hint) or self._settings.locale
+            return Reply(translate(locale, error.key, **error.params))
+
+    async def handled(self, entry: InboxEntry) -> None:
+        """Nothing more to do on Telegram."""
 
     async def _download(self, inbound: Inbound) -> str:
         """Fetch the photo or voice note `inbound.media_ref` names into the media store; its local path."""
@@ -195,28 +249,6 @@ class TelegramChannel:
         if inbound.kind is InboundKind.PHOTO:
             return await self._media.save_photo(data)
         return await self._media.save_voice(data, Path(file.file_path or "").suffix)
-
-    async def _reply(self, chat_id: int, reply: Reply, origin: Message | None) -> None:
-        """Send a reply; a reply marked `edit` replaces the prompt whose button was pressed."""
-        if reply.edit and origin is not None and not reply.photo and not reply.voice:
-            try:
-                await origin.edit_text(reply.text, reply_markup=markup(reply))
-                return
-            except BadRequest as error:
-                if "not modified" in error.message.lower():
-                    return  # it already says this (e.g. the same button pressed twice)
-                # too old to edit, or deleted: send it as a new message
-        await send_reply(self.application.bot, chat_id, reply)
-
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("error while handling a Telegram update: %r", context.error, exc_info=context.error)
-
-    def _on_polling_error(self, error: TelegramError) -> None:
-        if isinstance(error, Conflict):
-            log.critical("another process is polling this Telegram bot token (409 Conflict); stopping this one")
-            self.stopped.set()
-        else:
-            log.warning("Telegram polling error: %s", error)
 
 
 async def bot_username(settings: Settings) -> str:

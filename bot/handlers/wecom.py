@@ -1,15 +1,13 @@
 """The WeCom (企业微信) channel: the street's self-built application, its callbacks on the bot's HTTP server.
 
 WeCom waits 5 s for an answer and then delivers the callback again (up to 3 more times), so a valid callback is
-answered at once and handled in the background; the engine acts once per event id (the message's MsgId, or sender,
-time and event for events). The channel also drops a redelivery of an event it accepted recently before doing any
-work for it: otherwise each delivery of a photo would be downloaded and kept, though the engine uses only one.
-Replies go out through `WeComSender`, the same sender the outbox uses for pushes.
+stored in the inbox and answered at once; the inbox worker handles it in the background. The inbox keeps one event
+per event id (the message's MsgId, or sender, time and event for events), so a redelivery is acted on once and its
+photo downloaded once. Replies go out through `WeComSender`, the same sender the outbox uses for pushes.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 
@@ -18,7 +16,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.config import Settings
 from bot.conversations.engine import Engine
-from bot.delivery.outbox import Sent
+from bot.delivery.inbox import InboxWorker
 from bot.domain.messages import Inbound, InboundKind, Reply
 from bot.handlers.http import HttpServer
 from bot.handlers.wecom_api import WeComApi, WeComError
@@ -26,34 +24,36 @@ from bot.handlers.wecom_callback import CallbackRejected, WeComCallback, to_inbo
 from bot.handlers.wecom_send import WeComSender
 from bot.i18n import translate
 from bot.services.media import MediaError, MediaStore
+from bot.storage.inbox import Arrival, InboxEntry
 
 log = logging.getLogger(__name__)
 
-RECENT_EVENTS = 10_000  # ids of accepted events remembered to drop redeliveries (WeCom's come within a minute)
+CARD = "response_code"  # extras key: the pressed card's code, to settle the card once the press is handled
 
 
 class WeComChannel:
-    """Verifies and decrypts callbacks, feeds the engine, and sends its replies through the WeCom API."""
+    """Verifies and decrypts callbacks into the inbox, prepares them for the engine when the inbox worker handles
+    them, and sends replies through the WeCom API."""
 
     def __init__(self, settings: Settings, engine: Engine, media: MediaStore, http: HttpServer,
-                 clock: Clock) -> None:
+                 clock: Clock, inbox: InboxWorker) -> None:
         self._settings = settings
         self._engine = engine
         self._media = media
+        self._inbox = inbox
         self.api = WeComApi(settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id,
                             settings.wecom_api_base_url)
-        self.sender = WeComSender(self.api, clock)
+        self._sender = WeComSender(self.api, clock)
         self._callback = WeComCallback(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id, clock)
-        self._handling: set[asyncio.Task[None]] = set()
-        self._recent: dict[str, None] = {}  # event ids accepted, oldest first
-        self._stopping = False
         http.add_route("GET", settings.wecom_callback_path, self._on_verify)
         http.add_route("POST", settings.wecom_callback_path, self._on_callback)
 
+    @property
+    def sender(self) -> WeComSender:
+        return self._sender
+
     async def stop(self) -> None:
-        """Take no more callbacks, finish the ones being handled, close the API client."""
-        self._stopping = True
-        await asyncio.gather(*self._handling)
+        """Close the API client (the inbox worker has stopped using it)."""
         await self.api.close()
 
     async def _on_verify(self, request: web.Request) -> web.Response:
@@ -65,8 +65,7 @@ class WeComChannel:
             return web.Response(status=rejected.status)
 
     async def _on_callback(self, request: web.Request) -> web.Response:
-        if self._stopping:
-            return web.Response(status=503)  # WeCom delivers it again
+        """Store a valid callback's event, then answer (a redelivery is stored once)."""
         limit = self._callback.max_body
         if request.content_length is not None and request.content_length > limit:
             return web.Response(status=413)
@@ -77,45 +76,34 @@ class WeComChannel:
             log.warning("WeCom callback refused (%d): %s", rejected.status, rejected.reason)
             return web.Response(status=rejected.status)
         if event is not None:
-            inbound = to_inbound(event, self._settings.locale)
-            if inbound.event_id in self._recent:
-                return web.Response(text="")  # delivered again: it is being (or has been) handled
-            self._recent[inbound.event_id] = None
-            while len(self._recent) > RECENT_EVENTS:
-                del self._recent[next(iter(self._recent))]
-            task = asyncio.create_task(self._handle(inbound, event.response_code), name="wecom-callback")
-            self._handling.add(task)
-            task.add_done_callback(self._handling.discard)
+            extras = {CARD: event.response_code} if event.response_code else {}
+            await self._inbox.accept([Arrival(to_inbound(event, self._settings.locale), extras=extras)])
         return web.Response(text="")
 
-    async def _handle(self, inbound: Inbound, response_code: str = "") -> None:
-        """Run the event through the engine and send the replies; a pressed card then shows it was answered."""
+    async def prepare(self, entry: InboxEntry) -> Inbound | Reply:
+        """A number (or label) typed in answer to the latest numbered list becomes that choice; a photo or voice
+        note is downloaded (a download that fails is answered kindly instead)."""
+        inbound = entry.inbound
+        if inbound.kind is InboundKind.TEXT:
+            token = self._sender.numbered_choice(inbound.sender.user_id, inbound.text)
+            if token is not None:
+                return replace(inbound, kind=InboundKind.BUTTON, token=token, text="")
+        if inbound.kind not in (InboundKind.PHOTO, InboundKind.VOICE):
+            return inbound
         try:
-            if inbound.kind is InboundKind.TEXT:
-                token = self.sender.numbered_choice(inbound.sender.user_id, inbound.text)
-                if token is not None:  # the number (or label) of a choice in the latest numbered list shown
-                    inbound = replace(inbound, kind=InboundKind.BUTTON, token=token, text="")
-            if inbound.kind in (InboundKind.PHOTO, InboundKind.VOICE):
-                try:
-                    inbound = replace(inbound, media_ref=await self._download(inbound))
-                except MediaError as error:
-                    self._recent.pop(inbound.event_id, None)  # not acted on: a redelivery may try again
-                    locale = self._settings.locale
-                    await self._reply(inbound, Reply(translate(locale, error.key, **error.params)))
-                    return
-            for reply in await self._engine.handle(inbound):
-                await self._reply(inbound, reply)
-            if response_code:
-                await self._settle_card(inbound.sender.user_id, response_code)
-        except Exception:
-            self._recent.pop(inbound.event_id, None)
-            log.exception("error while handling a WeCom callback")
+            return replace(inbound, media_ref=await self._download(inbound))
+        except MediaError as error:
+            return Reply(translate(self._settings.locale, error.key, **error.params))
 
-    async def _settle_card(self, userid: str, response_code: str) -> None:
-        """Turn the pressed card's buttons into one that cannot be pressed again (WeCom cards cannot be edited
+    async def handled(self, entry: InboxEntry) -> None:
+        """A pressed card's buttons turn into one that cannot be pressed again (WeCom cards cannot be edited
         otherwise); a card that cannot be updated stays as it is."""
+        response_code = entry.arrival.extras.get(CARD)
+        if not response_code:
+            return
         try:
-            await self.api.update_card([userid], response_code, translate(self._settings.locale, "wecom.card_done"))
+            await self.api.update_card([entry.inbound.sender.user_id], response_code,
+                                       translate(self._settings.locale, "wecom.card_done"))
         except WeComError as error:
             log.info("could not mark a pressed WeCom card as answered: %s", error)
 
@@ -129,8 +117,3 @@ class WeComChannel:
         if inbound.kind is InboundKind.PHOTO:
             return await self._media.save_photo(data)
         return await self._media.save_voice(data, suffix)
-
-    async def _reply(self, inbound: Inbound, reply: Reply) -> None:
-        result = await self.sender.send(inbound.sender.chat_id, reply)
-        if not isinstance(result, Sent):
-            log.warning("WeCom reply to %s not delivered: %s", inbound.sender.chat_id, result)

@@ -39,7 +39,7 @@ class Outgoing:
 
 def _item(row: Row) -> OutboxItem:
     return OutboxItem(row["id"], row["channel"], row["chat_id"], row["payload"], row["attempts"],
-                      row["replace_ref"] or "", row["broadcast_id"])
+                      row["replace_with"] or "", row["broadcast_id"])
 
 
 async def enqueue(tx: Tx, *, key: str, channel: str, chat_id: str, reply: Reply, now: datetime,
@@ -94,6 +94,25 @@ async def _replace_waiting(tx: Tx, message: Outgoing, payload: str) -> bool:
     return changed > 0
 
 
+async def add_claimed(tx: Tx, messages: Iterable[tuple[Outgoing, str]], now: datetime) -> list[OutboxItem]:
+    """Queue replies already claimed (in flight) for an immediate send by the caller, each with the reference of
+    the message it replaces ('' for none); rows whose idempotency key exists are skipped. The caller settles them
+    through the outbox worker, and a crash before that leaves them in flight, so the worker sends them at start."""
+    items = []
+    for message, replace in messages:
+        row = await tx.one(
+            """INSERT INTO outbox (idempotency_key, channel, chat_id, payload, status, attempts, not_before, created_at,
+                                   replace_ref)
+               VALUES (?, ?, ?, ?, 'in_flight', 1, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING
+               RETURNING id, channel, chat_id, payload, attempts, replace_ref AS replace_with, broadcast_id""",
+            (message.key, message.channel, message.chat_id, json.dumps(message.reply.to_json(), ensure_ascii=False),
+             iso(now), iso(now), replace),
+        )
+        if row is not None:
+            items.append(_item(row))
+    return items
+
+
 async def recover_in_flight(tx: Tx) -> int:
     """After a crash: rows that were being sent go back to pending (they may be delivered twice)."""
     return await tx.execute("UPDATE outbox SET status = 'pending' WHERE status = 'in_flight'")
@@ -111,11 +130,11 @@ async def due(tx: Tx, now: datetime, channels: Collection[str], limit: int) -> l
     look-ups however long the queue is."""
     rows = await tx.all(
         """SELECT o.id, o.channel, o.chat_id, o.payload, o.attempts, o.broadcast_id,
-                  CASE WHEN o.slot = '' THEN '' ELSE (
+                  CASE WHEN o.replace_ref != '' THEN o.replace_ref WHEN o.slot = '' THEN '' ELSE (
                       SELECT p.message_ref FROM outbox p
                       WHERE p.channel = o.channel AND p.chat_id = o.chat_id AND p.slot = o.slot AND p.id < o.id
                         AND p.slot != '' AND p.message_ref != ''
-                      ORDER BY p.id DESC LIMIT 1) END AS replace_ref
+                      ORDER BY p.id DESC LIMIT 1) END AS replace_with
            FROM outbox o INDEXED BY outbox_queue
            WHERE o.status = 'pending' AND o.not_before <= ? AND o.channel IN (SELECT value FROM json_each(?))
              AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel AND e.chat_id = o.chat_id
