@@ -1,0 +1,89 @@
+"""The transactional inbox in one process: what a channel acknowledges is stored first, malformed webhook bodies
+are refused with 400, and replies refused with 429 wait retry_after and are delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.clock import ManualClock
+from tests.fake_telegram import FakeTelegramServer
+from tests.fake_wecom import FakeWeComServer
+from tests.harness import Chat, TickingClock, query, running, settings_for
+from tests.wecom_harness import AGENT_ID, CORP_ID, SECRET, WeComLink, WeComPerson, wecom_settings
+
+HOOK = "https://bot.example/telegram/hook"
+WEBHOOK_SECRET = "s3cret-_"
+
+
+@pytest.fixture
+def ticking() -> TickingClock:
+    return TickingClock()
+
+
+@pytest.fixture
+async def wecom(ticking: TickingClock) -> AsyncIterator[FakeWeComServer]:
+    async with FakeWeComServer(corp_id=CORP_ID, secret=SECRET, agent_id=AGENT_ID, clock=ticking) as server:
+        yield server
+
+
+async def test_malformed_webhook_bodies_get_400_and_the_next_update_works(server: FakeTelegramServer, tmp_path: Path,
+                                                                          clock: ManualClock) -> None:
+    settings = settings_for(server, tmp_path / "jinlin.db", telegram_webhook_url=HOOK,
+                            telegram_webhook_secret=WEBHOOK_SECRET)
+    bodies = {"a list": b"[1,2,3]", "a string": b'"x"', "null": b"null", "a number": b"42",
+              "deep nesting": b"[" * 10_000 + b"]" * 10_000, "deep object": b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+              "not UTF-8": b'{"update_id": 1, "\xff\xfe": 1}', "not JSON": b"{update_id: 1", "empty": b"",
+              "no update_id": b'{"message": {"text": "hi"}}', "a message that is no object": b'{"update_id": 5, '
+              b'"message": 7}'}
+    async with running(settings, clock) as service, aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{service.http.port}/telegram/hook"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET, "Content-Type": "application/json"}
+        answers = {}
+        for name, body in bodies.items():
+            async with http.post(url, data=body, headers=headers) as response:
+                answers[name] = response.status
+        assert answers == dict.fromkeys(bodies, 400)
+        update = {"update_id": 90, **server.text_update(3101, "/start")}
+        async with http.post(url, json=update, headers=headers) as response:
+            assert response.status == 200
+        await Chat(server, 3101).expect("同意吗？")
+    assert await query(tmp_path / "jinlin.db", "SELECT event_id, status FROM inbox") == [("telegram:90", "done")]
+
+
+async def test_a_hundred_replies_under_a_429_flood_are_all_delivered(server: FakeTelegramServer, tmp_path: Path,
+                                                                     ticking: TickingClock,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    users = list(range(4001, 4101))
+    server.enforce_limits(per_second=20, per_chat_interval=0, retry_after=1)  # far fewer than a hundred at once
+    for user in users:
+        server.push_text(user, "/start")
+    with caplog.at_level(logging.INFO):
+        async with running(settings_for(server, tmp_path / "jinlin.db"), ticking):
+            await server.wait_until(lambda: all(server.messages_to(user) for user in users), 60,
+                                    lambda: f"{sum(not server.messages_to(u) for u in users)} replies missing")
+            await asyncio.sleep(0)
+    assert server.too_many > 0  # the flood was refused at first …
+    assert {user: len(server.messages_to(user)) for user in users} == dict.fromkeys(users, 1)  # … then all went, once
+    troubles = [record.getMessage() for record in caplog.records if record.exc_info or record.levelno >= logging.ERROR]
+    assert troubles == []
+
+
+async def test_a_wecom_callback_is_stored_before_its_200_and_a_redelivery_is_acted_on_once(
+        wecom: FakeWeComServer, tmp_path: Path, ticking: TickingClock) -> None:
+    db = tmp_path / "jinlin.db"
+    async with running(wecom_settings(wecom, db), ticking) as service, WeComLink(wecom, service, ticking) as link:
+        person = WeComPerson(link, "qianlaoshi")
+        message = person.text_xml("你好")
+        for _ in range(3):  # WeCom delivers again (a new nonce, the same MsgId) when the answer is late
+            assert await link.post_raw(*link.request(message)) == (200, "")
+            stored = await query(db, "SELECT channel, user_id FROM inbox")
+            assert stored == [("wecom", "qianlaoshi")]  # already there when the 200 came
+        await person.expect("同意吗？")
+    assert len(person.screen()) == 1
+    assert await query(db, "SELECT status FROM inbox") == [("done",)]
