@@ -13,7 +13,7 @@ from bot.clock import Clock
 from bot.delivery.outbox import OutboxWorker
 from bot.services import timers
 from bot.services.media import MediaStore
-from bot.storage import conversations, inbox
+from bot.storage import inbox
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,4 @@ class Scheduler:
 
     async def _forget_old_events(self) -> None:
         async with self._db.write() as tx:
-            cutoff = self._clock.now() - SEEN_EVENTS_KEPT
-            await conversations.forget_events_before(tx, cutoff)
-            await inbox.forget_done_before(tx, cutoff)
+            await inbox.forget_done_before(tx, self._clock.now() - SEEN_EVENTS_KEPT)

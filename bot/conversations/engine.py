@@ -90,7 +90,8 @@ class Engine:
         self._links[channel] = build
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
-        """Handle one event; returns the replies for the person who sent it (pushes to others go to the outbox).
+        """Handle one event that is not stored (the console); returns the replies for the person who sent it
+        (pushes to others go to the outbox). Channel events come through the inbox: `handle_stored`.
 
         A failing step changes nothing (its transaction rolls back) and the person gets a kind apology.
         """
@@ -127,11 +128,8 @@ class Engine:
         async with self._locks.hold(sender.key):
             async with self._db.write() as tx:
                 now = self._clock.now()
-                if entry is not None:
-                    if not await inbox.mark_done(tx, entry.id):
-                        return [], []
-                elif inbound.event_id and not await conversations.first_sighting(tx, inbound.event_id, now):
-                    return [], []
+                if entry is not None and not await inbox.mark_done(tx, entry.id):
+                    return [], []  # handled before
                 person = await people.person_for(tx, sender.channel, sender.user_id)
                 if person is not None:
                     await people.mark_reachable(tx, sender.channel, sender.user_id)

@@ -88,14 +88,14 @@ class InboxWorker:
     async def _run(self) -> None:
         while not self._stopping:
             self._wakeup.clear()
-            room = self._concurrency - len(self._active)
-            if room > 0:
+            if len(self._active) < self._concurrency:
                 try:
                     async with self._db.read() as tx:
-                        waiting = await inbox.waiting_people(tx, sorted(self._channels), room + len(self._active))
-                except Exception:
+                        waiting = await inbox.waiting_people(tx, self._channels, self._concurrency)
+                except Exception:  # e.g. the database was busy: try again in a while
                     log.exception("inbox: could not read pending events")
-                    waiting = []
+                    await asyncio.sleep(_ERROR_PAUSE)
+                    continue
                 for key in waiting:
                     if key not in self._active and len(self._active) < self._concurrency:
                         self._active[key] = asyncio.create_task(self._serve(key), name="inbox-person")

@@ -1,4 +1,4 @@
-"""Conversation state per (channel, user) and the record of inbound events already handled."""
+"""Conversation state per (channel, user)."""
 
 from __future__ import annotations
 
@@ -29,13 +29,3 @@ async def save(tx: Tx, channel: str, user_id: str, flow: str, state: str, data: 
 
 async def delete(tx: Tx, channel: str, user_id: str) -> None:
     await tx.execute("DELETE FROM conversations WHERE channel = ? AND user_id = ?", (channel, user_id))
-
-
-async def first_sighting(tx: Tx, event_id: str, now: datetime) -> bool:
-    """Record an inbound event id; False when it was handled before (a redelivery)."""
-    await tx.execute("INSERT OR IGNORE INTO inbound_seen (event_id, seen_at) VALUES (?, ?)", (event_id, iso(now)))
-    return bool(await tx.scalar("SELECT changes()") == 1)
-
-
-async def forget_events_before(tx: Tx, cutoff: datetime) -> int:
-    return await tx.execute("DELETE FROM inbound_seen WHERE seen_at < ?", (iso(cutoff),))

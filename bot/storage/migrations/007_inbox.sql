@@ -3,6 +3,8 @@
 -- Replies to the person are outbox rows written with the step (claimed at once for an immediate send); a reply
 -- that edits the pressed message names that message in replace_ref.
 
+DROP TABLE inbound_seen;  -- the inbox's unique event ids de-duplicate channel events now
+
 CREATE TABLE inbox (
     id          INTEGER PRIMARY KEY,
     event_id    TEXT NOT NULL UNIQUE,
