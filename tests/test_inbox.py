@@ -12,6 +12,12 @@ import aiohttp
 import pytest
 
 from bot.clock import ManualClock
+from bot.conversations.engine import Engine
+from bot.conversations.registry import all_flows
+from bot.domain.messages import Reply, Sender, text_inbound
+from bot.storage import inbox
+from bot.storage.db import Database
+from bot.storage.inbox import Arrival
 from tests.fake_telegram import FakeTelegramServer
 from tests.fake_wecom import FakeWeComServer
 from tests.harness import Chat, TickingClock, query, running, settings_for
@@ -87,3 +93,21 @@ async def test_a_wecom_callback_is_stored_before_its_200_and_a_redelivery_is_act
         await person.expect("同意吗？")
     assert len(person.screen()) == 1
     assert await query(db, "SELECT status FROM inbox") == [("done",)]
+
+
+async def test_an_event_handled_before_writes_and_sends_nothing(db: Database, clock: ManualClock) -> None:
+    engine = Engine(db, clock, all_flows())
+    sender = Sender("telegram", "3201", "3201", "钱老师", "zh-hans")
+    async with db.write() as tx:
+        await inbox.add_all(tx, [Arrival(text_inbound(sender, "/start", "telegram:1"))] * 2, clock.now())
+        entry = await inbox.next_for(tx, "telegram", "3201")
+    assert entry is not None
+    first = await engine.handle_stored(entry, entry.inbound)
+    assert [item.chat_id for item in first] == ["3201"]  # the welcome, claimed for an immediate send
+    assert await engine.handle_stored(entry, entry.inbound) == []  # e.g. the worker ran it again after a crash
+    assert await engine.answer_stored(entry, [Reply("again")]) == []
+    async with db.read() as tx:
+        replies = [tuple(row) for row in await tx.all("SELECT idempotency_key, status FROM outbox")]
+        events = [tuple(row) for row in await tx.all("SELECT event_id, status FROM inbox")]
+    assert replies == [("reply:telegram:1:0", "in_flight")]
+    assert events == [("telegram:1", "done")]
