@@ -15,6 +15,7 @@ from bot.clock import ManualClock
 from bot.conversations.engine import Engine
 from bot.conversations.registry import all_flows
 from bot.domain.messages import Reply, Sender, text_inbound
+from bot.scheduler import SEEN_EVENTS_KEPT
 from bot.storage import inbox
 from bot.storage.db import Database
 from bot.storage.inbox import Arrival
@@ -111,3 +112,16 @@ async def test_an_event_handled_before_writes_and_sends_nothing(db: Database, cl
         events = [tuple(row) for row in await tx.all("SELECT event_id, status FROM inbox")]
     assert replies == [("reply:telegram:1:0", "in_flight")]
     assert events == [("telegram:1", "done")]
+
+
+async def test_handled_events_are_forgotten_after_the_dedupe_window(db: Database, clock: ManualClock) -> None:
+    sender = Sender("wecom", "qian", "qian")
+    async with db.write() as tx:
+        await inbox.add_all(tx, [Arrival(text_inbound(sender, "你好", f"wecom:{n}")) for n in (1, 2)], clock.now())
+        first = await inbox.next_for(tx, "wecom", "qian")
+        assert first is not None and await inbox.mark_done(tx, first.id)
+    clock.advance(8 * 24 * 3600)
+    async with db.write() as tx:
+        assert await inbox.forget_done_before(tx, clock.now() - SEEN_EVENTS_KEPT) == 1
+        left = await inbox.next_for(tx, "wecom", "qian")
+    assert left is not None and left.inbound.event_id == "wecom:2"  # a pending event is never forgotten
