@@ -99,7 +99,7 @@ class Engine:
             return (await self._handle(inbound, None))[0]
         except Exception:
             log.exception("a %s step failed", inbound.kind.value)
-            return [self._apology(inbound)]
+            return [self.apology(inbound)]
 
     async def handle_stored(self, entry: InboxEntry, inbound: Inbound) -> list[OutboxItem]:
         """Handle a stored event (`inbound` is its event, media fetched): the step's transaction settles the entry
@@ -110,7 +110,7 @@ class Engine:
             return (await self._handle(inbound, entry))[1]
         except Exception:
             log.exception("a %s step failed", inbound.kind.value)
-            return await self.answer_stored(entry, [self._apology(inbound)])
+            return await self.answer_stored(entry, [self.apology(inbound)])
 
     async def answer_stored(self, entry: InboxEntry, replies: list[Reply]) -> list[OutboxItem]:
         """Settle a stored event with `replies` and no step (e.g. its photo could not be fetched)."""
@@ -119,7 +119,8 @@ class Engine:
                 return []
             return await self._write_replies(tx, entry, replies)
 
-    def _apology(self, inbound: Inbound) -> Reply:
+    def apology(self, inbound: Inbound) -> Reply:
+        """The kind reply to an event that could not be handled."""
         with use_locale(self._guess_locale(inbound)):
             return Reply(t("error.internal"))
 

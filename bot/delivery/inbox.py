@@ -119,7 +119,11 @@ class InboxWorker:
 
     async def _process(self, entry: InboxEntry) -> None:
         channel = self._channels[entry.inbound.sender.channel]
-        prepared = await channel.prepare(entry)
+        try:
+            prepared = await channel.prepare(entry)
+        except Exception:  # a bug: the event is answered kindly rather than tried again for ever
+            log.exception("inbox: preparing a %s event failed", entry.inbound.sender.channel)
+            prepared = self._engine.apology(entry.inbound)
         if isinstance(prepared, Reply):
             items = await self._engine.answer_stored(entry, [prepared])
         else:
