@@ -441,3 +441,23 @@ async def test_a_pushed_button_pauses_a_draft_which_resumes_afterwards(server: F
         assert "跳过" in labels(server, resumed)
         await wang.tap("跳过")
         await wang.expect("内容：车堵住了消防通道")
+
+
+async def test_menu_before_joining_and_text_that_shows_nothing(server: FakeTelegramServer, db_path: Path,
+                                                               clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock):
+        stranger = Chat(server, 1099)
+        stranger.send("/menu")  # not joined yet: the way to join, not silence
+        joining = await stranger.expect("请先加入近邻")
+        assert "同意吗？" in (joining.text or "")
+        assert labels(server, joining)[:2] == ["✅ 同意", "不同意"]
+
+        chat = await at_menu(server, WANG)
+        await start_report(chat)
+        chat.send("\u200b\u2060\ufeff \u200d")  # zero-width space, word joiner, BOM, zero-width joiner
+        await chat.expect("还没有内容哦")
+        chat.send("\u200b楼道\x07漏水\r\n\t很严重\x1b")
+        await chat.tap("跳过")
+        await chat.tap("✅ 提交")
+        await chat.expect("编号：JL-")
+    assert await query(db_path, "SELECT description FROM issues") == [("楼道漏水\n\t很严重",)]
