@@ -461,3 +461,24 @@ async def test_menu_before_joining_and_text_that_shows_nothing(server: FakeTeleg
         await chat.tap("✅ 提交")
         await chat.expect("编号：JL-")
     assert await query(db_path, "SELECT description FROM issues") == [("楼道漏水\n\t很严重",)]
+
+
+async def test_deleting_ones_information_leaves_nothing_of_them_in_the_outbox(
+        server: FakeTelegramServer, db_path: Path, clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        chat = await at_menu(server, WANG)
+        ref = await report(chat, "屋顶漏水")
+        await Chat(server, LEADER).expect(f"{ref}")  # the task card, with her room
+        later(service, clock)
+        async with member_side(service, db_path) as (tx, leader):
+            await issues.accept(tx, 1, leader, clock.now())
+        await chat.expect(f"您反映的 {ref} 已由")
+        chat.send("/menu")
+        await chat.tap("🗑 删除我的信息")
+        confirm = await chat.expect("确定要删除您在近邻的信息吗？")
+        assert "我们发给您的消息记录" in (confirm.text or "")
+        await chat.tap("确定删除")
+        await chat.expect("已删除您的信息")
+    rows = await query(db_path, "SELECT idempotency_key, chat_id, payload, message_ref FROM outbox")
+    assert rows  # the rows stay (the outbox's counts), but none says where she was reached or what she was told
+    assert not [row for row in rows if str(WANG) in " ".join(row) or "· 301" in row[2] or "屋顶漏水" in row[2]]

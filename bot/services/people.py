@@ -63,8 +63,9 @@ async def sync_admins(tx: Tx, admins: Iterable[tuple[str, str]]) -> None:
 
 
 async def forget(tx: Tx, person: Person, now: datetime) -> None:
-    """Delete the person: accounts, home, roles and answers with them, and every photo and voice note they sent
-    (the files once this commits). Reports and meeting topics they raised stay, without their name, so that the
-    grid can finish the work."""
+    """Delete the person: accounts, home, roles and answers with them, every photo and voice note they sent (the
+    files once this commits), and what the outbox kept of their chats and of pushes quoting them. Reports and
+    meeting topics they raised stay, without their name, so that the grid can finish the work."""
     await media.let_go_of_person(tx, person.id, now)
+    await people.forget_deliveries(tx, person.id)
     await people.delete(tx, person.id)
