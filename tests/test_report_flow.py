@@ -392,10 +392,20 @@ async def test_not_fixed_reopens_and_flags(server: FakeTelegramServer, db_path: 
         await chat.expect(f"您反映的 {ref} 已办结")
         later(service, clock)
         await chat.tap("❌ 没解决")
+        asked = await chat.expect(f"{ref} 还有哪里不好？")
+        assert labels(server, asked) == ["跳过", "✖ 取消"]
+        chat.send("天花板还在滴水")
         await chat.expect(f"我们不会放手。{ref} 已重新交给网格员处理")
         task = await leader.expect("上次处理后问题没有解决")
         assert ref in (task.text or "")
+        assert "🔁 重新办理" in (task.text or "") and "居民说：天花板还在滴水" in (task.text or "")
+        assert "上报" not in (task.text or "").split("\n", 1)[1]  # done again, not escalated
+        later(service, clock)
+        await chat.tap("📋 我的反映")
+        assert labels(server, await chat.expect("您反映和关注的事"))[0] == f"{ref} 🏠 屋顶漏水 · 重新办理"
     assert await query(db_path, "SELECT status, flagged FROM issues") == [("reopened", 1)]
+    assert await query(db_path, "SELECT detail FROM issue_events WHERE to_status = 'reopened'") == [
+        ("天花板还在滴水",)]
 
 
 async def test_forged_tokens_are_refused_and_change_nothing(server: FakeTelegramServer, db_path: Path,

@@ -163,6 +163,18 @@ async def events(tx: Tx, issue_id: int) -> list[Row]:
                         "WHERE issue_id = ? ORDER BY id", (issue_id,))
 
 
+async def last_transition(tx: Tx, issue_id: int, to_status: Status) -> tuple[int | None, str] | None:
+    """Who last moved the issue to `to_status`, and the detail they gave (a reason, a note), if it ever was."""
+    row = await tx.one("SELECT actor_id, detail FROM issue_events WHERE issue_id = ? AND kind = 'transition' "
+                       "AND to_status = ? ORDER BY id DESC LIMIT 1", (issue_id, to_status.value))
+    return None if row is None else (row[0], row[1])
+
+
+async def has_event(tx: Tx, issue_id: int, kind: str) -> bool:
+    row = await tx.one("SELECT EXISTS (SELECT 1 FROM issue_events WHERE issue_id = ? AND kind = ?)", (issue_id, kind))
+    return bool(row and row[0])
+
+
 async def set_recipients(tx: Tx, issue_id: int, recipients: Sequence[tuple[int, str, int]]) -> None:
     """Replace who the task is pushed to: (person_id, reason, unit_id)."""
     await tx.execute("DELETE FROM issue_recipients WHERE issue_id = ?", (issue_id,))
