@@ -492,3 +492,118 @@ async def test_deleting_ones_information_leaves_nothing_of_them_in_the_outbox(
     rows = await query(db_path, "SELECT idempotency_key, chat_id, payload, message_ref FROM outbox")
     assert rows  # the rows stay (the outbox's counts), but none says where she was reached or what she was told
     assert not [row for row in rows if str(WANG) in " ".join(row) or "· 301" in row[2] or "屋顶漏水" in row[2]]
+
+
+async def forget_me(chat: Chat) -> None:
+    """From anywhere: delete what Jinlin keeps about the person in `chat`."""
+    before = chat.outputs()
+    chat.send("/menu")
+    await chat.server.wait_until(lambda: chat.outputs() > before, 5, lambda: "no menu")
+    await chat.tap("🗑 删除我的信息")
+    await chat.tap("确定删除")
+    await chat.expect("已删除您的信息")
+
+
+LEADER_WHO = "幸福社区 · 阳光花园 · 1号楼 楼栋党小组长"
+
+
+async def test_a_follower_is_asked_and_rates_once_the_reporter_is_gone(server: FakeTelegramServer, db_path: Path,
+                                                                       clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        wang = await at_menu(server, WANG)
+        ref = await report(wang, "屋顶漏水")
+        zhao = await at_menu(server, ZHAO)
+        await describe(zhao, "我家也漏水")
+        await zhao.tap("跳过")
+        await zhao.tap("✅ 提交")
+        await zhao.tap("🔔 关注这件事（有进展通知我）")
+        await zhao.expect(f"您已关注 {ref}")
+        leader = Chat(server, LEADER)
+        await leader.expect(ref)
+        await forget_me(wang)
+
+        later(service, clock)
+        leader.press("t:res:1")
+        await leader.tap("✅ 不写说明，直接办结")
+        await leader.expect(f"{ref} 已办结，已请居民确认问题是否解决。")  # the follower was asked
+        asked = await zhao.expect(f"{ref} 已办结（{LEADER_WHO}）。\n\n问题解决了吗？")  # no "—" for no note
+        assert server.buttons(asked) == [("✅ 解决了", "r:fix:1:y"), ("❌ 没解决", "r:fix:1:n")]
+        await zhao.tap("✅ 解决了")
+        await zhao.tap("⭐⭐⭐⭐⭐")
+        await zhao.expect("还有什么想说的吗")
+        later(service, clock)
+        zhao.send("修得很及时")
+        await zhao.expect(f"谢谢您的评价！{ref} 已经办结")
+        await leader.expect(f"{ref} 居民评价：★★★★★\n留言：修得很及时")  # the comment reaches the member
+    assert await query(db_path, "SELECT reporter_id, status, rating, comment FROM issues") == [
+        (None, "closed", 5, "修得很及时")]
+
+
+async def test_nobody_is_said_to_be_asked_when_nobody_is_there(server: FakeTelegramServer, db_path: Path,
+                                                              clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        wang = await at_menu(server, WANG)
+        ref = await report(wang, "屋顶漏水")
+        leader = Chat(server, LEADER)
+        await leader.expect(ref)
+        await forget_me(wang)
+        later(service, clock)
+        leader.press("t:res:1")
+        await leader.tap("✅ 不写说明，直接办结")
+        done = await leader.expect(f"{ref} 已办结。")
+        assert "已请居民确认" not in (done.text or "")
+        assert "没有人需要确认" in (done.text or "")
+
+
+async def test_a_rejected_report_shows_why_and_goes_up_for_review_once(server: FakeTelegramServer, db_path: Path,
+                                                                        clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        chat = await at_menu(server, WANG)
+        ref = await report(chat, "屋顶漏水")
+        await Chat(server, LEADER).expect(ref)
+        later(service, clock)
+        async with member_side(service, db_path) as (tx, leader):
+            await issues.reject(tx, 1, leader, "属于住户室内装修", clock.now())
+        pushed = await chat.expect(f"您反映的 {ref} 不予受理，原因：属于住户室内装修")
+        assert server.buttons(pushed) == [("查看详情", "r:view:1"), ("🙋 请上级复核", "r:rev:1")]
+        await chat.tap("查看详情")
+        detail = await chat.expect("状态：不予受理")
+        assert "不予受理的原因：属于住户室内装修" in (detail.text or "")
+        assert labels(server, detail) == ["🙋 请上级复核", "📋 我的全部反映", "✖ 取消"]
+        await chat.tap("🙋 请上级复核")
+        await chat.expect(f"复核 {ref}，有结果会告诉您")
+        assert "已经请上级复核过了" in await chat.answer("r:rev:1")  # once per report
+        await chat.tap("📋 我的反映")
+        await chat.tap(f"{ref} 🏠 屋顶漏水 · 已上报上级")
+        detail = await chat.expect("状态：已上报上级")
+        assert "🙋 请上级复核" not in labels(server, detail)
+    assert await query(db_path, "SELECT status, closed_at FROM issues") == [("escalated", None)]
+    assert await query(db_path, "SELECT kind, detail FROM issue_events WHERE kind = 'review'") == [
+        ("review", "属于住户室内装修")]
+    assert await query(db_path, "SELECT e.detail, g.level FROM issue_events e JOIN issues i ON i.id = e.issue_id "
+                                "JOIN grid_units g ON g.id = i.owner_unit_id WHERE e.to_status = 'escalated'") == [
+        ("居民申请复核。下级不予受理的原因：属于住户室内装修", "street")]  # the next level up with someone, and why
+
+
+async def test_a_cancelled_rating_can_be_given_from_the_report(server: FakeTelegramServer, db_path: Path,
+                                                               clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        chat, leader, ref = await reported_and_resolved(server, service, db_path, clock)
+        await chat.tap("✅ 解决了")
+        await chat.expect("请给这次处理打个分")
+        await chat.tap("✖ 取消")
+        await chat.tap("📋 我的反映")
+        await chat.tap(f"{ref} 🏠 屋顶漏水 · 已办结，待您确认")
+        detail = await chat.expect("状态：已办结，待您确认")
+        assert labels(server, detail) == ["⭐ 评价", "📋 我的全部反映", "✖ 取消"]
+        await chat.tap("⭐ 评价")
+        await chat.tap("⭐⭐⭐")
+        later(service, clock)
+        await chat.tap("跳过")
+        await chat.expect(f"谢谢您的评价！{ref} 已经办结")
+        rated = await leader.expect(f"{ref} 居民评价：★★★")
+        assert "留言" not in (rated.text or "")
+        await chat.tap("📋 我的反映")
+        await chat.tap(f"{ref} 🏠 屋顶漏水 · 已完成")
+        assert "⭐ 评价" not in labels(server, await chat.expect("状态：已完成"))
+    assert await query(db_path, "SELECT status, rating FROM issues") == [("closed", 3)]

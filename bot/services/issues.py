@@ -328,10 +328,12 @@ async def request_review(tx: Tx, issue_id: int, person: Person, now: datetime, t
     """The resident asks the next level up to look again at a rejected report: it goes there as an escalation
     would, with the reason it was turned down. Once per report."""
     issue = await _reporter_issue(tx, issue_id, person, followers=True)
+    if await issues.has_event(tx, issue.id, "review"):
+        raise IssueError("issue.error.reviewed")
     if issue.status is not Status.REJECTED:
         raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
     route = await _review_route(tx, issue)
-    if await issues.has_event(tx, issue.id, "review") or route is None:
+    if route is None:
         raise IssueError("issue.error.reviewed")
     rejected = await rejection_reason(tx, issue)
     await issues.record(tx, issue.id, kind="review", actor_id=person.id, now=now, detail=rejected)
