@@ -607,3 +607,28 @@ async def test_a_cancelled_rating_can_be_given_from_the_report(server: FakeTeleg
         await chat.tap(f"{ref} 🏠 屋顶漏水 · 已完成")
         assert "⭐ 评价" not in labels(server, await chat.expect("状态：已完成"))
     assert await query(db_path, "SELECT status, rating FROM issues") == [("closed", 3)]
+
+
+async def test_cancel_means_do_not_submit_and_asks_before_dropping_a_draft(
+        server: FakeTelegramServer, db_path: Path, clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock):
+        chat = await at_menu(server, WANG)
+        await start_report(chat)
+        await chat.tap("✖ 取消")  # nothing typed yet: nothing to lose
+        await chat.expect("已取消。")
+        await describe(chat, "楼道顶上渗水")
+        await chat.expect("已收到 0 张")
+        await chat.tap("✖ 取消")
+        asked = await chat.expect("放弃这条反映吗？")
+        assert labels(server, asked) == ["是的，放弃", "不，接着填"]
+        await chat.tap("不，接着填")  # back where she was, the draft kept
+        await chat.expect("已收到 0 张")
+        await chat.tap("跳过")
+        await chat.expect("内容：楼道顶上渗水")
+        chat.send("/cancel")  # the command means the same as the button
+        await chat.expect("放弃这条反映吗？")
+        await chat.tap("是的，放弃")
+        done = await chat.expect("好的，这条反映没有提交。")
+        assert "请选择要办的事" in (done.text or "")
+    assert await query(db_path, "SELECT COUNT(*) FROM issues") == [(0,)]
+    assert await query(db_path, "SELECT COUNT(*) FROM conversations WHERE flow = 'report'") == [(0,)]

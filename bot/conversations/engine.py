@@ -144,6 +144,11 @@ class Engine:
                 if flow_name == REGISTRATION_FLOW and state in self._flows[flow_name].states:
                     return await self._prompt(ctx, flow_name, state, note=note)
                 return await self._begin(ctx, REGISTRATION_FLOW, {}, note=note)
+            flow = self._flows.get(flow_name)
+            if cancelled and flow is not None and flow.on_cancel is not None and state in flow.states:
+                instead = await flow.on_cancel(ctx, state)  # e.g. ask before a typed draft is dropped
+                if instead is not None:
+                    return await self._apply(ctx, flow_name, state, instead)
             key = "nav.cancelled" if ctx.person else "nav.cancelled_unregistered"
             return await self._finish(ctx, Done((Reply(t(key)),) if cancelled else ()))
         if command in self._commands:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from bot.conversations.engine import RESUME
-from bot.conversations.flow import Ctx, Done, Flow, Goto, Retry, State, Transition, choices
+from bot.conversations.flow import ABANDON, Ctx, Done, Flow, Goto, Retry, State, Transition, choices, confirm_abandon
 from bot.domain.messages import Button, Inbound, InboundKind, Reply
 from bot.domain.people import Person
 from bot.i18n import t
@@ -583,12 +583,18 @@ async def on_set_time(ctx: Ctx, inbound: Inbound) -> Transition:
     return await _configure(ctx, weekday=int(ctx.data["weekday"]), start_time=clock.strftime("%H:%M"))
 
 
+# A typed (or spoken) topic is not dropped by one press of cancel: it asks first.
+ON_CANCEL, ASK_ABANDON = confirm_abandon(lambda ctx, state: state == "topic_photo", "meeting.topic_abandon_ask",
+                                         "meeting.topic_abandoned")
+
 FLOW = Flow(
     name="meeting",
     first="home",
     begin=begin,
     claims=("mt:",),
+    on_cancel=ON_CANCEL,
     states={
+        ABANDON: ASK_ABANDON,
         "home": State(ask_home, on_pick, back=False),
         "topic_text": State(ask_topic_text, on_topic_text),
         "topic_photo": State(ask_topic_photo, on_topic_photo),
