@@ -121,6 +121,7 @@ async def test_admin_publishes_a_law_talk_and_follows_it_to_the_poll(server: Fak
         await admin.tap("跳过")
         confirm = await admin.expect("请确认")
         assert "通知范围：幸福社区（现有 3 位居民）" in (confirm.text or "")
+        assert "（现有 3 位居民）\n报名回执：不收集" in (confirm.text or "")  # no description, no line (no "—")
         assert "时间：2026-12-05（周六）14:30" in (confirm.text or "")
         await admin.tap("🙋 开启报名回执")
         await admin.expect("报名回执：收集")

@@ -311,11 +311,14 @@ def _draft(ctx: Ctx) -> service.Draft:
 
 async def ask_confirm(ctx: Ctx) -> Reply:
     draft = _draft(ctx)
-    text = t("lecture.confirm", kind=t(f"lecture.kind.{draft.kind.value}"), title=draft.title, speaker=draft.speaker,
-             when=service.local(draft.starts_at, ctx.timezone), place=draft.place,
-             scope=await place_label(ctx.tx, draft.unit_id), description=draft.description or "—",
-             rsvp=t("lecture.rsvp_on") if draft.rsvp else t("lecture.rsvp_off"),
-             count=await service.audience_size(ctx.tx, draft.unit_id))
+    lines = [t("lecture.confirm", kind=t(f"lecture.kind.{draft.kind.value}"), title=draft.title,
+               speaker=draft.speaker, when=service.local(draft.starts_at, ctx.timezone), place=draft.place,
+               scope=await place_label(ctx.tx, draft.unit_id),
+               count=await service.audience_size(ctx.tx, draft.unit_id))]
+    if draft.description:  # no line at all rather than an empty one
+        lines.append(t("lecture.confirm_description", description=draft.description))
+    lines.append(t("lecture.confirm_rsvp", rsvp=t("lecture.rsvp_on") if draft.rsvp else t("lecture.rsvp_off")))
+    text = "\n".join(lines)
     toggle = t("lecture.rsvp_turn_off") if draft.rsvp else t("lecture.rsvp_turn_on")
     return Reply(text, choices([(t("lecture.publish"), "ok:publish"), (toggle, "ok:rsvp")], per_row=1))
 

@@ -359,7 +359,7 @@ async def decision_text(tx: Tx, topic: Topic) -> str:
         return t("meeting.decision.answered", answer=topic.outcome)
     if topic.status == "reported":
         issue = None if topic.issue_id is None else await issue_store.get(tx, topic.issue_id)
-        return t("meeting.decision.reported", ref=issue.ref if issue is not None else "—")
+        return t("meeting.decision.reported", ref=issue.ref) if issue else t("meeting.decision.reported_unnumbered")
     return t(f"meeting.decision.{topic.status}")
 
 
