@@ -569,6 +569,7 @@ async def test_a_rejected_report_shows_why_and_goes_up_for_review_once(server: F
         await chat.tap("查看详情")
         detail = await chat.expect("状态：不予受理")
         assert "不予受理的原因：属于住户室内装修" in (detail.text or "")
+        assert "提交时间：11月27日 17:" in (detail.text or "")  # the one date format
         assert labels(server, detail) == ["🙋 请上级复核", "📋 我的全部反映", "✖ 取消"]
         await chat.tap("🙋 请上级复核")
         await chat.expect(f"复核 {ref}，有结果会告诉您")
