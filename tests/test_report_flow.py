@@ -633,3 +633,22 @@ async def test_cancel_means_do_not_submit_and_asks_before_dropping_a_draft(
         assert "请选择要办的事" in (done.text or "")
     assert await query(db_path, "SELECT COUNT(*) FROM issues") == [(0,)]
     assert await query(db_path, "SELECT COUNT(*) FROM conversations WHERE flow = 'report'") == [(0,)]
+
+
+async def test_what_is_still_wrong_can_be_said_in_a_voice_note(server: FakeTelegramServer, db_path: Path,
+                                                               clock: ManualClock) -> None:
+    media = db_path.parent / "media"
+    async with running(settings(server, db_path), clock) as service:
+        chat, leader, ref = await reported_and_resolved(server, service, db_path, clock)
+        await chat.expect(f"您反映的 {ref} 已办结")
+        later(service, clock)
+        await chat.tap("❌ 没解决")
+        await chat.expect(f"{ref} 还有哪里不好？")
+        server.push_voice(WANG)
+        await chat.expect(f"我们不会放手。{ref} 已重新交给网格员处理")
+        task = await leader.expect("居民说：（语音留言）")
+        assert task.method == "sendVoice" and "🔁 重新办理" in (task.text or "")
+        assert len(list(media.iterdir())) == 1
+        await forget_me(chat)  # the voice note goes with her
+        await server.wait_until(lambda: not list(media.iterdir()), 5, lambda: "the voice file is still there")
+    assert await query(db_path, "SELECT COUNT(*) FROM issue_voices") == [(0,)]

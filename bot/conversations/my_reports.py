@@ -183,14 +183,16 @@ async def ask_still_wrong(ctx: Ctx) -> Reply:
 
 
 async def on_still_wrong(ctx: Ctx, person: Person, inbound: Inbound) -> Transition:
-    """Not fixed: what is still wrong, in words (or skipped), goes with the report back to the grid."""
+    """Not fixed: what is still wrong, in words or a voice note (or skipped), goes with the report back to the
+    grid."""
     words = inbound.text.strip() if inbound.kind is InboundKind.TEXT else ""
-    if not words and inbound.token != "sw:skip":
+    voice = inbound.media_ref if inbound.kind is InboundKind.VOICE else ""
+    if not (words or voice) and inbound.token != "sw:skip":
         return Retry("mine.expect_still_wrong")
     if len(words) > issue_service.MAX_DESCRIPTION:
         return Retry("report.description_too_long")
     issue = await issue_service.answer_fixed(ctx.tx, ctx.data["issue"], person, False, ctx.now, ctx.timezone,
-                                             words=words)
+                                             words=words, voice=voice)
     return Done((Reply(t("mine.reopened", ref=issue.ref)),))
 
 

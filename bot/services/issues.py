@@ -4,7 +4,7 @@ and follow-up. Every action re-checks who may take it; every change is one audit
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -442,9 +442,10 @@ async def answerable(tx: Tx, issue_id: int, person: Person) -> Issue:
 
 
 async def answer_fixed(tx: Tx, issue_id: int, person: Person, fixed: bool, now: datetime, timezone: str,
-                       words: str = "") -> Issue:
+                       words: str = "", voice: str = "") -> Issue:
     """The answer to "is it fixed?" (after resolution) or "did it stay fixed?" (14 days on), from the reporter or
-    a follower. Not fixed: it is done again (重新办理) by the same level, told what is still wrong (`words`)."""
+    a follower. Not fixed: it is done again (重新办理) by the same level, told what is still wrong (`words`, or a
+    `voice` note, which is kept with the report and pushed with the task)."""
     issue = await answerable(tx, issue_id, person)
     _check_description(words)
     if fixed:
@@ -460,11 +461,18 @@ async def answer_fixed(tx: Tx, issue_id: int, person: Person, fixed: bool, now: 
                         due_at=now + limit, closed_at=None, resolved_at=None)
     await issues.schedule(tx, issue.id, "remind", now + limit * REMIND_SHARE)
     await issues.schedule(tx, issue.id, "escalate", now + limit)
+    if voice:
+        await issues.add_voice(tx, issue.id, voice, person.id, now)
+
+    async def render() -> Reply:
+        card = await task_card(tx, issue, timezone, now, words=words or (t("task.voice_only") if voice else ""))
+        return replace(card, voice=voice) if voice else card
+
     targets = [issue.assignee_id] if issue.assignee_id else await issues.recipients(tx, issue.id)
     for person_id in targets:
         if person_id is not None:
             await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:reopened:{_stamp(now)}",
-                                    now=now, render=lambda: task_card(tx, issue, timezone, now, words=words))
+                                    now=now, render=render)
     return issue
 
 

@@ -145,6 +145,12 @@ async def add_photo(tx: Tx, issue_id: int, stage: str, path: str, person_id: int
                      (issue_id, stage, path, person_id, iso(now)))
 
 
+async def add_voice(tx: Tx, issue_id: int, path: str, person_id: int, now: datetime) -> None:
+    """A voice note the resident added after filing (the report's own stays in issues.voice_ref)."""
+    await tx.execute("INSERT INTO issue_voices (issue_id, path, added_by, created_at) VALUES (?, ?, ?, ?)",
+                     (issue_id, path, person_id, iso(now)))
+
+
 async def photos(tx: Tx, issue_id: int, stage: str | None = None) -> list[str]:
     rows = await tx.all("SELECT path FROM issue_photos WHERE issue_id = ? AND (? IS NULL OR stage = ?) ORDER BY id",
                         (issue_id, stage, stage))
