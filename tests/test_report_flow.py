@@ -507,17 +507,40 @@ async def forget_me(chat: Chat) -> None:
 LEADER_WHO = "幸福社区 · 阳光花园 · 1号楼 楼栋党小组长"
 
 
+async def follow_the_same(server: FakeTelegramServer, user: int, ref: str) -> Chat:
+    """From the main menu: `user` reports the same leak and follows `ref` instead."""
+    chat = await at_menu(server, user)
+    await describe(chat, "我家也漏水")
+    await chat.tap("跳过")
+    await chat.tap("✅ 提交")
+    await chat.tap("🔔 关注这件事（有进展通知我）")
+    await chat.expect(f"您已关注 {ref}")
+    return chat
+
+
+async def test_a_follower_hears_when_the_report_is_withdrawn(server: FakeTelegramServer, db_path: Path,
+                                                             clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        wang = await at_menu(server, WANG)
+        ref = await report(wang, "屋顶漏水")
+        zhao = await follow_the_same(server, ZHAO, ref)
+        later(service, clock)
+        await wang.tap("📋 我的反映")
+        await wang.tap(f"{ref} 🏠 屋顶漏水 · 已派单")
+        await wang.tap("↩️ 撤回")
+        await wang.tap("确定撤回")
+        await wang.expect(f"已撤回 {ref}")
+        await Chat(server, LEADER).expect(f"{ref} 已被居民撤回")
+        later(service, clock)
+        await zhao.expect(f"您关注的 {ref} 已被反映人撤回")
+
+
 async def test_a_follower_is_asked_and_rates_once_the_reporter_is_gone(server: FakeTelegramServer, db_path: Path,
                                                                        clock: ManualClock) -> None:
     async with running(settings(server, db_path), clock) as service:
         wang = await at_menu(server, WANG)
         ref = await report(wang, "屋顶漏水")
-        zhao = await at_menu(server, ZHAO)
-        await describe(zhao, "我家也漏水")
-        await zhao.tap("跳过")
-        await zhao.tap("✅ 提交")
-        await zhao.tap("🔔 关注这件事（有进展通知我）")
-        await zhao.expect(f"您已关注 {ref}")
+        zhao = await follow_the_same(server, ZHAO, ref)
         leader = Chat(server, LEADER)
         await leader.expect(ref)
         await forget_me(wang)

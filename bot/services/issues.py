@@ -410,6 +410,9 @@ async def withdraw(tx: Tx, issue_id: int, person: Person, now: datetime) -> Issu
     for person_id in await issues.recipients(tx, issue.id):
         await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:withdrawn", now=now,
                           text_key="task.withdrawn", params={"ref": issue.ref})
+    for person_id in await issues.followers(tx, issue.id):  # those who followed it instead of reporting it
+        await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:withdrawn", now=now,
+                          text_key="issue.withdrawn_followed", params={"ref": issue.ref})
     return issue
 
 
