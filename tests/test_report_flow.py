@@ -424,10 +424,12 @@ async def test_forged_tokens_are_refused_and_change_nothing(server: FakeTelegram
 
         denied = "抱歉，您没有这个权限"
         for data in ("r:fix:1:y", "r:fix:1:n", "r:re:1:n", "r:view:1", "r:fix:1:maybe", "r:view:1:y", "r:view:-1",
-                     "r:view:１", "r:view:", "r:"):
+                     "r:view:１", "r:view:", "r:", "r:rev:1", "r:rev:1:y"):
             await press(other, data, denied)
         await press(other, "r:view:999", "找不到这件事")
         await press(owner, "r:fix:1:y", "这件事现在是“已派单”，不能这样操作")  # not resolved yet
+        await press(owner, "r:fix:1:n", "这件事现在是“已派单”，不能这样操作")  # refused before asking what is wrong
+        await press(owner, "r:rev:1", "这件事现在是“已派单”，不能这样操作")  # only a rejected one goes for review
         await press(owner, "r:view:1", f"{ref} 🏠 屋顶漏水\n状态：已派单")  # the real owner still gets in
         assert await query(db_path, snapshot) == before
 
@@ -456,11 +458,13 @@ async def test_a_pushed_button_pauses_a_draft_which_resumes_afterwards(server: F
 async def test_menu_before_joining_and_text_that_shows_nothing(server: FakeTelegramServer, db_path: Path,
                                                                clock: ManualClock) -> None:
     async with running(settings(server, db_path), clock):
-        stranger = Chat(server, 1099)
+        stranger = Chat(server, 1099, first_name="\u200b钱\x07奶奶\u2060")
         stranger.send("/menu")  # not joined yet: the way to join, not silence
         joining = await stranger.expect("请先加入近邻")
         assert "同意吗？" in (joining.text or "")
         assert labels(server, joining)[:2] == ["✅ 同意", "不同意"]
+        await stranger.tap("✅ 同意")
+        await stranger.expect("请选择您所在的社区")
 
         chat = await at_menu(server, WANG)
         await start_report(chat)
@@ -471,6 +475,7 @@ async def test_menu_before_joining_and_text_that_shows_nothing(server: FakeTeleg
         await chat.tap("✅ 提交")
         await chat.expect("编号：JL-")
     assert await query(db_path, "SELECT description FROM issues") == [("楼道漏水\n\t很严重",)]
+    assert await query(db_path, "SELECT display_name FROM people WHERE display_name LIKE '%奶奶%'") == [("钱奶奶",)]
 
 
 async def test_deleting_ones_information_leaves_nothing_of_them_in_the_outbox(

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from bot.domain.grid import GridUnit, Level
-from bot.domain.messages import Sender
+from bot.domain.messages import Sender, clean_text
 from bot.domain.people import Account, Person, Role
 from bot.i18n import t
 from bot.storage import grid, media, people
@@ -18,7 +18,7 @@ ROOM_MAX = 16
 async def register(tx: Tx, sender: Sender, locale: str, now: datetime) -> Person:
     """Create the person who has just consented, reached on the channel they wrote from."""
     person_id = await people.create(tx, Account(sender.channel, sender.user_id, sender.chat_id),
-                                    display_name=sender.display_name, locale=locale, now=now)
+                                    display_name=clean_text(sender.display_name), locale=locale, now=now)
     person = await people.by_id(tx, person_id)
     assert person is not None
     return person
