@@ -98,7 +98,7 @@ async def submit(tx: Tx, reporter: Person, draft: Draft, now: datetime, timezone
     for path in draft.photos[:MAX_PHOTOS]:
         await issues.add_photo(tx, issue_id, "report", path, reporter.id, now)
     issue = await _issue(tx, issue_id)
-    return await _assign(tx, issue, route, Status.ASSIGNED, None, now, timezone, reason=str)
+    return await _assign(tx, issue, route, Status.ASSIGNED, None, now, timezone, reason=lambda: "")
 
 
 async def _assign(tx: Tx, issue: Issue, route: routing.Route, status: Status, actor_id: int | None,
