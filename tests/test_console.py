@@ -323,7 +323,7 @@ async def test_the_meeting_week_a_law_talk_and_a_notice_in_one_terminal(console:
     await console.type("1")  # 📢 发布并通知居民
     await console.expect("已发布⚖️ 法治宣讲《民法典与邻里生活》，正在通知 1 位居民")
     await console.expect("📨 发给 resident-1 的消息：\n📣 活动通知\n⚖️ 法治宣讲：《民法典与邻里生活》\n🎤 主讲：王律师\n"
-                         "🕑 时间：2030-03-14（周四）14:30\n📍 地点：社区党群服务中心")
+                         "🕑 时间：3月14日（周四）14:30\n📍 地点：社区党群服务中心")
 
     await console.type("5")  # 📢 群发通知
     await console.expect("[1] ✅ 发给近邻街道   [2] 幸福社区")

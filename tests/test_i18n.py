@@ -14,12 +14,13 @@ from bot.domain.grid import Level
 from bot.domain.issues import Status as IssueStatus
 from bot.domain.people import Duty, Role
 from bot.i18n import SUPPORTED, catalog, normalize, po_path, t, translate, use_locale
+from bot.services.dates import WEEKDAYS
 from bot.services.invites import Status
 
 ROOT = Path(__file__).resolve().parent.parent
 # Functions whose string arguments (positional or keyword) are message keys.
 CALLS = {"t", "translate", "Retry", "push", "_reply", "_tell_reporter", "_ask_fixed", "IssueError", "InviteError",
-         "GridError"}
+         "GridError", "confirm_abandon"}
 KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 
 
@@ -43,6 +44,7 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"invite.choose_{level}" for level in ("community", "complex", "building")}
     keys |= {f"grid.level.{level.value}" for level in Level}
     keys |= {f"status.{status.value}" for status in IssueStatus}
+    keys |= {f"date.month.{month}" for month in range(1, 13)} | {f"date.weekday.{day}" for day in WEEKDAYS}
     migration = (ROOT / "bot" / "storage" / "migrations" / "002_issues.sql").read_text(encoding="utf-8")
     keys |= {f"category.{code}" for code in re.findall(r"^\s+\('([a-z_]+)',", migration, re.M)}
     return keys | {f"cmd.{name}" for name in ("start", "menu", "help", "language", "cancel", "invite")}

@@ -194,4 +194,5 @@ async def test_not_fixed_reopens_to_its_owner(db: Database, street: Street, cloc
     assert [row[0] for row in timers_left] == ["escalate", "remind"]
     async with db.read() as tx:
         texts = [row[0] for row in await tx.all("SELECT payload FROM outbox WHERE chat_id = 'leader' ORDER BY id")]
-    assert "居民反馈没有解决" in texts[-1]
+    assert "🔁 重新办理：居民反馈上次处理后问题没有解决。" in texts[-1]  # done again, not "escalated because"
+    assert "上报原因" not in texts[-1]

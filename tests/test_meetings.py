@@ -637,3 +637,25 @@ async def test_what_may_be_called_off(db: Database) -> None:
         await service.enter_outcome(tx, second, chair, "都定了", saturday, TZ)
         with pytest.raises(service.MeetingError, match=re.escape("meeting.error.closed")):
             await service.cancel(tx, second, chair, saturday - timedelta(hours=1), TZ)
+
+
+async def test_cancelling_a_typed_topic_asks_first(server: FakeTelegramServer, street: Street,
+                                                   clock: ManualClock) -> None:
+    async with running(street.settings(server), clock):
+        chair, wang = Chat(server, CHAIR), Chat(server, WANG)
+        await open_meetings(chair)
+        [meeting_id] = await street.meeting_ids()
+        wang.send("/menu")
+        await wang.expect("请选择要办的事")
+        wang.press(f"mt:tp:{meeting_id}")
+        await wang.expect("想在议事会上说什么事？")
+        wang.send("楼道里堆满了杂物")
+        await wang.expect("要配一张照片吗？")
+        await wang.tap("✖ 取消")
+        await wang.expect("放弃这个议题吗？")
+        await wang.tap("不，接着填")
+        await wang.expect("要配一张照片吗？")
+        await wang.tap("✖ 取消")
+        await wang.tap("是的，放弃")
+        await wang.expect("好的，这个议题没有提交。")
+    assert await street.query("SELECT COUNT(*) FROM meeting_topics") == [(0,)]

@@ -392,10 +392,20 @@ async def test_not_fixed_reopens_and_flags(server: FakeTelegramServer, db_path: 
         await chat.expect(f"您反映的 {ref} 已办结")
         later(service, clock)
         await chat.tap("❌ 没解决")
+        asked = await chat.expect(f"{ref} 还有哪里不好？")
+        assert labels(server, asked) == ["跳过", "✖ 取消"]
+        chat.send("天花板还在滴水")
         await chat.expect(f"我们不会放手。{ref} 已重新交给网格员处理")
         task = await leader.expect("上次处理后问题没有解决")
         assert ref in (task.text or "")
+        assert "🔁 重新办理" in (task.text or "") and "居民说：天花板还在滴水" in (task.text or "")
+        assert "上报" not in (task.text or "").split("\n", 1)[1]  # done again, not escalated
+        later(service, clock)
+        await chat.tap("📋 我的反映")
+        assert labels(server, await chat.expect("您反映和关注的事"))[0] == f"{ref} 🏠 屋顶漏水 · 重新办理"
     assert await query(db_path, "SELECT status, flagged FROM issues") == [("reopened", 1)]
+    assert await query(db_path, "SELECT detail FROM issue_events WHERE to_status = 'reopened'") == [
+        ("天花板还在滴水",)]
 
 
 async def test_forged_tokens_are_refused_and_change_nothing(server: FakeTelegramServer, db_path: Path,
@@ -414,10 +424,12 @@ async def test_forged_tokens_are_refused_and_change_nothing(server: FakeTelegram
 
         denied = "抱歉，您没有这个权限"
         for data in ("r:fix:1:y", "r:fix:1:n", "r:re:1:n", "r:view:1", "r:fix:1:maybe", "r:view:1:y", "r:view:-1",
-                     "r:view:１", "r:view:", "r:"):
+                     "r:view:１", "r:view:", "r:", "r:rev:1", "r:rev:1:y"):
             await press(other, data, denied)
         await press(other, "r:view:999", "找不到这件事")
         await press(owner, "r:fix:1:y", "这件事现在是“已派单”，不能这样操作")  # not resolved yet
+        await press(owner, "r:fix:1:n", "这件事现在是“已派单”，不能这样操作")  # refused before asking what is wrong
+        await press(owner, "r:rev:1", "这件事现在是“已派单”，不能这样操作")  # only a rejected one goes for review
         await press(owner, "r:view:1", f"{ref} 🏠 屋顶漏水\n状态：已派单")  # the real owner still gets in
         assert await query(db_path, snapshot) == before
 
@@ -441,3 +453,230 @@ async def test_a_pushed_button_pauses_a_draft_which_resumes_afterwards(server: F
         assert "跳过" in labels(server, resumed)
         await wang.tap("跳过")
         await wang.expect("内容：车堵住了消防通道")
+
+
+async def test_menu_before_joining_and_text_that_shows_nothing(server: FakeTelegramServer, db_path: Path,
+                                                               clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock):
+        stranger = Chat(server, 1099, first_name="\u200b钱\x07奶奶\u2060")
+        stranger.send("/menu")  # not joined yet: the way to join, not silence
+        joining = await stranger.expect("请先加入近邻")
+        assert "同意吗？" in (joining.text or "")
+        assert labels(server, joining)[:2] == ["✅ 同意", "不同意"]
+        await stranger.tap("✅ 同意")
+        await stranger.expect("请选择您所在的社区")
+
+        chat = await at_menu(server, WANG)
+        await start_report(chat)
+        chat.send("\u200b\u2060\ufeff \u200d")  # zero-width space, word joiner, BOM, zero-width joiner
+        await chat.expect("还没有内容哦")
+        chat.send("\u200b楼道\x07漏水\r\n\t很严重\x1b")
+        await chat.tap("跳过")
+        await chat.tap("✅ 提交")
+        await chat.expect("编号：JL-")
+    assert await query(db_path, "SELECT description FROM issues") == [("楼道漏水\n\t很严重",)]
+    assert await query(db_path, "SELECT display_name FROM people WHERE display_name LIKE '%奶奶%'") == [("钱奶奶",)]
+
+
+async def test_deleting_ones_information_leaves_nothing_of_them_in_the_outbox(
+        server: FakeTelegramServer, db_path: Path, clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        chat = await at_menu(server, WANG)
+        ref = await report(chat, "屋顶漏水")
+        await Chat(server, LEADER).expect(f"{ref}")  # the task card, with her room
+        later(service, clock)
+        async with member_side(service, db_path) as (tx, leader):
+            await issues.accept(tx, 1, leader, clock.now())
+        await chat.expect(f"您反映的 {ref} 已由")
+        chat.send("/menu")
+        await chat.tap("🗑 删除我的信息")
+        confirm = await chat.expect("确定要删除您在近邻的信息吗？")
+        assert "我们发给您的消息记录" in (confirm.text or "")
+        await chat.tap("确定删除")
+        await chat.expect("已删除您的信息")
+    rows = await query(db_path, "SELECT idempotency_key, chat_id, payload, message_ref FROM outbox")
+    assert rows  # the rows stay (the outbox's counts), but none says where she was reached or what she was told
+    assert not [row for row in rows if str(WANG) in " ".join(row) or "· 301" in row[2] or "屋顶漏水" in row[2]]
+
+
+async def forget_me(chat: Chat) -> None:
+    """From anywhere: delete what Jinlin keeps about the person in `chat`."""
+    before = chat.outputs()
+    chat.send("/menu")
+    await chat.server.wait_until(lambda: chat.outputs() > before, 5, lambda: "no menu")
+    await chat.tap("🗑 删除我的信息")
+    await chat.tap("确定删除")
+    await chat.expect("已删除您的信息")
+
+
+LEADER_WHO = "幸福社区 · 阳光花园 · 1号楼 楼栋党小组长"
+
+
+async def follow_the_same(server: FakeTelegramServer, user: int, ref: str) -> Chat:
+    """From the main menu: `user` reports the same leak and follows `ref` instead."""
+    chat = await at_menu(server, user)
+    await describe(chat, "我家也漏水")
+    await chat.tap("跳过")
+    await chat.tap("✅ 提交")
+    await chat.tap("🔔 关注这件事（有进展通知我）")
+    await chat.expect(f"您已关注 {ref}")
+    return chat
+
+
+async def test_a_follower_hears_when_the_report_is_withdrawn(server: FakeTelegramServer, db_path: Path,
+                                                             clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        wang = await at_menu(server, WANG)
+        ref = await report(wang, "屋顶漏水")
+        zhao = await follow_the_same(server, ZHAO, ref)
+        later(service, clock)
+        await wang.tap("📋 我的反映")
+        await wang.tap(f"{ref} 🏠 屋顶漏水 · 已派单")
+        await wang.tap("↩️ 撤回")
+        await wang.tap("确定撤回")
+        await wang.expect(f"已撤回 {ref}")
+        await Chat(server, LEADER).expect(f"{ref} 已被居民撤回")
+        later(service, clock)
+        await zhao.expect(f"您关注的 {ref} 已被反映人撤回")
+
+
+async def test_a_follower_is_asked_and_rates_once_the_reporter_is_gone(server: FakeTelegramServer, db_path: Path,
+                                                                       clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        wang = await at_menu(server, WANG)
+        ref = await report(wang, "屋顶漏水")
+        zhao = await follow_the_same(server, ZHAO, ref)
+        leader = Chat(server, LEADER)
+        await leader.expect(ref)
+        await forget_me(wang)
+
+        later(service, clock)
+        leader.press("t:res:1")
+        await leader.tap("✅ 不写说明，直接办结")
+        await leader.expect(f"{ref} 已办结，已请居民确认问题是否解决。")  # the follower was asked
+        asked = await zhao.expect(f"{ref} 已办结（{LEADER_WHO}）。\n\n问题解决了吗？")  # no "—" for no note
+        assert server.buttons(asked) == [("✅ 解决了", "r:fix:1:y"), ("❌ 没解决", "r:fix:1:n")]
+        await zhao.tap("✅ 解决了")
+        await zhao.tap("⭐⭐⭐⭐⭐")
+        await zhao.expect("还有什么想说的吗")
+        later(service, clock)
+        zhao.send("修得很及时")
+        await zhao.expect(f"谢谢您的评价！{ref} 已经办结")
+        await leader.expect(f"{ref} 居民评价：★★★★★\n留言：修得很及时")  # the comment reaches the member
+    assert await query(db_path, "SELECT reporter_id, status, rating, comment FROM issues") == [
+        (None, "closed", 5, "修得很及时")]
+
+
+async def test_nobody_is_said_to_be_asked_when_nobody_is_there(server: FakeTelegramServer, db_path: Path,
+                                                              clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        wang = await at_menu(server, WANG)
+        ref = await report(wang, "屋顶漏水")
+        leader = Chat(server, LEADER)
+        await leader.expect(ref)
+        await forget_me(wang)
+        later(service, clock)
+        leader.press("t:res:1")
+        await leader.tap("✅ 不写说明，直接办结")
+        done = await leader.expect(f"{ref} 已办结。")
+        assert "已请居民确认" not in (done.text or "")
+        assert "没有人需要确认" in (done.text or "")
+
+
+async def test_a_rejected_report_shows_why_and_goes_up_for_review_once(server: FakeTelegramServer, db_path: Path,
+                                                                        clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        chat = await at_menu(server, WANG)
+        ref = await report(chat, "屋顶漏水")
+        await Chat(server, LEADER).expect(ref)
+        later(service, clock)
+        async with member_side(service, db_path) as (tx, leader):
+            await issues.reject(tx, 1, leader, "属于住户室内装修", clock.now())
+        pushed = await chat.expect(f"您反映的 {ref} 不予受理，原因：属于住户室内装修")
+        assert server.buttons(pushed) == [("查看详情", "r:view:1"), ("🙋 请上级复核", "r:rev:1")]
+        await chat.tap("查看详情")
+        detail = await chat.expect("状态：不予受理")
+        assert "不予受理的原因：属于住户室内装修" in (detail.text or "")
+        assert "提交时间：11月27日 17:" in (detail.text or "")  # the one date format
+        assert labels(server, detail) == ["🙋 请上级复核", "📋 我的全部反映", "✖ 取消"]
+        await chat.tap("🙋 请上级复核")
+        await chat.expect(f"复核 {ref}，有结果会告诉您")
+        assert "已经请上级复核过了" in await chat.answer("r:rev:1")  # once per report
+        await chat.tap("📋 我的反映")
+        await chat.tap(f"{ref} 🏠 屋顶漏水 · 已上报上级")
+        detail = await chat.expect("状态：已上报上级")
+        assert "🙋 请上级复核" not in labels(server, detail)
+    assert await query(db_path, "SELECT status, closed_at FROM issues") == [("escalated", None)]
+    assert await query(db_path, "SELECT kind, detail FROM issue_events WHERE kind = 'review'") == [
+        ("review", "属于住户室内装修")]
+    assert await query(db_path, "SELECT e.detail, g.level FROM issue_events e JOIN issues i ON i.id = e.issue_id "
+                                "JOIN grid_units g ON g.id = i.owner_unit_id WHERE e.to_status = 'escalated'") == [
+        ("居民申请复核。下级不予受理的原因：属于住户室内装修", "street")]  # the next level up with someone, and why
+
+
+async def test_a_cancelled_rating_can_be_given_from_the_report(server: FakeTelegramServer, db_path: Path,
+                                                               clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock) as service:
+        chat, leader, ref = await reported_and_resolved(server, service, db_path, clock)
+        await chat.tap("✅ 解决了")
+        await chat.expect("请给这次处理打个分")
+        await chat.tap("✖ 取消")
+        await chat.tap("📋 我的反映")
+        await chat.tap(f"{ref} 🏠 屋顶漏水 · 已办结，待您确认")
+        detail = await chat.expect("状态：已办结，待您确认")
+        assert labels(server, detail) == ["⭐ 评价", "📋 我的全部反映", "✖ 取消"]
+        await chat.tap("⭐ 评价")
+        await chat.tap("⭐⭐⭐")
+        later(service, clock)
+        await chat.tap("跳过")
+        await chat.expect(f"谢谢您的评价！{ref} 已经办结")
+        rated = await leader.expect(f"{ref} 居民评价：★★★")
+        assert "留言" not in (rated.text or "")
+        await chat.tap("📋 我的反映")
+        await chat.tap(f"{ref} 🏠 屋顶漏水 · 已完成")
+        assert "⭐ 评价" not in labels(server, await chat.expect("状态：已完成"))
+    assert await query(db_path, "SELECT status, rating FROM issues") == [("closed", 3)]
+
+
+async def test_cancel_means_do_not_submit_and_asks_before_dropping_a_draft(
+        server: FakeTelegramServer, db_path: Path, clock: ManualClock) -> None:
+    async with running(settings(server, db_path), clock):
+        chat = await at_menu(server, WANG)
+        await start_report(chat)
+        await chat.tap("✖ 取消")  # nothing typed yet: nothing to lose
+        await chat.expect("已取消。")
+        await describe(chat, "楼道顶上渗水")
+        await chat.expect("已收到 0 张")
+        await chat.tap("✖ 取消")
+        asked = await chat.expect("放弃这条反映吗？")
+        assert labels(server, asked) == ["是的，放弃", "不，接着填"]
+        await chat.tap("不，接着填")  # back where she was, the draft kept
+        await chat.expect("已收到 0 张")
+        await chat.tap("跳过")
+        await chat.expect("内容：楼道顶上渗水")
+        chat.send("/cancel")  # the command means the same as the button
+        await chat.expect("放弃这条反映吗？")
+        await chat.tap("是的，放弃")
+        done = await chat.expect("好的，这条反映没有提交。")
+        assert "请选择要办的事" in (done.text or "")
+    assert await query(db_path, "SELECT COUNT(*) FROM issues") == [(0,)]
+    assert await query(db_path, "SELECT COUNT(*) FROM conversations WHERE flow = 'report'") == [(0,)]
+
+
+async def test_what_is_still_wrong_can_be_said_in_a_voice_note(server: FakeTelegramServer, db_path: Path,
+                                                               clock: ManualClock) -> None:
+    media = db_path.parent / "media"
+    async with running(settings(server, db_path), clock) as service:
+        chat, leader, ref = await reported_and_resolved(server, service, db_path, clock)
+        await chat.expect(f"您反映的 {ref} 已办结")
+        later(service, clock)
+        await chat.tap("❌ 没解决")
+        await chat.expect(f"{ref} 还有哪里不好？")
+        server.push_voice(WANG)
+        await chat.expect(f"我们不会放手。{ref} 已重新交给网格员处理")
+        task = await leader.expect("居民说：（语音留言）")
+        assert task.method == "sendVoice" and "🔁 重新办理" in (task.text or "")
+        assert len(list(media.iterdir())) == 1
+        await forget_me(chat)  # the voice note goes with her
+        await server.wait_until(lambda: not list(media.iterdir()), 5, lambda: "the voice file is still there")
+    assert await query(db_path, "SELECT COUNT(*) FROM issue_voices") == [(0,)]

@@ -180,7 +180,7 @@ async def test_rejecting_needs_a_reason_and_tells_the_resident(server: FakeTeleg
         await leader.expect("请用文字输入。")
         leader.send("属于住户室内装修，不是公共事务")
         await leader.expect(f"{ref} 已不予受理，原因已告知居民。")
-        await resident.expect(f"您反映的 {ref} 未被受理，原因：属于住户室内装修，不是公共事务")
+        await resident.expect(f"您反映的 {ref} 不予受理，原因：属于住户室内装修，不是公共事务")
         assert (await street.snapshot(issue_id)).status == "rejected"
         await leader.tap("🗂 我的任务")
         await leader.expect("您负责的范围内目前没有待办的事。")

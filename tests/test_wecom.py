@@ -276,6 +276,8 @@ async def test_a_resident_on_wecom_and_a_leader_on_telegram_work_the_same_report
         assert len(after) == 1  # the photo taken on Telegram, shown on WeCom (uploaded to WeCom)
         assert fake.media(after[0].content["media_id"]).data[:2] == b"\xff\xd8"
         await resident.tap("❌ 没解决")
+        await resident.expect(f"{ref} 还有哪里不好？")
+        await resident.tap("跳过")
         await resident.expect(f"我们不会放手。{ref} 已重新交给网格员处理")
         reopened = await leader.expect("上次处理后问题没有解决")
         assert ref in (reopened.text or "")

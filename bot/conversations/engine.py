@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.conversations.flow import BACK, CANCEL, MENU, Ctx, Done, Flow, Goto, Retry, Start, Transition, nav_row
-from bot.domain.messages import Inbound, InboundKind, Reply
+from bot.domain.messages import Inbound, InboundKind, Reply, clean_text
 from bot.i18n import DEFAULT_LOCALE, normalize, t, use_locale
 from bot.storage import conversations, inbox, outbox, people
 from bot.storage.db import Database, Tx
@@ -165,6 +165,7 @@ class Engine:
         return normalize(inbound.sender.language_hint) or self._default_locale
 
     async def _dispatch(self, ctx: Ctx, flow_name: str, state: str, inbound: Inbound) -> Step:
+        inbound = replace(inbound, text=clean_text(inbound.text))  # one cleaning for every flow's texts
         command = inbound.command if inbound.kind is InboundKind.COMMAND else ""
         home = REGISTRATION_FLOW if ctx.person is None else MENU_FLOW
         if command == "start":
@@ -172,6 +173,16 @@ class Engine:
             return await self._begin(ctx, REGISTRATION_FLOW if payload else home, {"payload": payload})
         if command in ("cancel", "menu") or inbound.token in (CANCEL, MENU):
             cancelled = command == "cancel" or inbound.token == CANCEL
+            if ctx.person is None and not cancelled:  # no menu before joining: the way to join instead
+                note = t("nav.register_first")
+                if flow_name == REGISTRATION_FLOW and state in self._flows[flow_name].states:
+                    return await self._prompt(ctx, flow_name, state, note=note)
+                return await self._begin(ctx, REGISTRATION_FLOW, {}, note=note)
+            flow = self._flows.get(flow_name)
+            if cancelled and flow is not None and flow.on_cancel is not None and state in flow.states:
+                instead = await flow.on_cancel(ctx, state)  # e.g. ask before a typed draft is dropped
+                if instead is not None:
+                    return await self._apply(ctx, flow_name, state, instead)
             key = "nav.cancelled" if ctx.person else "nav.cancelled_unregistered"
             return await self._finish(ctx, Done((Reply(t(key)),) if cancelled else ()))
         if command in self._commands:

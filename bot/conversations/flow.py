@@ -17,6 +17,7 @@ from bot.storage.db import Tx
 BACK = "nav:back"
 CANCEL = "nav:cancel"
 MENU = "nav:menu"
+ABANDON = "abandon"  # the state that asks before a typed draft is dropped (see `confirm_abandon`)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Start:
 Transition = Goto | Retry | Done | Start
 Prompt = Callable[[Ctx], Awaitable[Reply]]
 Handler = Callable[[Ctx, Inbound], Awaitable[Transition]]
+CancelHook = Callable[[Ctx, str], Awaitable[Transition | None]]  # (ctx, state) → instead of cancelling, or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,26 @@ class Flow:
     # Button tokens with these prefixes (e.g. "t:" on a pushed task) start this flow from wherever the person is;
     # the token arrives as data["token"] and `begin` must re-check that the person may use it.
     claims: tuple[str, ...] = ()
+    on_cancel: CancelHook | None = None  # consulted when the person cancels (the button or /cancel)
+
+
+def confirm_abandon(has_draft: Callable[[Ctx, str], bool], question: str, done: str) -> tuple[CancelHook, State]:
+    """Cancel means one thing, "don't do it": where `has_draft` (something typed would be lost) it asks `question`
+    first in the ABANDON state, whose yes drops the draft saying `done` and whose no goes back (to where they
+    were). Returns the flow's `on_cancel` and that state."""
+
+    async def on_cancel(ctx: Ctx, state: str) -> Transition | None:
+        if state == ABANDON:
+            return Done((Reply(t(done)),))
+        return Goto(ABANDON) if has_draft(ctx, state) else None
+
+    async def ask(ctx: Ctx) -> Reply:
+        return Reply(t(question), choices([(t("draft.abandon_yes"), "ab:yes"), (t("draft.abandon_no"), BACK)]))
+
+    async def handle(ctx: Ctx, inbound: Inbound) -> Transition:
+        return Done((Reply(t(done)),)) if inbound.token == "ab:yes" else Retry("nav.use_buttons")
+
+    return on_cancel, State(ask, handle, nav=False)
 
 
 async def pick_unit(ctx: Ctx, inbound: Inbound, level: Level, parent_id: int | None) -> GridUnit | None:

@@ -75,7 +75,7 @@ async def _resident(ctx: Ctx, token: str) -> Transition:
             yes = found[2] == "y"
             lecture = await service.rsvp(ctx.tx, int(found[1]), person, yes, ctx.now)
             key = "lecture.rsvp_yes_done" if yes else "lecture.rsvp_no_done"
-            text = t(key, title=lecture.title, when=service.local(lecture.starts_at, ctx.timezone),
+            text = t(key, title=lecture.title, when=service.local(lecture.starts_at, ctx.timezone, ctx.now),
                      place=lecture.place)
             return Done((Reply(text, service.rsvp_buttons(lecture)),))  # the notice is replaced: keep its buttons
         if found := CHECK_IN.fullmatch(token):
@@ -139,7 +139,7 @@ def _organizing(handle: Handler) -> Handler:
 async def ask_home(ctx: Ctx) -> Reply:
     listed = await service.listed_for(ctx.tx, ctx.person, ctx.is_admin, ctx.now)
     items = [(t(f"lecture.new.{kind.value}"), f"k:{kind.value}") for kind in Kind]
-    talks = [(t("lecture.item", when=service.local(lecture.starts_at, ctx.timezone), title=lecture.title,
+    talks = [(t("lecture.item", when=service.local(lecture.starts_at, ctx.timezone, ctx.now), title=lecture.title,
                 mark="🚫 " if lecture.cancelled else ""), f"v:{lecture.id}") for lecture in listed]
     text = t("lecture.home") if talks else t("lecture.home_empty")
     return Reply(text, (*choices(items), *choices(talks, per_row=1)))
@@ -199,7 +199,7 @@ async def ask_time(ctx: Ctx) -> Reply:
     question = t("lecture.ask.time", example=_example(ctx))
     if not ctx.data.get("starts"):
         return Reply(question)
-    current = service.local(parse_iso(ctx.data["starts"]), ctx.timezone)
+    current = service.local(parse_iso(ctx.data["starts"]), ctx.timezone, ctx.now)
     return Reply(f"{question}\n{t('lecture.current', value=current)}", choices([(t("lecture.keep"), KEEP)]))
 
 
@@ -311,11 +311,14 @@ def _draft(ctx: Ctx) -> service.Draft:
 
 async def ask_confirm(ctx: Ctx) -> Reply:
     draft = _draft(ctx)
-    text = t("lecture.confirm", kind=t(f"lecture.kind.{draft.kind.value}"), title=draft.title, speaker=draft.speaker,
-             when=service.local(draft.starts_at, ctx.timezone), place=draft.place,
-             scope=await place_label(ctx.tx, draft.unit_id), description=draft.description or "—",
-             rsvp=t("lecture.rsvp_on") if draft.rsvp else t("lecture.rsvp_off"),
-             count=await service.audience_size(ctx.tx, draft.unit_id))
+    lines = [t("lecture.confirm", kind=t(f"lecture.kind.{draft.kind.value}"), title=draft.title,
+               speaker=draft.speaker, when=service.local(draft.starts_at, ctx.timezone, ctx.now), place=draft.place,
+               scope=await place_label(ctx.tx, draft.unit_id),
+               count=await service.audience_size(ctx.tx, draft.unit_id))]
+    if draft.description:  # no line at all rather than an empty one
+        lines.append(t("lecture.confirm_description", description=draft.description))
+    lines.append(t("lecture.confirm_rsvp", rsvp=t("lecture.rsvp_on") if draft.rsvp else t("lecture.rsvp_off")))
+    text = "\n".join(lines)
     toggle = t("lecture.rsvp_turn_off") if draft.rsvp else t("lecture.rsvp_turn_on")
     return Reply(text, choices([(t("lecture.publish"), "ok:publish"), (toggle, "ok:rsvp")], per_row=1))
 
@@ -377,7 +380,7 @@ def _prompting(ask: Callable[[Ctx, Lecture], Awaitable[Reply]]) -> Callable[[Ctx
 
 async def ask_new_time(ctx: Ctx, lecture: Lecture) -> Reply:
     return Reply(f"{t('lecture.ask.time', example=_example(ctx))}\n"
-                 f"{t('lecture.current', value=service.local(lecture.starts_at, ctx.timezone))}")
+                 f"{t('lecture.current', value=service.local(lecture.starts_at, ctx.timezone, ctx.now))}")
 
 
 async def on_new_time(ctx: Ctx, inbound: Inbound) -> Transition:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from bot.conversations.engine import RESUME
-from bot.conversations.flow import Ctx, Done, Flow, Goto, Retry, State, Transition, choices
+from bot.conversations.flow import ABANDON, Ctx, Done, Flow, Goto, Retry, State, Transition, choices, confirm_abandon
 from bot.domain.messages import Button, Inbound, InboundKind, Reply
 from bot.domain.people import Person
 from bot.i18n import t
@@ -163,7 +163,7 @@ async def _cancel_action(ctx: Ctx, person: Person, action: Action) -> Transition
         return Goto("cancel")
     meeting, told = await service.cancel(ctx.tx, action.id, person, ctx.now, ctx.timezone)
     ctx.data["community"] = meeting.community_id
-    note = t("meeting.cancelled_note", when=service.when(meeting.starts_at, ctx.timezone), count=told)
+    note = t("meeting.cancelled_note", when=service.when(meeting.starts_at, ctx.timezone, ctx.now), count=told)
     return Goto("chair", (Reply(note),))
 
 
@@ -224,7 +224,7 @@ async def ask_home(ctx: Ctx) -> Reply:
 async def _resident_card(ctx: Ctx, meeting: Meeting, person: Person) -> tuple[str, list[tuple[Button, ...]]]:
     tx, now, tz = ctx.tx, ctx.now, ctx.timezone
     place = await service.place_of(tx, meeting)
-    lines = [t("meeting.card", when=service.when(meeting.starts_at, tz), place=await place())]
+    lines = [t("meeting.card", when=service.when(meeting.starts_at, tz, ctx.now), place=await place())]
     if meeting.capacity is not None:
         counts = await store.answer_counts(tx, meeting.id)
         lines.append(t("meeting.seats", taken=counts["yes"], capacity=meeting.capacity))
@@ -241,7 +241,7 @@ async def _resident_card(ctx: Ctx, meeting: Meeting, person: Person) -> tuple[st
     if now < meeting.starts_at:
         rows.append(service.rsvp_row(meeting.id))
     if now < meeting.topics_until:
-        lines.append(t("meeting.topics_until", until=service.when(meeting.topics_until, tz)))
+        lines.append(t("meeting.topics_until", until=service.when(meeting.topics_until, tz, ctx.now)))
         rows.append((Button(t("meeting.add_topic"), f"mt:tp:{meeting.id}"),))
     if meeting.starts_at - service.CHECK_IN_EARLY <= now < meeting.ends_at and not present:
         rows.append((Button(t("meeting.check_in"), f"mt:in:{meeting.id}"),))
@@ -324,7 +324,7 @@ async def _chair_screen(ctx: Ctx) -> Reply:
     rows: list[tuple[Button, ...]] = []
     if meeting is not None:
         place = await service.place_of(tx, meeting)
-        lines += [t("meeting.card", when=service.when(meeting.starts_at, tz), place=await place()),
+        lines += [t("meeting.card", when=service.when(meeting.starts_at, tz, ctx.now), place=await place()),
                   await service.counts_text(tx, meeting)]
         work = [(t("meeting.agenda_open"), f"mt:ag:{meeting.id}")]
         if meeting.starts_at - service.CHECK_IN_EARLY <= now < meeting.ends_at + service.MARKING_AFTER:
@@ -337,9 +337,9 @@ async def _chair_screen(ctx: Ctx) -> Reply:
     held = await store.latest_held(tx, community)
     if held is not None:
         count, average = await service.poll_summary(tx, held.id)
-        lines.append(t("meeting.last_rating", when=service.when(held.starts_at, tz), count=count,
+        lines.append(t("meeting.last_rating", when=service.when(held.starts_at, tz, ctx.now), count=count,
                        average=f"{average:.1f}") if count else
-                     t("meeting.last_unrated", when=service.when(held.starts_at, tz)))
+                     t("meeting.last_unrated", when=service.when(held.starts_at, tz, ctx.now)))
     rows += choices([(t("meeting.settings"), f"mt:set:{community}")])
     return Reply("\n".join(lines), tuple(rows))
 
@@ -351,7 +351,7 @@ async def ask_agenda(ctx: Ctx) -> Reply:
 async def _agenda_screen(ctx: Ctx) -> Reply:
     meeting = await service.chair_meeting(ctx.tx, ctx.data["meeting"], _me(ctx))
     topics = await store.topics_of(ctx.tx, meeting.id)
-    text = "\n".join([t("meeting.agenda_header", when=service.when(meeting.starts_at, ctx.timezone)),
+    text = "\n".join([t("meeting.agenda_header", when=service.when(meeting.starts_at, ctx.timezone, ctx.now)),
                       await service.agenda_text(ctx.tx, meeting)])
     items = [(f"{number}. {service.topic_label(topic, 24)}", f"mt:t:{topic.id}")
              for number, topic in enumerate(topics, start=1)]
@@ -445,14 +445,14 @@ async def ask_cancel(ctx: Ctx) -> Reply:
 
 async def _cancel_screen(ctx: Ctx) -> Reply:
     meeting, told = await service.cancellable(ctx.tx, ctx.data["meeting"], _me(ctx), ctx.now)
-    text = t("meeting.cancel_ask", when=service.when(meeting.starts_at, ctx.timezone), count=len(told))
+    text = t("meeting.cancel_ask", when=service.when(meeting.starts_at, ctx.timezone, ctx.now), count=len(told))
     return Reply(text, choices([(t("meeting.cancel_confirm"), f"mt:cxok:{meeting.id}"),
                                 (t("meeting.cancel_keep"), f"mt:c:{meeting.community_id}")], per_row=1))
 
 
 async def ask_outcome(ctx: Ctx) -> Reply:
     meeting = await store.meeting(ctx.tx, ctx.data["meeting"])
-    when = service.when(meeting.starts_at, ctx.timezone) if meeting else ""
+    when = service.when(meeting.starts_at, ctx.timezone, ctx.now) if meeting else ""
     return Reply(t("meeting.outcome_ask", when=when))
 
 
@@ -583,12 +583,18 @@ async def on_set_time(ctx: Ctx, inbound: Inbound) -> Transition:
     return await _configure(ctx, weekday=int(ctx.data["weekday"]), start_time=clock.strftime("%H:%M"))
 
 
+# A typed (or spoken) topic is not dropped by one press of cancel: it asks first.
+ON_CANCEL, ASK_ABANDON = confirm_abandon(lambda ctx, state: state == "topic_photo", "meeting.topic_abandon_ask",
+                                         "meeting.topic_abandoned")
+
 FLOW = Flow(
     name="meeting",
     first="home",
     begin=begin,
     claims=("mt:",),
+    on_cancel=ON_CANCEL,
     states={
+        ABANDON: ASK_ABANDON,
         "home": State(ask_home, on_pick, back=False),
         "topic_text": State(ask_topic_text, on_topic_text),
         "topic_photo": State(ask_topic_photo, on_topic_photo),

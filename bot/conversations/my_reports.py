@@ -1,10 +1,11 @@
 """A resident's reports: the list (their own and those they follow, newest first), one report in detail with
-adding information and withdrawing, and the answers to pushed questions: "is it fixed?" (then stars and an optional
-comment) and, 14 days on, "did it stay fixed?".
+adding information, withdrawing, rating a resolved one and asking for a review of a rejected one, and the answers
+to pushed questions: "is it fixed?" (yes: stars and an optional comment; no: what is still wrong, skippable) and,
+14 days on, "did it stay fixed?". Followers answer and rate as the reporter does.
 
-Pushed buttons start this flow from anywhere: `r:view:<id>`, `r:fix:<id>:y|n`, `r:re:<id>:y|n`. Tokens are parsed
-strictly and the services re-check that the person is the reporter (or a follower, for viewing); a refusal changes
-nothing. Diagram: my_reports.mmd.
+Pushed buttons start this flow from anywhere: `r:view:<id>`, `r:fix:<id>:y|n`, `r:re:<id>:y|n`, `r:rev:<id>`.
+Tokens are parsed strictly and the services re-check that the person is the reporter or a follower (only the
+reporter adds information or withdraws); a refusal changes nothing. Diagram: my_reports.mmd.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from collections.abc import Awaitable, Callable
 
 from bot.conversations.flow import Ctx, Done, Flow, Goto, Handler, Retry, State, Transition, choices, token_id
 from bot.conversations.report import category_label
-from bot.domain.issues import Status
+from bot.domain.issues import Issue, Status
 from bot.domain.messages import Inbound, InboundKind, Reply
 from bot.domain.people import Person
 from bot.i18n import t
 from bot.services import issues as issue_service
 from bot.services.issues import IssueError
+from bot.services.people import place_label
 from bot.storage import issues as issue_store
 
-TOKEN = re.compile(r"r:view:(\d{1,12})|r:(fix|re):(\d{1,12}):([yn])", re.ASCII)
+TOKEN = re.compile(r"r:view:(\d{1,12})|r:(fix|re):(\d{1,12}):([yn])|r:rev:(\d{1,12})", re.ASCII)
 STARS = range(1, 6)
 
 Act = Callable[[Ctx, Person, Inbound], Awaitable[Transition]]
@@ -63,12 +65,16 @@ async def _start(ctx: Ctx, person: Person) -> Transition:
     match = TOKEN.fullmatch(token)
     if match is None:
         return Done((Reply(t("auth.denied")),))
-    view_id, kind, issue_id, answer = match.groups()
+    view_id, kind, issue_id, answer, review_id = match.groups()
     if view_id:
         return await _open(ctx, person, int(view_id))
-    issue = await issue_service.answer_fixed(ctx.tx, int(issue_id), person, answer == "y", ctx.now, ctx.timezone)
+    if review_id:
+        return await _review(ctx, person, int(review_id))
     if answer == "n":
-        return Done((Reply(t("mine.reopened", ref=issue.ref)),))
+        issue = await issue_service.answerable(ctx.tx, int(issue_id), person)
+        ctx.data.update(issue=issue.id, ref=issue.ref)
+        return Goto("still_wrong")
+    issue = await issue_service.answer_fixed(ctx.tx, int(issue_id), person, True, ctx.now, ctx.timezone)
     if kind == "fix" and issue.status is Status.RESOLVED:
         ctx.data["issue"] = issue.id
         return Goto("stars")
@@ -79,6 +85,12 @@ async def _open(ctx: Ctx, person: Person, issue_id: int) -> Transition:
     issue = await issue_service.view_as_resident(ctx.tx, issue_id, person)
     ctx.data.update(issue=issue.id, ref=issue.ref)
     return Goto("detail")
+
+
+async def _review(ctx: Ctx, person: Person, issue_id: int) -> Transition:
+    issue = await issue_service.request_review(ctx.tx, issue_id, person, ctx.now, ctx.timezone)
+    place = await place_label(ctx.tx, issue.owner_unit_id)
+    return Done((Reply(t("mine.review_sent", ref=issue.ref, place=place)),))
 
 
 async def ask_list(ctx: Ctx) -> Reply:
@@ -100,20 +112,39 @@ async def ask_detail(ctx: Ctx) -> Reply:
     person = _me(ctx)
     try:
         issue = await issue_service.view_as_resident(ctx.tx, ctx.data["issue"], person)
-        lines = [await issue_service.summary(ctx.tx, issue, ctx.timezone, with_room=issue.reporter_id == person.id)]
+        lines = [await issue_service.summary(ctx.tx, issue, ctx.timezone, ctx.now,
+                                             with_room=issue.reporter_id == person.id)]
     except IssueError as error:
         return Reply(t(error.key, **error.params), choices([(t("mine.all"), "v:list")]))
+    reason = await issue_service.rejection_reason(ctx.tx, issue)
+    if reason:
+        lines.append(t("mine.rejected_because", reason=reason))
     photos = len(await issue_store.photos(ctx.tx, issue.id, "report"))
     if photos:
         lines.append(t("mine.photos", count=photos))
     own = issue.reporter_id == person.id
     if not own:
         lines.append(t("mine.following"))
+    return Reply("\n".join(lines), (*choices(await _actions(ctx, issue, own=own)),
+                                    *choices([(t("mine.all"), "v:list")])))
+
+
+async def _actions(ctx: Ctx, issue: Issue, *, own: bool) -> list[tuple[str, str]]:
+    """What the person may do with the report now (each re-checked by the services when pressed)."""
     actions = [(t("mine.add_info"), "v:info"), (t("mine.withdraw"), "v:withdraw")] if own and issue.is_open else []
-    return Reply("\n".join(lines), (*choices(actions), *choices([(t("mine.all"), "v:list")])))
+    if issue.status is Status.RESOLVED:  # resolved and not rated yet (rating closes it)
+        actions.append((t("mine.rate"), "v:rate"))
+    if await issue_service.reviewable(ctx.tx, issue):
+        actions.append((t("issue.review"), "v:review"))
+    return actions
 
 
-async def on_detail(ctx: Ctx, inbound: Inbound) -> Transition:
+async def on_detail(ctx: Ctx, person: Person, inbound: Inbound) -> Transition:
+    if inbound.token == "v:review":
+        return await _review(ctx, person, ctx.data["issue"])
+    if inbound.token == "v:rate":
+        await issue_service.answerable(ctx.tx, ctx.data["issue"], person)
+        return Goto("stars")
     moves = {"v:info": "info", "v:withdraw": "withdraw", "v:list": "list"}
     return Goto(moves[inbound.token]) if inbound.token in moves else Retry("nav.use_buttons")
 
@@ -147,6 +178,24 @@ async def on_withdraw(ctx: Ctx, person: Person, inbound: Inbound) -> Transition:
     return Done((Reply(t("mine.withdrawn", ref=issue.ref)),))
 
 
+async def ask_still_wrong(ctx: Ctx) -> Reply:
+    return Reply(t("mine.still_wrong", ref=ctx.data["ref"]), choices([(t("mine.skip"), "sw:skip")]))
+
+
+async def on_still_wrong(ctx: Ctx, person: Person, inbound: Inbound) -> Transition:
+    """Not fixed: what is still wrong, in words or a voice note (or skipped), goes with the report back to the
+    grid."""
+    words = inbound.text.strip() if inbound.kind is InboundKind.TEXT else ""
+    voice = inbound.media_ref if inbound.kind is InboundKind.VOICE else ""
+    if not (words or voice) and inbound.token != "sw:skip":
+        return Retry("mine.expect_still_wrong")
+    if len(words) > issue_service.MAX_DESCRIPTION:
+        return Retry("report.description_too_long")
+    issue = await issue_service.answer_fixed(ctx.tx, ctx.data["issue"], person, False, ctx.now, ctx.timezone,
+                                             words=words, voice=voice)
+    return Done((Reply(t("mine.reopened", ref=issue.ref)),))
+
+
 async def ask_stars(ctx: Ctx) -> Reply:
     return Reply(t("mine.stars"), choices([("⭐" * stars, f"s:{stars}") for stars in STARS], per_row=1))
 
@@ -178,7 +227,8 @@ FLOW = Flow(
     claims=("r:",),
     states={
         "list": State(ask_list, _acting(on_list), back=False),
-        "detail": State(ask_detail, on_detail),
+        "detail": State(ask_detail, _acting(on_detail)),
+        "still_wrong": State(ask_still_wrong, _acting(on_still_wrong), back=False),
         "info": State(ask_info, _acting(on_info)),
         "withdraw": State(ask_withdraw, _acting(on_withdraw)),
         "stars": State(ask_stars, on_stars, back=False),

@@ -3,12 +3,26 @@
 The place is the person's building unless they change it from confirm (or have no home): their building, another
 place in their community (a building, a complex or the community itself), or a shared location. An open report of
 the same kind at the same place is offered to follow instead. The draft lives in the flow's data, so a restart
-resumes it. Shortest path: menu → category → type → skip photos → submit. Diagram: report.mmd.
+resumes it. Cancel means "don't submit": once something is typed or recorded it asks first. Shortest path:
+menu → category → type → skip photos → submit. Diagram: report.mmd.
 """
 
 from __future__ import annotations
 
-from bot.conversations.flow import Ctx, Done, Flow, Goto, Retry, State, Transition, choices, pick_unit, unit_choices
+from bot.conversations.flow import (
+    ABANDON,
+    Ctx,
+    Done,
+    Flow,
+    Goto,
+    Retry,
+    State,
+    Transition,
+    choices,
+    confirm_abandon,
+    pick_unit,
+    unit_choices,
+)
 from bot.domain.grid import Level
 from bot.domain.messages import Inbound, InboundKind, Reply
 from bot.i18n import t
@@ -241,11 +255,16 @@ def _unit_state(level: Level, parent_key: str | None, question: str) -> State:
     return State(ask, on_pick)
 
 
+ON_CANCEL, ASK_ABANDON = confirm_abandon(lambda ctx, state: bool(_description(ctx)), "report.abandon_ask",
+                                         "report.abandoned")
+
 FLOW = Flow(
     name="report",
     first="category",
     begin=begin,
+    on_cancel=ON_CANCEL,
     states={
+        ABANDON: ASK_ABANDON,
         "category": State(ask_category, on_category, back=False),
         "description": State(ask_description, on_description),
         "photos": State(ask_photos, on_photos),

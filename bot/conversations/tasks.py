@@ -103,7 +103,7 @@ async def ask_card(ctx: Ctx) -> Reply:
         issue = await service.view_as_member(ctx.tx, ctx.data["issue"], _member(ctx))
     except service.IssueError as error:
         return Reply(t(error.key, **error.params))
-    card = await service.task_card(ctx.tx, issue, ctx.timezone)
+    card = await service.task_card(ctx.tx, issue, ctx.timezone, ctx.now)
     return replace(card, text=f"{card.text}\n{t('tasks.status', status=t(f'status.{issue.status.value}'))}")
 
 
@@ -166,7 +166,8 @@ async def on_resolve(ctx: Ctx, inbound: Inbound) -> Transition:
 async def _resolve(ctx: Ctx, note: str) -> Transition:
     issue = await service.resolve(ctx.tx, ctx.data["issue"], _member(ctx), note, str(ctx.data.get("photo", "")),
                                   ctx.now)
-    return _say(t("tasks.resolved", ref=issue.ref))
+    asked = await service.asks_anyone(ctx.tx, issue)
+    return _say(t("tasks.resolved" if asked else "tasks.resolved_unasked", ref=issue.ref))
 
 
 async def ask_hand_up(ctx: Ctx) -> Reply:

@@ -39,7 +39,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
                                 Status.WITHDRAWN}),
     Status.RESOLVED: frozenset({Status.CLOSED, Status.REOPENED}),
     Status.CLOSED: frozenset({Status.REOPENED}),
-    Status.REJECTED: frozenset(),
+    Status.REJECTED: frozenset({Status.ESCALATED}),  # the resident asked the next level up to review it
     Status.DUPLICATE: frozenset(),
     Status.WITHDRAWN: frozenset(),
 }

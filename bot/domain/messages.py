@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")  # Hangul fillers: letters that show nothing
 
 
 class InboundKind(StrEnum):
@@ -55,6 +58,20 @@ class Inbound:
     def from_json(cls, data: dict[str, Any]) -> Inbound:
         return cls(Sender(*data["sender"]), InboundKind(data["kind"]), text=data["text"], token=data["token"],
                    command=data["command"], media_ref=data["media_ref"], event_id=data["event_id"])
+
+
+def _shows_nothing(char: str) -> bool:
+    """Whitespace, or an invisible character: zero-width space/joiner, word joiner, BOM, direction marks …"""
+    return char.isspace() or char in _FILLERS or unicodedata.category(char) == "Cf"
+
+
+def clean_text(text: str) -> str:
+    """Typed text as flows read and store it: control characters (but newline and tab) dropped, and trimmed of
+    whitespace and invisible characters at both ends, so that text showing nothing is empty."""
+    kept = [char for char in text if char in "\n\t" or unicodedata.category(char) != "Cc"]
+    start = next((i for i, char in enumerate(kept) if not _shows_nothing(char)), len(kept))
+    end = next((i for i in range(len(kept), start, -1) if not _shows_nothing(kept[i - 1])), start)
+    return "".join(kept[start:end])
 
 
 def text_inbound(sender: Sender, text: str, event_id: str = "") -> Inbound:

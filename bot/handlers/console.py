@@ -137,10 +137,10 @@ class ConsoleChannel:
         the way is sent (pushes print as they go out), and the current person's screen is shown afresh."""
         target = later_target(args, travel.clock.now(), travel.timezone)
         if target is None:
-            self._print(t("console.later_usage", now=when(travel.clock.now(), travel.timezone)))
+            self._print(t("console.later_usage", now=when(travel.clock.now(), travel.timezone, travel.clock.now())))
             return
         await travel.to(target)
-        self._print(t("console.later_done", when=when(travel.clock.now(), travel.timezone)))
+        self._print(t("console.later_done", when=when(travel.clock.now(), travel.timezone, travel.clock.now())))
         await self._send(Inbound(self._sender(), InboundKind.COMMAND, command="start"))
 
     async def _photo(self, path: str) -> None:

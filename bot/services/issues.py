@@ -4,7 +4,7 @@ and follow-up. Every action re-checks who may take it; every change is one audit
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ from bot.domain.people import Person
 from bot.domain.refusal import Refusal
 from bot.i18n import current_locale, t
 from bot.services import notify, routing
+from bot.services.dates import local_time
 from bot.services.people import place_label
 from bot.storage import grid, issues, people
 from bot.storage.db import Tx
@@ -71,10 +72,6 @@ async def _issue(tx: Tx, issue_id: int) -> Issue:
     return found
 
 
-def _local(moment: datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%m-%d %H:%M")
-
-
 # ---------------------------------------------------------------------------------------------- filing
 
 
@@ -101,18 +98,18 @@ async def submit(tx: Tx, reporter: Person, draft: Draft, now: datetime, timezone
     for path in draft.photos[:MAX_PHOTOS]:
         await issues.add_photo(tx, issue_id, "report", path, reporter.id, now)
     issue = await _issue(tx, issue_id)
-    return await _assign(tx, issue, route, Status.ASSIGNED, None, now, timezone, reason="")
+    return await _assign(tx, issue, route, Status.ASSIGNED, None, now, timezone, reason=lambda: "")
 
 
 async def _assign(tx: Tx, issue: Issue, route: routing.Route, status: Status, actor_id: int | None,
-                  now: datetime, timezone: str, *, reason: str, timed_out: bool = False) -> Issue:
+                  now: datetime, timezone: str, *, reason: Callable[[], str], **fields: object) -> Issue:
     """Give the issue to `route`'s owner: record the decision, restart the level's clock, push the task (with
-    `reason`, or "time limit passed" in each recipient's language when `timed_out`)."""
+    `reason()`, built in each recipient's language)."""
     category = await _category(tx, issue.category)
     limit = timedelta(hours=category.limits[route.owner.level])
     await issues.record(tx, issue.id, kind="route", actor_id=actor_id, now=now, detail=route.describe())
-    issue = await _move(tx, issue, status, actor_id, now, reason, owner_unit_id=route.owner.id, assignee_id=None,
-                        due_at=now + limit)
+    issue = await _move(tx, issue, status, actor_id, now, reason(), owner_unit_id=route.owner.id, assignee_id=None,
+                        due_at=now + limit, **fields)
     await issues.set_recipients(tx, issue.id, [(r.person_id, r.reason, r.unit_id) for r in route.recipients])
     await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
     await issues.schedule(tx, issue.id, "remind", now + limit * REMIND_SHARE)
@@ -120,8 +117,7 @@ async def _assign(tx: Tx, issue: Issue, route: routing.Route, status: Status, ac
     for recipient in route.recipients:
         await notify.push_reply(tx, person_id=recipient.person_id, now=now,
                                 idempotency=f"issue:{issue.id}:task:{status.value}:{route.owner.id}:{_stamp(now)}",
-                                render=lambda: task_card(tx, issue, timezone,
-                                                         reason=t("task.timeout_reason") if timed_out else reason))
+                                render=lambda: task_card(tx, issue, timezone, now, reason=reason()))
     return issue
 
 
@@ -156,14 +152,20 @@ async def follow(tx: Tx, issue_id: int, person: Person) -> Issue:
 # ------------------------------------------------------------------------------------------ rendering
 
 
-async def task_card(tx: Tx, issue: Issue, timezone: str, *, reason: str = "") -> Reply:
-    """The task as pushed to a grid member, with its action buttons."""
+async def task_card(tx: Tx, issue: Issue, timezone: str, now: datetime, *, reason: str = "",
+                    words: str = "") -> Reply:
+    """The task as pushed to a grid member, with its action buttons; a reopened one carries the resident's
+    `words` (what is still wrong)."""
     lines = [t("task.card", ref=issue.ref, category=category_name(await _category(tx, issue.category)),
                place=await _place(tx, issue), description=issue.description or t("task.voice_only"),
-               due=_local(issue.due_at, timezone))]
+               due=local_time(issue.due_at, timezone, now))]
     if reason:
         lines.append(t("task.escalated_because", reason=reason))
-    if issue.flagged:
+    if issue.status is Status.REOPENED:
+        lines.append(t("task.reopened"))
+        if words:
+            lines.append(t("task.resident_says", words=words))
+    elif issue.flagged:
         lines.append(t("task.flagged"))
     photos = await issues.photos(tx, issue.id, "report")
     if len(photos) > 1:
@@ -190,11 +192,12 @@ async def _place(tx: Tx, issue: Issue, *, with_room: bool = True) -> str:
     return f"{label} 📍{issue.location}" if issue.location else label
 
 
-async def summary(tx: Tx, issue: Issue, timezone: str, *, with_room: bool) -> str:
+async def summary(tx: Tx, issue: Issue, timezone: str, now: datetime, *, with_room: bool) -> str:
     """One report as read in a list or detail view; the reporter's room only for the reporter and grid members."""
     return t("issue.summary", ref=issue.ref, category=category_name(await _category(tx, issue.category)),
              status=t(f"status.{issue.status.value}"), place=await _place(tx, issue, with_room=with_room),
-             description=issue.description or t("task.voice_only"), created=_local(issue.created_at, timezone))
+             description=issue.description or t("task.voice_only"),
+             created=local_time(issue.created_at, timezone, now))
 
 
 # --------------------------------------------------------------------------------------- grid members
@@ -258,8 +261,8 @@ async def resolve(tx: Tx, issue_id: int, member: Person, note: str, photo: str, 
         if other != member.id:
             await notify.push_reply(tx, person_id=other, idempotency=f"issue:{issue.id}:done:{_stamp(now)}",
                                     now=now, render=lambda: _reply("task.resolved_by", done_by))
-    key = "issue.answered" if issue.category == "legal" else "issue.resolved"
-    await _ask_fixed(tx, issue, f"resolved:{_stamp(now)}", now, key, photo=photo, note=note or "—",
+    key = "issue.answered" if issue.category == "legal" else "issue.resolved" if note.strip() else "issue.done"
+    await _ask_fixed(tx, issue, f"resolved:{_stamp(now)}", now, key, photo=photo, note=note,
                      who=_lazy_who(tx, member.id))
     return issue
 
@@ -280,8 +283,8 @@ async def escalate(tx: Tx, issue_id: int, member: Person | None, reason: str, no
     detail = t("task.timeout_reason") if timed_out else reason  # the audit trail's, in the street's language
     await issues.record(tx, issue.id, kind="hand_up" if hand_up else "escalate", actor_id=actor, now=now,
                         detail=detail)
-    issue = await _assign(tx, issue, route, Status.ESCALATED, actor, now, timezone, reason=detail,
-                          timed_out=timed_out)
+    issue = await _assign(tx, issue, route, Status.ESCALATED, actor, now, timezone,
+                          reason=lambda: t("task.timeout_reason") if timed_out else reason)
     new_owner = await place_label(tx, route.owner.id)
     for person_id in old:
         if person_id != actor and person_id not in {r.person_id for r in route.recipients}:
@@ -297,8 +300,45 @@ async def reject(tx: Tx, issue_id: int, member: Person, reason: str, now: dateti
         raise IssueError("task.reason_needed")
     issue = await _move(tx, issue, Status.REJECTED, member.id, now, reason, closed_at=now)
     await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
-    await _tell_reporter(tx, issue, "rejected", now, "issue.rejected", reason=reason)
+    review = (("issue.review", f"r:rev:{issue.id}"),) if await reviewable(tx, issue) else ()
+    await _tell_reporter(tx, issue, "rejected", now, "issue.rejected", buttons=review, reason=reason)
     return issue
+
+
+async def rejection_reason(tx: Tx, issue: Issue) -> str:
+    """Why the report was not taken on (empty when it was not)."""
+    found = await issues.last_transition(tx, issue.id, Status.REJECTED) if issue.status is Status.REJECTED else None
+    return "" if found is None else found[1]
+
+
+async def _review_route(tx: Tx, issue: Issue) -> routing.Route | None:
+    """The next level up from the one that turned the report down."""
+    owner = await grid.by_id(tx, issue.owner_unit_id)
+    assert owner is not None
+    return await routing.route(tx, await _category(tx, issue.category), issue.unit_id, above=owner.level)
+
+
+async def reviewable(tx: Tx, issue: Issue) -> bool:
+    """A rejected report may be taken to the next level up, once, if there is one."""
+    return (issue.status is Status.REJECTED and not await issues.has_event(tx, issue.id, "review")
+            and await _review_route(tx, issue) is not None)
+
+
+async def request_review(tx: Tx, issue_id: int, person: Person, now: datetime, timezone: str) -> Issue:
+    """The resident asks the next level up to look again at a rejected report: it goes there as an escalation
+    would, with the reason it was turned down. Once per report."""
+    issue = await _reporter_issue(tx, issue_id, person, followers=True)
+    if await issues.has_event(tx, issue.id, "review"):
+        raise IssueError("issue.error.reviewed")
+    if issue.status is not Status.REJECTED:
+        raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
+    route = await _review_route(tx, issue)
+    if route is None:
+        raise IssueError("issue.error.reviewed")
+    rejected = await rejection_reason(tx, issue)
+    await issues.record(tx, issue.id, kind="review", actor_id=person.id, now=now, detail=rejected)
+    return await _assign(tx, issue, route, Status.ESCALATED, person.id, now, timezone,
+                         reason=lambda: t("task.review_reason", reason=rejected), closed_at=None)
 
 
 async def mark_duplicate(tx: Tx, issue_id: int, member: Person, original_ref: str, now: datetime) -> Issue:
@@ -329,7 +369,7 @@ async def remind_owners(tx: Tx, issue: Issue, now: datetime, timezone: str) -> N
     for person_id in await issues.recipients(tx, issue.id):
         await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:remind:{_stamp(issue.due_at)}",
                           now=now, text_key="task.reminder",
-                          params={"ref": issue.ref, "due": _local(issue.due_at, timezone)},
+                          params={"ref": issue.ref, "due": local_time(issue.due_at, timezone, now)},
                           buttons=[[("task.view", f"t:view:{issue.id}")]])
 
 
@@ -370,6 +410,9 @@ async def withdraw(tx: Tx, issue_id: int, person: Person, now: datetime) -> Issu
     for person_id in await issues.recipients(tx, issue.id):
         await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:withdrawn", now=now,
                           text_key="task.withdrawn", params={"ref": issue.ref})
+    for person_id in await issues.followers(tx, issue.id):  # those who followed it instead of reporting it
+        await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:withdrawn", now=now,
+                          text_key="issue.withdrawn_followed", params={"ref": issue.ref})
     return issue
 
 
@@ -393,11 +436,21 @@ async def add_info(tx: Tx, issue_id: int, person: Person, text: str, photo: str,
     return issue
 
 
-async def answer_fixed(tx: Tx, issue_id: int, person: Person, fixed: bool, now: datetime, timezone: str) -> Issue:
-    """The reporter's answer to "is it fixed?" (after resolution) or "did it stay fixed?" (14 days on)."""
-    issue = await _reporter_issue(tx, issue_id, person)
+async def answerable(tx: Tx, issue_id: int, person: Person) -> Issue:
+    """The issue, if `person` (its reporter or a follower) may say now whether it is fixed."""
+    issue = await _reporter_issue(tx, issue_id, person, followers=True)
     if issue.status not in (Status.RESOLVED, Status.CLOSED):
         raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
+    return issue
+
+
+async def answer_fixed(tx: Tx, issue_id: int, person: Person, fixed: bool, now: datetime, timezone: str,
+                       words: str = "", voice: str = "") -> Issue:
+    """The answer to "is it fixed?" (after resolution) or "did it stay fixed?" (14 days on), from the reporter or
+    a follower. Not fixed: it is done again (重新办理) by the same level, told what is still wrong (`words`, or a
+    `voice` note, which is kept with the report and pushed with the task)."""
+    issue = await answerable(tx, issue_id, person)
+    _check_description(words)
     if fixed:
         if issue.status is Status.CLOSED:
             await issues.record(tx, issue.id, kind="stayed_fixed", actor_id=person.id, now=now)
@@ -407,27 +460,38 @@ async def answer_fixed(tx: Tx, issue_id: int, person: Person, fixed: bool, now: 
     category = await _category(tx, issue.category)
     assert owner is not None
     limit = timedelta(hours=category.limits[owner.level])
-    issue = await _move(tx, issue, Status.REOPENED, person.id, now, "not fixed", flagged=1, due_at=now + limit,
-                        closed_at=None, resolved_at=None)
+    issue = await _move(tx, issue, Status.REOPENED, person.id, now, words or "not fixed", flagged=1,
+                        due_at=now + limit, closed_at=None, resolved_at=None)
     await issues.schedule(tx, issue.id, "remind", now + limit * REMIND_SHARE)
     await issues.schedule(tx, issue.id, "escalate", now + limit)
+    if voice:
+        await issues.add_voice(tx, issue.id, voice, person.id, now)
+
+    async def render() -> Reply:
+        card = await task_card(tx, issue, timezone, now, words=words or (t("task.voice_only") if voice else ""))
+        return replace(card, voice=voice) if voice else card
+
     targets = [issue.assignee_id] if issue.assignee_id else await issues.recipients(tx, issue.id)
     for person_id in targets:
         if person_id is not None:
             await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:reopened:{_stamp(now)}",
-                                    now=now, render=lambda: task_card(tx, issue, timezone, reason=t("task.not_fixed")))
+                                    now=now, render=render)
     return issue
 
 
 async def rate(tx: Tx, issue_id: int, person: Person, stars: int, comment: str, now: datetime) -> Issue:
-    """Close a resolved report with the reporter's rating (1–5) and optional comment."""
-    issue = await _reporter_issue(tx, issue_id, person)
+    """Close a resolved report with the rating (1–5) and optional comment of its reporter or a follower; the
+    member who resolved it hears both."""
+    issue = await _reporter_issue(tx, issue_id, person, followers=True)
     if not 1 <= stars <= 5:
         raise IssueError("issue.error.rating")
+    resolved = await issues.last_transition(tx, issue.id, Status.RESOLVED)
     issue = await _close(tx, issue, person.id, now, rating=stars, comment=comment.strip()[:500])
-    if issue.assignee_id is not None:
-        await notify.push(tx, person_id=issue.assignee_id, idempotency=f"issue:{issue.id}:rated:{_stamp(now)}",
-                          now=now, text_key="task.rated", params={"ref": issue.ref, "stars": "★" * stars})
+    member = resolved[0] if resolved is not None and resolved[0] is not None else issue.assignee_id
+    if member is not None:
+        await notify.push(tx, person_id=member, idempotency=f"issue:{issue.id}:rated:{_stamp(now)}", now=now,
+                          text_key="task.rated_comment" if issue.comment else "task.rated",
+                          params={"ref": issue.ref, "stars": "★" * stars, "comment": issue.comment})
     return issue
 
 
@@ -481,11 +545,13 @@ async def _reply(key: str, params: Mapping[str, object], *, photo: str = "",
     return Reply(t(key, **values), buttons, photo=photo)
 
 
-async def _tell_reporter(tx: Tx, issue: Issue, cause: str, now: datetime, key: str, **params: object) -> None:
-    """Keep the reporter (and anyone following the report) informed."""
+async def _tell_reporter(tx: Tx, issue: Issue, cause: str, now: datetime, key: str, *,
+                         buttons: tuple[tuple[str, str], ...] = (), **params: object) -> None:
+    """Keep the reporter (and anyone following the report) informed; `buttons` (label key, token) go beside
+    the one that opens the report."""
 
     async def render() -> Reply:
-        view = ((Button(t("issue.view"), f"r:view:{issue.id}"),),)
+        view = (tuple(Button(t(label), token) for label, token in (("issue.view", f"r:view:{issue.id}"), *buttons)),)
         return await _reply(key, {"ref": issue.ref, **params}, buttons=view)
 
     for person_id in await _audience(tx, issue):
@@ -495,16 +561,20 @@ async def _tell_reporter(tx: Tx, issue: Issue, cause: str, now: datetime, key: s
 
 async def _ask_fixed(tx: Tx, issue: Issue, cause: str, now: datetime, key: str, *, photo: str = "",
                      token: str = "r:fix", **params: object) -> None:
-    if issue.reporter_id is None:
-        return
+    """Ask the reporter and every follower whether it is fixed (a follower's answer counts as the reporter's)."""
 
     async def render() -> Reply:
         buttons = ((Button(t("issue.fixed_yes"), f"{token}:{issue.id}:y"),
                     Button(t("issue.fixed_no"), f"{token}:{issue.id}:n")),)
         return await _reply(key, {"ref": issue.ref, **params}, photo=photo, buttons=buttons)
 
-    await notify.push_reply(tx, person_id=issue.reporter_id, idempotency=f"issue:{issue.id}:{cause}", now=now,
-                            render=render)
+    await notify.push_all(tx, await _audience(tx, issue), idempotency=f"issue:{issue.id}:{cause}", now=now,
+                          render=render)
+
+
+async def asks_anyone(tx: Tx, issue: Issue) -> bool:
+    """Whether anyone (the reporter, or a follower) is there to be asked whether it is fixed."""
+    return bool(await _audience(tx, issue))
 
 
 async def _audience(tx: Tx, issue: Issue) -> list[int]:

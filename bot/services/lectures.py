@@ -22,6 +22,7 @@ from bot.domain.people import Person, Role
 from bot.domain.refusal import Refusal
 from bot.i18n import t
 from bot.services import jobs, notify
+from bot.services.dates import local_time
 from bot.services.people import place_label
 from bot.storage import grid
 from bot.storage import lectures as store
@@ -39,7 +40,6 @@ LISTED_SINCE = timedelta(days=7)  # organizers see talks that started up to this
 MAX_AHEAD = timedelta(days=366)
 LIMITS = {"title": 60, "speaker": 40, "place": 80, "description": 500, "comment": 500}
 SCOPE_LEVELS = (Level.STREET, Level.COMMUNITY, Level.COMPLEX, Level.BUILDING)
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*T?\s*(\d{1,2})\s*[:：时点]\s*"
                    r"(\d{2})\s*分?", re.ASCII)
 
@@ -160,11 +160,9 @@ def parse_time(text: str, timezone: str, now: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def local(moment: datetime, timezone: str) -> str:
-    """A moment as the street reads it: "2026-12-05（周六）14:30" (in the current locale)."""
-    here = moment.astimezone(ZoneInfo(timezone))
-    return t("lecture.when", date=here.strftime("%Y-%m-%d"), weekday=t(f"lecture.weekday.{WEEKDAYS[here.weekday()]}"),
-             time=here.strftime("%H:%M"))
+def local(moment: datetime, timezone: str, now: datetime) -> str:
+    """A talk's moment as the street reads it, with its day of the week: "12月5日（周六）14:30"."""
+    return local_time(moment, timezone, now, weekday=True)
 
 
 # ------------------------------------------------------------------------------------------ organizing
@@ -232,11 +230,11 @@ async def change(tx: Tx, lecture_id: int, person: Person | None, is_admin: bool,
     async def render() -> Reply:
         lines = [t("lecture.changed", kind=t(f"lecture.kind.{lecture.kind.value}"), title=lecture.title)]
         if lecture.starts_at != old.starts_at:
-            lines.append(t("lecture.changed_time", new=local(lecture.starts_at, timezone),
-                           old=local(old.starts_at, timezone)))
+            lines.append(t("lecture.changed_time", new=local(lecture.starts_at, timezone, now),
+                           old=local(old.starts_at, timezone, now)))
         if lecture.place != old.place:
             lines.append(t("lecture.changed_place", new=lecture.place, old=old.place))
-        return Reply("\n".join([*lines, "", await details(tx, lecture, timezone)]), rsvp_buttons(lecture))
+        return Reply("\n".join([*lines, "", await details(tx, lecture, timezone, now)]), rsvp_buttons(lecture))
 
     told = await store.audience(tx, lecture.id)
     await notify.push_all(tx, told, idempotency=f"lecture:{lecture.id}:v{lecture.version}", now=now, render=render)
@@ -252,7 +250,7 @@ async def cancel(tx: Tx, lecture_id: int, person: Person | None, is_admin: bool,
 
     async def render() -> Reply:
         return Reply(t("lecture.cancelled", kind=t(f"lecture.kind.{lecture.kind.value}"), title=lecture.title,
-                       when=local(lecture.starts_at, timezone), place=lecture.place))
+                       when=local(lecture.starts_at, timezone, now), place=lecture.place))
 
     told = await store.audience(tx, lecture.id)
     await notify.push_all(tx, told, idempotency=f"lecture:{lecture.id}:cancelled", now=now, render=render)
@@ -288,7 +286,7 @@ async def check_in(tx: Tx, lecture_id: int, person: Person, now: datetime, timez
     if lecture.cancelled:
         raise LectureError("lecture.error.cancelled")
     if now < lecture.starts_at - CHECK_IN_OPENS:
-        raise LectureError("lecture.error.too_early", opens=local(lecture.starts_at - CHECK_IN_OPENS, timezone))
+        raise LectureError("lecture.error.too_early", opens=local(lecture.starts_at - CHECK_IN_OPENS, timezone, now))
     if now >= lecture.starts_at + POLL_AFTER:
         raise LectureError("lecture.error.check_in_closed")
     await store.set_checked_in(tx, lecture.id, person.id, now)
@@ -318,10 +316,10 @@ async def comment(tx: Tx, lecture_id: int, person: Person, text: str) -> Lecture
 # ------------------------------------------------------------------------------------------- rendering
 
 
-async def details(tx: Tx, lecture: Lecture, timezone: str) -> str:
+async def details(tx: Tx, lecture: Lecture, timezone: str, now: datetime) -> str:
     """The talk as residents read it, in the current locale."""
     text = t("lecture.details", kind=t(f"lecture.kind.{lecture.kind.value}"), title=lecture.title,
-             speaker=lecture.speaker, when=local(lecture.starts_at, timezone), place=lecture.place,
+             speaker=lecture.speaker, when=local(lecture.starts_at, timezone, now), place=lecture.place,
              scope=await place_label(tx, lecture.unit_id))
     return f"{text}\n{lecture.description}" if lecture.description else text
 
@@ -345,7 +343,7 @@ async def summary(tx: Tx, lecture: Lecture, timezone: str, now: datetime) -> str
     """For organizers: the talk, where its notice stands, and the answers so far."""
     counts = await store.counts(tx, lecture.id)
     notice = await notice_outcome(tx, lecture)
-    lines = [f"#{lecture.id} {await details(tx, lecture, timezone)}", state(lecture, notice, now),
+    lines = [f"#{lecture.id} {await details(tx, lecture, timezone, now)}", state(lecture, notice, now),
              stats(lecture, counts)]
     for stars, text in await store.comments(tx, lecture.id):
         lines.append(t("lecture.comment_line", stars="⭐" * stars, comment=text))
@@ -355,7 +353,7 @@ async def summary(tx: Tx, lecture: Lecture, timezone: str, now: datetime) -> str
 async def one_line(tx: Tx, lecture: Lecture, timezone: str, now: datetime) -> str:
     """The talk in one line, for the command line's list."""
     return t("lecture.line", id=lecture.id, kind=t(f"lecture.kind.{lecture.kind.value}"), title=lecture.title,
-             when=local(lecture.starts_at, timezone), place=lecture.place,
+             when=local(lecture.starts_at, timezone, now), place=lecture.place,
              scope=await place_label(tx, lecture.unit_id), state=state(lecture, await notice_outcome(tx, lecture), now),
              stats=stats(lecture, await store.counts(tx, lecture.id)))
 
@@ -436,14 +434,14 @@ async def _notice(tx: Tx, lecture: Lecture, now: datetime, timezone: str) -> str
         if lecture.creator_id is not None:
 
             async def late() -> Reply:
-                return Reply(t("lecture.late", title=lecture.title, when=local(lecture.starts_at, timezone)))
+                return Reply(t("lecture.late", title=lecture.title, when=local(lecture.starts_at, timezone, now)))
 
             await notify.push_reply(tx, person_id=lecture.creator_id, idempotency=f"lecture:{lecture.id}:late",
                                     now=now, render=late)
         return "late"
 
     async def render() -> Reply:
-        text = t("lecture.notice", details=await details(tx, lecture, timezone))
+        text = t("lecture.notice", details=await details(tx, lecture, timezone, now))
         return Reply(f"{text}\n\n{t('lecture.rsvp_ask')}" if lecture.rsvp else text, rsvp_buttons(lecture))
 
     people = await store.residents_in(tx, await grid.subtree(tx, [lecture.unit_id]))
@@ -461,7 +459,7 @@ async def _remind(tx: Tx, lecture: Lecture, job: Job, now: datetime, timezone: s
         return "late"
 
     async def render() -> Reply:
-        return Reply(t("lecture.reminder", title=lecture.title, when=local(lecture.starts_at, timezone),
+        return Reply(t("lecture.reminder", title=lecture.title, when=local(lecture.starts_at, timezone, now),
                        place=lecture.place), check_in_buttons(lecture.id))
 
     await notify.push_all(tx, await store.to_remind(tx, lecture.id, job.due_at),

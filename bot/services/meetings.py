@@ -28,6 +28,8 @@ from bot.domain.refusal import Refusal
 from bot.i18n import t
 from bot.services import issues as issue_service
 from bot.services import jobs, notify
+from bot.services.dates import WEEKDAYS as WEEKDAYS  # the settings' days, as stored
+from bot.services.dates import local_time
 from bot.storage import grid, people
 from bot.storage import issues as issue_store
 from bot.storage import meetings as store
@@ -49,7 +51,6 @@ MAX_OUTCOME = 2000
 MAX_PLACE = 60
 MAX_CAPACITY = 10000
 MAX_COMMENT = 500
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ANSWER_TOKENS = {"y": "yes", "m": "maybe", "n": "no"}
 ANNOUNCE_DAYS = (1, 2, 3, 4, 5, 6)  # how many days ahead a chair may announce the week's meeting
 CUTOFF_HOURS = (2, 6, 12, 24, 48, 72)  # how long before the start a chair may close the topics
@@ -103,11 +104,9 @@ def due_times(meeting: Meeting, announce_days: int, timezone: str) -> dict[str, 
             "poll": _at(day + timedelta(days=1), POLL_AT, zone)}
 
 
-def when(moment: datetime, timezone: str) -> str:
-    """A moment as people read it, in the current locale: "11月28日（周六）09:00"."""
-    local = moment.astimezone(ZoneInfo(timezone))
-    return t("meeting.when", month=local.month, day=local.day, time=local.strftime("%H:%M"),
-             weekday=t(f"meeting.weekday.{WEEKDAYS[local.weekday()]}"))
+def when(moment: datetime, timezone: str, now: datetime) -> str:
+    """A meeting's moment as people read it, with its day of the week: "11月28日（周六）09:00"."""
+    return local_time(moment, timezone, now, weekday=True)
 
 
 # ------------------------------------------------------------------------------------------- planning
@@ -216,7 +215,7 @@ async def _report_late(tx: Tx, meeting: Meeting, job: store.Job, now: datetime, 
 
     async def render() -> Reply:
         notices = t("meeting.list_separator").join(t(f"meeting.job.{kind}") for kind in late)
-        return Reply(t("meeting.missed", when=when(meeting.starts_at, timezone), notices=notices),
+        return Reply(t("meeting.missed", when=when(meeting.starts_at, timezone, now), notices=notices),
                      ((Button(t("meeting.chair_open"), f"mt:c:{meeting.community_id}"),),))
 
     for chair in await chairs(tx, meeting.community_id):
@@ -234,8 +233,8 @@ async def _announce(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> N
     place = await place_of(tx, meeting)
 
     async def build() -> Reply:
-        lines = [t("meeting.announce", when=when(meeting.starts_at, timezone), place=await place()),
-                 t("meeting.announce_topics", until=when(meeting.topics_until, timezone))
+        lines = [t("meeting.announce", when=when(meeting.starts_at, timezone, now), place=await place()),
+                 t("meeting.announce_topics", until=when(meeting.topics_until, timezone, now))
                  if now < meeting.topics_until else ""]
         if meeting.capacity is not None:
             lines.append(t("meeting.capacity_note", capacity=meeting.capacity))
@@ -253,7 +252,7 @@ async def _remind_evening(tx: Tx, meeting: Meeting, now: datetime, timezone: str
     place = await place_of(tx, meeting)
 
     async def build() -> Reply:
-        return Reply(t("meeting.remind_eve", when=when(meeting.starts_at, timezone), place=await place()),
+        return Reply(t("meeting.remind_eve", when=when(meeting.starts_at, timezone, now), place=await place()),
                      (rsvp_row(meeting.id),))
 
     await notify.push_all(tx, await store.answered(tx, meeting.id, ("yes", "maybe")),
@@ -264,7 +263,7 @@ async def _remind_hour(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -
     place = await place_of(tx, meeting)
 
     async def build() -> Reply:
-        return Reply(t("meeting.remind_hour", when=when(meeting.starts_at, timezone), place=await place()),
+        return Reply(t("meeting.remind_hour", when=when(meeting.starts_at, timezone, now), place=await place()),
                      ((Button(t("meeting.check_in"), f"mt:in:{meeting.id}"),),))
 
     await notify.push_all(tx, await store.answered(tx, meeting.id, ("yes", "maybe")),
@@ -273,7 +272,7 @@ async def _remind_hour(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -
 
 async def _send_agenda(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
     async def render() -> Reply:
-        text = "\n".join([t("meeting.agenda_push", when=when(meeting.starts_at, timezone)),
+        text = "\n".join([t("meeting.agenda_push", when=when(meeting.starts_at, timezone, now)),
                           await counts_text(tx, meeting), await agenda_text(tx, meeting)])
         return Reply(text, ((Button(t("meeting.agenda_open"), f"mt:ag:{meeting.id}"),
                              Button(t("meeting.chair_open"), f"mt:c:{meeting.community_id}")),))
@@ -289,7 +288,7 @@ def star_rows(meeting_id: int) -> tuple[tuple[Button, ...], ...]:
 
 async def _send_poll(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
     async def build() -> Reply:
-        return Reply(t("meeting.poll", when=when(meeting.starts_at, timezone)), star_rows(meeting.id))
+        return Reply(t("meeting.poll", when=when(meeting.starts_at, timezone, now)), star_rows(meeting.id))
 
     await notify.push_all(tx, await store.attendees(tx, meeting.id),
                           idempotency=f"meeting:{meeting.id}:poll", now=now, render=build)
@@ -359,7 +358,7 @@ async def decision_text(tx: Tx, topic: Topic) -> str:
         return t("meeting.decision.answered", answer=topic.outcome)
     if topic.status == "reported":
         issue = None if topic.issue_id is None else await issue_store.get(tx, topic.issue_id)
-        return t("meeting.decision.reported", ref=issue.ref if issue is not None else "—")
+        return t("meeting.decision.reported", ref=issue.ref) if issue else t("meeting.decision.reported_unnumbered")
     return t(f"meeting.decision.{topic.status}")
 
 
@@ -457,7 +456,7 @@ async def _promote(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> li
     place = await place_of(tx, meeting)
 
     async def render() -> Reply:
-        return Reply(t("meeting.promoted", when=when(meeting.starts_at, timezone), place=await place()),
+        return Reply(t("meeting.promoted", when=when(meeting.starts_at, timezone, now), place=await place()),
                      ((Button(t("meeting.cannot_come"), f"mt:r:{meeting.id}:n"),),))
 
     while True:
@@ -481,7 +480,7 @@ async def topics_open(tx: Tx, meeting_id: int, person: Person, now: datetime, ti
     meeting = await _resident_meeting(tx, meeting_id, person)
     _require_open(meeting)
     if now >= meeting.topics_until:
-        raise MeetingError("meeting.error.topics_closed", until=when(meeting.topics_until, timezone))
+        raise MeetingError("meeting.error.topics_closed", until=when(meeting.topics_until, timezone, now))
     if len(await store.topics_by(tx, meeting.id, person.id)) >= MAX_TOPICS_EACH:
         raise MeetingError("meeting.error.topic_limit", limit=MAX_TOPICS_EACH)
     return meeting
@@ -505,7 +504,7 @@ async def check_in(tx: Tx, meeting_id: int, person: Person, now: datetime, timez
     meeting = await _resident_meeting(tx, meeting_id, person)
     _require_open(meeting)
     if not meeting.starts_at - CHECK_IN_EARLY <= now < meeting.ends_at:
-        raise MeetingError("meeting.error.not_now", when=when(meeting.starts_at, timezone))
+        raise MeetingError("meeting.error.not_now", when=when(meeting.starts_at, timezone, now))
     return await store.check_in(tx, meeting.id, person.id, now, None)
 
 
@@ -610,7 +609,7 @@ async def mark_attendance(tx: Tx, meeting_id: int, resident_id: int, person: Per
     meeting = await chair_meeting(tx, meeting_id, person)
     _require_open(meeting)
     if not meeting.starts_at - CHECK_IN_EARLY <= now < meeting.ends_at + MARKING_AFTER:
-        raise MeetingError("meeting.error.not_now", when=when(meeting.starts_at, timezone))
+        raise MeetingError("meeting.error.not_now", when=when(meeting.starts_at, timezone, now))
     resident = await people.by_id(tx, resident_id)
     if resident is None or await community_of(tx, resident) != meeting.community_id:
         raise MeetingError("meeting.error.not_resident")
@@ -642,7 +641,7 @@ async def enter_outcome(tx: Tx, meeting_id: int, person: Person, outcome: str, n
         own = [topic for topic in topics if topic.submitter_id == person_id]
 
         async def render(own: list[Topic] = own) -> Reply:
-            lines = [t("meeting.outcome", when=when(meeting.starts_at, timezone), outcome=outcome)]
+            lines = [t("meeting.outcome", when=when(meeting.starts_at, timezone, now), outcome=outcome)]
             for topic in own:
                 lines.append(t("meeting.your_topic", topic=topic_label(topic),
                                decision=await decision_text(tx, topic)))
@@ -678,7 +677,7 @@ async def cancel(tx: Tx, meeting_id: int, person: Person, now: datetime, timezon
     place = await place_of(tx, meeting)
 
     async def build() -> Reply:
-        return Reply(t("meeting.cancelled", when=when(meeting.starts_at, timezone), place=await place()))
+        return Reply(t("meeting.cancelled", when=when(meeting.starts_at, timezone, now), place=await place()))
 
     await notify.push_all(tx, told, idempotency=f"meeting:{meeting.id}:cancelled", now=now, render=build)
     await plan(tx, now, timezone)
@@ -779,7 +778,7 @@ async def _tell_new_place(tx: Tx, meeting: Meeting, now: datetime, timezone: str
     place = await place_of(tx, meeting)
 
     async def build() -> Reply:
-        return Reply(t("meeting.place_changed", when=when(meeting.starts_at, timezone), place=await place()))
+        return Reply(t("meeting.place_changed", when=when(meeting.starts_at, timezone, now), place=await place()))
 
     await notify.push_all(tx, await store.answered(tx, meeting.id, ("yes", "maybe", "waitlist")),
                           idempotency=f"meeting:{meeting.id}:place:{_stamp(now)}", now=now, render=build)

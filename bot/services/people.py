@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from bot.domain.grid import GridUnit, Level
-from bot.domain.messages import Sender
+from bot.domain.messages import Sender, clean_text
 from bot.domain.people import Account, Person, Role
 from bot.i18n import t
 from bot.storage import grid, media, people
@@ -18,7 +18,7 @@ ROOM_MAX = 16
 async def register(tx: Tx, sender: Sender, locale: str, now: datetime) -> Person:
     """Create the person who has just consented, reached on the channel they wrote from."""
     person_id = await people.create(tx, Account(sender.channel, sender.user_id, sender.chat_id),
-                                    display_name=sender.display_name, locale=locale, now=now)
+                                    display_name=clean_text(sender.display_name), locale=locale, now=now)
     person = await people.by_id(tx, person_id)
     assert person is not None
     return person
@@ -63,8 +63,9 @@ async def sync_admins(tx: Tx, admins: Iterable[tuple[str, str]]) -> None:
 
 
 async def forget(tx: Tx, person: Person, now: datetime) -> None:
-    """Delete the person: accounts, home, roles and answers with them, and every photo and voice note they sent
-    (the files once this commits). Reports and meeting topics they raised stay, without their name, so that the
-    grid can finish the work."""
+    """Delete the person: accounts, home, roles and answers with them, every photo and voice note they sent (the
+    files once this commits), and what the outbox kept of their chats and of pushes quoting them. Reports and
+    meeting topics they raised stay, without their name, so that the grid can finish the work."""
     await media.let_go_of_person(tx, person.id, now)
+    await people.forget_deliveries(tx, person.id)
     await people.delete(tx, person.id)

@@ -145,6 +145,12 @@ async def add_photo(tx: Tx, issue_id: int, stage: str, path: str, person_id: int
                      (issue_id, stage, path, person_id, iso(now)))
 
 
+async def add_voice(tx: Tx, issue_id: int, path: str, person_id: int, now: datetime) -> None:
+    """A voice note the resident added after filing (the report's own stays in issues.voice_ref)."""
+    await tx.execute("INSERT INTO issue_voices (issue_id, path, added_by, created_at) VALUES (?, ?, ?, ?)",
+                     (issue_id, path, person_id, iso(now)))
+
+
 async def photos(tx: Tx, issue_id: int, stage: str | None = None) -> list[str]:
     rows = await tx.all("SELECT path FROM issue_photos WHERE issue_id = ? AND (? IS NULL OR stage = ?) ORDER BY id",
                         (issue_id, stage, stage))
@@ -161,6 +167,18 @@ async def record(tx: Tx, issue_id: int, *, kind: str, actor_id: int | None, now:
 async def events(tx: Tx, issue_id: int) -> list[Row]:
     return await tx.all("SELECT at, actor_id, kind, from_status, to_status, detail FROM issue_events "
                         "WHERE issue_id = ? ORDER BY id", (issue_id,))
+
+
+async def last_transition(tx: Tx, issue_id: int, to_status: Status) -> tuple[int | None, str] | None:
+    """Who last moved the issue to `to_status`, and the detail they gave (a reason, a note), if it ever was."""
+    row = await tx.one("SELECT actor_id, detail FROM issue_events WHERE issue_id = ? AND kind = 'transition' "
+                       "AND to_status = ? ORDER BY id DESC LIMIT 1", (issue_id, to_status.value))
+    return None if row is None else (row[0], row[1])
+
+
+async def has_event(tx: Tx, issue_id: int, kind: str) -> bool:
+    row = await tx.one("SELECT EXISTS (SELECT 1 FROM issue_events WHERE issue_id = ? AND kind = ?)", (issue_id, kind))
+    return bool(row and row[0])
 
 
 async def set_recipients(tx: Tx, issue_id: int, recipients: Sequence[tuple[int, str, int]]) -> None:

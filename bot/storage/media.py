@@ -7,10 +7,11 @@ from datetime import datetime
 from bot.clock import iso
 from bot.storage.db import Tx
 
-# Everything a person sent that is kept as a file: photos added to reports, a report's voice note, and a meeting
+# Everything a person sent that is kept as a file: photos added to reports, a report's voice notes, and a meeting
 # topic's voice note and photo. Only local files (a path) go to the trash; a channel's file id is not ours.
 _THEIRS = """
     SELECT path FROM issue_photos WHERE added_by = ?1
+    UNION SELECT path FROM issue_voices WHERE added_by = ?1
     UNION SELECT voice_ref FROM issues WHERE reporter_id = ?1
     UNION SELECT voice_ref FROM meeting_topics WHERE submitter_id = ?1
     UNION SELECT photo_ref FROM meeting_topics WHERE submitter_id = ?1
@@ -26,6 +27,7 @@ async def let_go_of_person(tx: Tx, person_id: int, now: datetime) -> int:
         (person_id, iso(now)),
     )
     await tx.execute("DELETE FROM issue_photos WHERE added_by = ?", (person_id,))
+    await tx.execute("DELETE FROM issue_voices WHERE added_by = ?", (person_id,))
     await tx.execute("UPDATE issues SET voice_ref = '' WHERE reporter_id = ?", (person_id,))
     await tx.execute("UPDATE meeting_topics SET voice_ref = '', photo_ref = '' WHERE submitter_id = ?", (person_id,))
     return len(queued)
