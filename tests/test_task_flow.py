@@ -374,3 +374,34 @@ async def test_marking_a_duplicate_merges_it_into_the_original(server: FakeTeleg
         await resident.expect(f"您反映的 {copy} 与 {original} 是同一件事")
     assert (await street.snapshot(copy_id)).status == "duplicate"
     assert (await street.snapshot(original_id)).status == "assigned"
+
+
+async def test_the_task_page_offers_what_can_be_done_and_comes_back(server: FakeTelegramServer, street: Street,
+                                                                    clock: ManualClock) -> None:
+    issue_id, ref = await street.file(clock, "safety_hazard")  # 2 h at every level
+    async with running(street.settings(server), clock) as jinlin:
+        assert jinlin.core.scheduler is not None
+        leader, admin = Chat(server, LEADER), Chat(server, ADMIN)
+        await leader.expect(f"📋 {ref}")
+        await leader.tap("✋ 受理")
+        page = await leader.expect(f"✋ 您已受理 {ref}")  # the task page again, not the main menu
+        assert "状态：处理中" in (page.text or "") and "请选择要办的事" not in (page.text or "")
+        labels = [label for label, _ in server.buttons(page)]
+        assert "✋ 受理" not in labels and "⬆️ 上报" in labels
+        await leader.tap("📝 备注")
+        await leader.expect(f"请输入 {ref} 的进展备注")
+        leader.send("已到现场")
+        page = await leader.expect(f"已记下 {ref} 的备注")
+        assert "状态：处理中" in (page.text or "")
+        assert ("🗂 我的任务", "t:list") in server.buttons(page)
+
+        for _ in range(2):  # building → community → street
+            clock.advance(2 * HOUR + 1)
+            await jinlin.core.scheduler.run_timers()
+        card = await admin.expect(f"📋 {ref}")
+        labels = [label for label, _ in server.buttons(card)]
+        assert "⬆️ 上报" not in labels and "↪️ 不归我管" not in labels and "✋ 受理" in labels
+        before = await street.snapshot(issue_id)
+        assert (await admin.answer(f"t:esc:{issue_id}")).startswith("已经是街道层级，不能再上报了。")
+        assert (await admin.answer(f"t:up:{issue_id}")).startswith("已经是街道层级，不能再上报了。")
+        assert await street.snapshot(issue_id) == before

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from bot.conversations.flow import Ctx, Done, Flow, Goto, Retry, State, Transition, choices
-from bot.domain.messages import Inbound, InboundKind, Reply
+from bot.domain.messages import Button, Inbound, InboundKind, Reply
 from bot.domain.people import Person
 from bot.i18n import t
 from bot.services import issues as service
@@ -21,6 +21,7 @@ from bot.services.people import place_label
 from bot.storage import issues as store
 
 TOKEN = re.compile(r"t:(view|acc|note|res|esc|up|rej|dup):([1-9][0-9]{0,11})")
+LIST = "t:list"  # the task page's way back to the list
 ASKS = {"note": "note", "res": "resolve", "esc": "escalate", "up": "hand_up", "rej": "reject", "dup": "duplicate"}
 ANSWER_NEEDED = "task.answer_needed"  # the one refusal that only needs more input (legal answers)
 FINISH = "res:done"
@@ -30,6 +31,11 @@ OVERDUE = "⏰ "
 
 def _say(text: str) -> Done:
     return Done((Reply(text),))
+
+
+def _page(text: str) -> Goto:
+    """An action went through: say so, and show the task page again."""
+    return Goto("card", (Reply(text),))
 
 
 def _member(ctx: Ctx) -> Person:
@@ -48,7 +54,7 @@ async def _guarded(step: Awaitable[Transition]) -> Transition:
 
 async def begin(ctx: Ctx) -> Transition:
     token = str(ctx.data.pop("token", ""))
-    return await _guarded(_open(ctx, token) if token else _first(ctx))
+    return await _guarded(_open(ctx, token) if token and token != LIST else _first(ctx))
 
 
 async def _first(ctx: Ctx) -> Transition:
@@ -70,9 +76,11 @@ async def _open(ctx: Ctx, token: str) -> Transition:
         return Goto("card")
     if action == "acc":
         issue = await service.accept(ctx.tx, issue.id, member, ctx.now)
-        return _say(t("tasks.accepted", ref=issue.ref))
+        return _page(t("tasks.accepted", ref=issue.ref))
     if not issue.is_open:  # no use asking for a note or reason the service will refuse
         return _say(t("issue.error.state", status=t(f"status.{issue.status.value}")))
+    if action in ("esc", "up") and await service.at_top(ctx.tx, issue):
+        return _say(t("task.at_top"))
     return Goto(ASKS[action])
 
 
@@ -104,7 +112,8 @@ async def ask_card(ctx: Ctx) -> Reply:
     except service.IssueError as error:
         return Reply(t(error.key, **error.params))
     card = await service.task_card(ctx.tx, issue, ctx.timezone)
-    return replace(card, text=f"{card.text}\n{t('tasks.status', status=t(f'status.{issue.status.value}'))}")
+    status = t("tasks.status", status=t(f"status.{issue.status.value}"))
+    return replace(card, text=f"{card.text}\n{status}", buttons=(*card.buttons, (Button(t("menu.tasks"), LIST),)))
 
 
 def _text_state(question: Callable[[str], str], act: Callable[[Ctx, str], Awaitable[Transition]]) -> State:
@@ -124,23 +133,23 @@ def _text_state(question: Callable[[str], str], act: Callable[[Ctx, str], Awaita
 
 async def _note(ctx: Ctx, text: str) -> Transition:
     issue = await service.add_note(ctx.tx, ctx.data["issue"], _member(ctx), text, ctx.now)
-    return _say(t("tasks.noted", ref=issue.ref))
+    return _page(t("tasks.noted", ref=issue.ref))
 
 
 async def _escalate(ctx: Ctx, reason: str, *, hand_up: bool = False) -> Transition:
     issue = await service.escalate(ctx.tx, ctx.data["issue"], _member(ctx), reason, ctx.now, ctx.timezone,
                                    hand_up=hand_up)
-    return _say(t("task.moved_up", ref=issue.ref, place=await place_label(ctx.tx, issue.owner_unit_id)))
+    return _page(t("task.moved_up", ref=issue.ref, place=await place_label(ctx.tx, issue.owner_unit_id)))
 
 
 async def _reject(ctx: Ctx, reason: str) -> Transition:
     issue = await service.reject(ctx.tx, ctx.data["issue"], _member(ctx), reason, ctx.now)
-    return _say(t("tasks.rejected", ref=issue.ref))
+    return _page(t("tasks.rejected", ref=issue.ref))
 
 
 async def _duplicate(ctx: Ctx, original: str) -> Transition:
     issue = await service.mark_duplicate(ctx.tx, ctx.data["issue"], _member(ctx), original, ctx.now)
-    return _say(t("tasks.marked_duplicate", ref=issue.ref, original=original.strip().upper()))
+    return _page(t("tasks.marked_duplicate", ref=issue.ref, original=original.strip().upper()))
 
 
 async def ask_resolve(ctx: Ctx) -> Reply:
@@ -166,7 +175,7 @@ async def on_resolve(ctx: Ctx, inbound: Inbound) -> Transition:
 async def _resolve(ctx: Ctx, note: str) -> Transition:
     issue = await service.resolve(ctx.tx, ctx.data["issue"], _member(ctx), note, str(ctx.data.get("photo", "")),
                                   ctx.now)
-    return _say(t("tasks.resolved", ref=issue.ref))
+    return _page(t("tasks.resolved", ref=issue.ref))
 
 
 async def ask_hand_up(ctx: Ctx) -> Reply:
@@ -191,7 +200,7 @@ FLOW = Flow(
     claims=("t:",),
     states={
         "list": State(ask_list, on_pick),
-        "card": State(ask_card, on_pick),
+        "card": State(ask_card, on_pick, back=False),  # its own button leads back to the list
         "note": _text_state(lambda ref: t("tasks.note_ask", ref=ref), _note),
         "resolve": State(ask_resolve, on_resolve),
         "escalate": _text_state(lambda ref: t("tasks.escalate_ask", ref=ref), _escalate),

@@ -168,17 +168,27 @@ async def task_card(tx: Tx, issue: Issue, timezone: str, *, reason: str = "") ->
     photos = await issues.photos(tx, issue.id, "report")
     if len(photos) > 1:
         lines.append(t("task.more_photos", count=len(photos) - 1))
-    return Reply("\n".join(lines), task_buttons(issue), photo=photos[0] if photos else "", voice=issue.voice_ref)
+    buttons = task_buttons(issue, at_top=await at_top(tx, issue))
+    return Reply("\n".join(lines), buttons, photo=photos[0] if photos else "", voice=issue.voice_ref)
 
 
-def task_buttons(issue: Issue) -> tuple[tuple[Button, ...], ...]:
-    resolve = "task.answer" if issue.category == "legal" else "task.resolve"
-    return (
-        (Button(t("task.accept"), f"t:acc:{issue.id}"), Button(t("task.note"), f"t:note:{issue.id}")),
-        (Button(t(resolve), f"t:res:{issue.id}"), Button(t("task.escalate"), f"t:esc:{issue.id}")),
-        (Button(t("task.not_ours"), f"t:up:{issue.id}"), Button(t("task.reject"), f"t:rej:{issue.id}")),
-        (Button(t("task.duplicate"), f"t:dup:{issue.id}"),),
-    )
+async def at_top(tx: Tx, issue: Issue) -> bool:
+    """The street owns the issue: it is the last owner, there is nowhere higher to send it."""
+    owner = await grid.by_id(tx, issue.owner_unit_id)
+    return owner is not None and owner.level is Level.STREET
+
+
+def task_buttons(issue: Issue, *, at_top: bool) -> tuple[tuple[Button, ...], ...]:
+    """The actions open to the task now: none once it is no longer open, no "accept" once accepted, and no
+    "escalate" or "not ours" at the street (`at_top`: the last owner)."""
+    if not issue.is_open:
+        return ()
+    actions = [("task.accept", "acc")] if issue.status is not Status.ACCEPTED else []
+    actions += [("task.note", "note"), ("task.answer" if issue.category == "legal" else "task.resolve", "res")]
+    actions += [] if at_top else [("task.escalate", "esc"), ("task.not_ours", "up")]
+    actions += [("task.reject", "rej"), ("task.duplicate", "dup")]
+    buttons = [Button(t(label), f"t:{action}:{issue.id}") for label, action in actions]
+    return tuple(tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2))
 
 
 async def _place(tx: Tx, issue: Issue, *, with_room: bool = True) -> str:
