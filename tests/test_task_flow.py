@@ -43,15 +43,30 @@ class Street(harness.Street[int]):
 
     admins = frozenset({("telegram", str(ADMIN))})
 
-    async def file(self, clock: ManualClock, category: str = "roof_leak", unit: str = "C01-A-B1") -> tuple[int, str]:
+    async def file(self, clock: ManualClock, category: str = "roof_leak", unit: str = "C01-A-B1",
+                   photos: tuple[str, ...] = ()) -> tuple[int, str]:
         """A report by the resident (the report flow is not used); returns its id and reference number."""
         async with self.db() as db, db.write() as tx:
             reporter = await people.by_id(tx, self.ids[RESIDENT])
             place = await grid.by_code(tx, unit)
             assert reporter is not None and place is not None
-            draft = service.Draft(category, "楼道里有问题", place.id)
+            draft = service.Draft(category, "楼道里有问题", place.id, photos=photos)
             issue = await service.submit(tx, reporter, draft, clock.now(), TZ)
         return issue.id, issue.ref
+
+    async def add_info(self, clock: ManualClock, issue_id: int, text: str, photo: str) -> None:
+        """The resident adds to their report (the my-reports flow is not used)."""
+        async with self.db() as db, db.write() as tx:
+            reporter = await people.by_id(tx, self.ids[RESIDENT])
+            assert reporter is not None
+            await service.add_info(tx, issue_id, reporter, text, photo, clock.now())
+
+    def photo(self, name: str) -> str:
+        """A JPEG kept under the media directory, as a stored photo is."""
+        self.media.mkdir(exist_ok=True)
+        path = self.media / name
+        path.write_bytes(_jpeg())
+        return str(path)
 
     async def snapshot(self, issue_id: int) -> Snapshot:
         async with self.db() as db, db.read() as tx:
@@ -405,3 +420,36 @@ async def test_the_task_page_offers_what_can_be_done_and_comes_back(server: Fake
         assert (await admin.answer(f"t:esc:{issue_id}")).startswith("已经是街道层级，不能再上报了。")
         assert (await admin.answer(f"t:up:{issue_id}")).startswith("已经是街道层级，不能再上报了。")
         assert await street.snapshot(issue_id) == before
+
+
+async def test_the_task_page_shows_every_photo_and_the_whole_history(server: FakeTelegramServer, street: Street,
+                                                                    clock: ManualClock) -> None:
+    issue_id, ref = await street.file(clock, photos=(street.photo("a.jpg"), street.photo("b.jpg")))
+    async with running(street.settings(server), clock):
+        leader, secretary = Chat(server, LEADER), Chat(server, SECRETARY)
+        await leader.expect(f"📋 {ref}")
+        await leader.tap("✋ 受理")
+        await leader.expect(f"✋ 您已受理 {ref}")
+        await leader.tap("📝 备注")
+        await leader.expect(f"请输入 {ref} 的进展备注")
+        leader.send("已到现场")
+        await leader.expect(f"已记下 {ref} 的备注")
+        await street.add_info(clock, issue_id, "楼上也在漏", street.photo("c.jpg"))
+        leader.press(f"t:esc:{issue_id}")
+        await leader.expect(f"请说明 {ref} 需要上报的原因")
+        leader.send("需要社区协调")
+        await leader.expect(f"{ref} 已上报到 幸福社区。")
+        await secretary.expect(f"📋 {ref}")
+
+        secretary.press(f"t:view:{issue_id}")
+        for number in (1, 2):  # the report's second photo and the resident's addition; the first is on the card
+            shown = await secretary.expect(f"📷 照片 {number}/2")
+            assert shown.method == "sendPhoto" and shown.file is not None
+        page = await secretary.expect("🕘 经过：")
+        assert page.method == "sendPhoto"
+        text = page.text or ""
+        steps = ["居民反映了这件事", "交给 幸福社区 · 阳光花园 · 1号楼 办理", f"{LEADER_WHO} 受理",
+                 f"{LEADER_WHO} 备注：已到现场", "居民补充：楼上也在漏", f"{LEADER_WHO} 上报，原因：需要社区协调",
+                 "交给 幸福社区 办理"]
+        assert all(step in text for step in steps), text
+        assert [text.index(step) for step in steps] == sorted(text.index(step) for step in steps)

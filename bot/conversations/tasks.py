@@ -73,7 +73,9 @@ async def _open(ctx: Ctx, token: str) -> Transition:
     ctx.data.pop("photo", None)
     ctx.data.update(issue=issue.id, ref=issue.ref, legal=issue.category == "legal")
     if action == "view":
-        return Goto("card")
+        photos = await service.more_photos(ctx.tx, issue)
+        return Goto("card", tuple(Reply(t("tasks.photo", number=number, count=len(photos)), photo=path)
+                                  for number, path in enumerate(photos, start=1)))
     if action == "acc":
         issue = await service.accept(ctx.tx, issue.id, member, ctx.now)
         return _page(t("tasks.accepted", ref=issue.ref))
@@ -113,7 +115,9 @@ async def ask_card(ctx: Ctx) -> Reply:
         return Reply(t(error.key, **error.params))
     card = await service.task_card(ctx.tx, issue, ctx.timezone)
     status = t("tasks.status", status=t(f"status.{issue.status.value}"))
-    return replace(card, text=f"{card.text}\n{status}", buttons=(*card.buttons, (Button(t("menu.tasks"), LIST),)))
+    trail = "\n".join([t("tasks.history"), *await service.history(ctx.tx, issue, ctx.timezone)])
+    back = (Button(t("menu.tasks"), LIST),)
+    return replace(card, text=f"{card.text}\n{status}\n\n{trail}", buttons=(*card.buttons, back))
 
 
 def _text_state(question: Callable[[str], str], act: Callable[[Ctx, str], Awaitable[Transition]]) -> State:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.clock import parse_iso
 from bot.domain.grid import Level
 from bot.domain.issues import TRANSITIONS, Category, Issue, Status
 from bot.domain.messages import Button, Reply
@@ -26,6 +27,13 @@ REMIND_SHARE = 0.8  # owners are reminded when this share of their level's time 
 MAX_PHOTOS = 5
 MAX_DESCRIPTION = 1000  # characters
 LEVEL_TIMERS = ("remind", "escalate")
+HISTORY_SHOWN = 20  # entries of the audit trail on a task page, the latest
+HISTORY_TEXT = 200  # characters of a note or reason shown there
+_HISTORY = {"submitted": "tasks.event.submitted", "route": "tasks.event.route", "accepted": "tasks.event.accepted",
+            "note": "tasks.event.note", "info": "tasks.event.info", "escalate": "tasks.event.escalate",
+            "hand_up": "tasks.event.hand_up", "resolved": "tasks.event.resolved", "reopened": "tasks.event.reopened",
+            "rejected": "tasks.event.rejected", "duplicate": "tasks.event.duplicate", "overdue": "tasks.event.overdue",
+            "closed": "tasks.event.closed", "withdrawn": "tasks.event.withdrawn"}  # event kind or new status → key
 FOLLOWUP_TIMERS = ("followup_remind", "followup_close")
 
 
@@ -341,6 +349,34 @@ async def remind_owners(tx: Tx, issue: Issue, now: datetime, timezone: str) -> N
                           now=now, text_key="task.reminder",
                           params={"ref": issue.ref, "due": _local(issue.due_at, timezone)},
                           buttons=[[("task.view", f"t:view:{issue.id}")]])
+
+
+async def history(tx: Tx, issue: Issue, timezone: str) -> list[str]:
+    """The audit trail as a grid member reads it, oldest first (the latest HISTORY_SHOWN entries): filing, routing
+    and reassignment, who accepted, notes, the resident's additions, escalations with their reasons, outcomes."""
+    lines = []
+    for event in await issues.events(tx, issue.id):
+        key = _HISTORY.get(event["to_status"] if event["kind"] == "transition" else event["kind"])
+        if key is None:
+            continue
+        place = ""
+        if event["kind"] == "route":
+            unit = await grid.by_code(tx, routing.described_owner(event["detail"]))
+            place = "" if unit is None else await place_label(tx, unit.id)
+        actor = event["actor_id"]
+        who = t("tasks.by_resident") if actor is not None and actor == issue.reporter_id else (
+            await _who(tx, actor) if actor is not None else t("tasks.by_clock"))
+        lines.append(t(key, at=_local(parse_iso(event["at"]), timezone), who=who, place=place,
+                       text=event["detail"][:HISTORY_TEXT] or "—"))
+    return lines[-HISTORY_SHOWN:]
+
+
+async def more_photos(tx: Tx, issue: Issue) -> list[str]:
+    """Every photo of the issue but the one its card carries: the report's others, the resident's additions, the
+    resolution's."""
+    every = await issues.photos(tx, issue.id)
+    first = await issues.photos(tx, issue.id, "report")
+    return [path for path in every if not first or path != first[0]]
 
 
 async def tasks_for(tx: Tx, member: Person, now: datetime) -> list[Issue]:
