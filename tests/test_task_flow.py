@@ -4,13 +4,15 @@ with people seeded on Telegram accounts and reports filed straight through the s
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 
-from bot.clock import ManualClock
+from bot.clock import ManualClock, iso
 from bot.domain.people import Duty, Role
 from bot.services import issues as service
 from bot.storage import grid, issues, people
@@ -453,3 +455,54 @@ async def test_the_task_page_shows_every_photo_and_the_whole_history(server: Fak
                  "交给 幸福社区 办理"]
         assert all(step in text for step in steps), text
         assert [text.index(step) for step in steps] == sorted(text.index(step) for step in steps)
+
+
+def _local(day: int, hour: int, minute: int = 0) -> datetime:
+    """A moment of November 2026 on the street's clock."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=ZoneInfo(TZ))
+
+
+async def test_quiet_hours_hold_reminders_until_morning_but_not_urgent_ones(server: FakeTelegramServer,
+                                                                           street: Street,
+                                                                           clock: ManualClock) -> None:
+    assert clock.now() < _local(27, 18)
+    parking, parking_ref = await street.file(clock, "parking")  # 72 h: reminded at 80 %, 11-30 02:36
+    clock.to(_local(27, 22))
+    _, hazard_ref = await street.file(clock, "safety_hazard", "C01-A-B2")  # urgent: reminded 23:36
+    async with running(street.settings(server), clock) as jinlin:  # quiet hours 21:00-07:00 by default
+        timers = jinlin.core.scheduler
+        assert timers is not None
+        leader, other = Chat(server, LEADER), Chat(server, OTHER_LEADER)
+        await other.expect(f"📋 {hazard_ref}")
+        clock.to(_local(27, 23, 40))
+        await timers.run_timers()
+        await other.expect(f"⏰ 提醒：{hazard_ref}")  # urgent: in the middle of the night too
+
+        pending = "SELECT due_at FROM timers WHERE issue_id = ? AND kind = 'remind' AND done_at IS NULL"
+        clock.to(_local(30, 2, 40))
+        await timers.run_timers()
+        assert await street.query(pending, (parking,)) == [(iso(_local(30, 7)),)]  # moved to the end of the night
+        clock.to(_local(30, 6, 59))
+        await timers.run_timers()
+        assert await street.query(pending, (parking,)) == [(iso(_local(30, 7)),)]
+        clock.to(_local(30, 7))
+        await timers.run_timers()
+        await leader.expect(f"⏰ 提醒：{parking_ref}")
+        assert await street.query(pending, (parking,)) == []
+
+
+async def test_escalation_is_not_held_by_quiet_hours(server: FakeTelegramServer, street: Street,
+                                                    clock: ManualClock) -> None:
+    clock.to(_local(27, 22))
+    issue_id, ref = await street.file(clock)  # roof leak: 24 h at the building: it climbs at 22:00 the next night
+    async with running(street.settings(server), clock) as jinlin:
+        timers = jinlin.core.scheduler
+        assert timers is not None
+        leader, secretary = Chat(server, LEADER), Chat(server, SECRETARY)
+        await leader.expect(f"📋 {ref}")
+        clock.to(_local(28, 22))
+        await timers.run_timers()
+        await leader.expect(f"{ref} 已上报到 幸福社区。")
+        card = await secretary.expect(f"📋 {ref}")
+        assert "上报原因：超过办理时限" in (card.text or "")
+        assert (await street.snapshot(issue_id)).owner == "C01"

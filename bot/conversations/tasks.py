@@ -90,7 +90,7 @@ async def on_pick(ctx: Ctx, inbound: Inbound) -> Transition:
     """A typed number or label on the list or the card (pressed `t:` buttons are claimed before they get here)."""
     if not inbound.token.startswith("t:"):
         return Retry("nav.use_buttons")
-    return await _guarded(_open(ctx, inbound.token))
+    return await _guarded(_first(ctx) if inbound.token == LIST else _open(ctx, inbound.token))
 
 
 async def ask_list(ctx: Ctx) -> Reply:
