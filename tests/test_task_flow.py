@@ -210,7 +210,7 @@ async def test_a_legal_answer_is_required(server: FakeTelegramServer, street: St
         await secretary.expect(f"📋 {ref}")
         await secretary.tap("⚖️ 回复")
         prompt = await secretary.expect(f"回复 {ref}：请输入给居民的解答（必填）")
-        assert server.buttons(prompt) == [("✖ 取消", "nav:cancel")]  # no "finish without a note"
+        assert server.buttons(prompt) == [("✖ 取消", "tk:drop")]  # no "finish without a note"
         assert (await secretary.answer("res:done")).startswith("请写下给居民的回复。")  # forged: asked again
         secretary.send("可以依据《民法典》第二百八十六条要求停止侵害。")
         await secretary.expect(f"{ref} 已办结")
@@ -506,3 +506,38 @@ async def test_escalation_is_not_held_by_quiet_hours(server: FakeTelegramServer,
         card = await secretary.expect(f"📋 {ref}")
         assert "上报原因：超过办理时限" in (card.text or "")
         assert (await street.snapshot(issue_id)).owner == "C01"
+
+
+async def test_cancel_on_a_step_returns_to_the_task_page_and_asks_before_dropping_a_photo(
+        server: FakeTelegramServer, street: Street, clock: ManualClock) -> None:
+    issue_id, ref = await street.file(clock)
+    async with running(street.settings(server), clock):
+        leader = Chat(server, LEADER)
+        await leader.expect(f"📋 {ref}")
+        before = await street.snapshot(issue_id)
+        for token, asked in ((f"t:up:{issue_id}", f"{ref} 不归本级管？"), (f"t:note:{issue_id}", "进展备注"),
+                             (f"t:rej:{issue_id}", "不予受理的原因")):
+            leader.press(token)
+            prompt = await leader.expect(asked)
+            assert [token for _, token in server.buttons(prompt)].count("tk:drop") == 1
+            assert "nav:cancel" not in [token for _, token in server.buttons(prompt)]  # one meaning only
+            await leader.tap("✖ 取消")
+            page = await leader.expect("好的，这件事没有做任何改动。")
+            assert "状态：已派单" in (page.text or "") and "请选择要办的事" not in (page.text or "")
+
+        leader.press(f"t:res:{issue_id}")
+        await leader.expect(f"办结 {ref}")
+        server.push_photo(LEADER, data=_jpeg())
+        await leader.expect("📷 已附上照片。")
+        await leader.tap("✖ 取消")
+        await leader.expect("刚才发的照片还没有提交，要放弃吗？")
+        await leader.tap("不放弃，接着办结")
+        await leader.expect("📷 已附上照片。")  # the photo is still there
+        await leader.tap("✖ 取消")
+        await leader.expect("要放弃吗？")
+        await leader.tap("放弃")
+        await leader.expect("状态：已派单")
+        leader.press(f"t:res:{issue_id}")
+        prompt = await leader.expect(f"办结 {ref}")
+        assert "📷" not in (prompt.text or "")
+    assert await street.snapshot(issue_id) == before

@@ -22,6 +22,8 @@ from bot.storage import issues as store
 
 TOKEN = re.compile(r"t:(view|acc|note|res|esc|up|rej|dup):([1-9][0-9]{0,11})")
 LIST = "t:list"  # the task page's way back to the list
+DROP = "tk:drop"  # a step's own "cancel": don't do it, back to the task page (never the main menu)
+DROP_YES, DROP_NO = "tk:drop:y", "tk:drop:n"
 ASKS = {"note": "note", "res": "resolve", "esc": "escalate", "up": "hand_up", "rej": "reject", "dup": "duplicate"}
 ANSWER_NEEDED = "task.answer_needed"  # the one refusal that only needs more input (legal answers)
 FINISH = "res:done"
@@ -36,6 +38,29 @@ def _say(text: str) -> Done:
 def _page(text: str) -> Goto:
     """An action went through: say so, and show the task page again."""
     return Goto("card", (Reply(text),))
+
+
+def _with_cancel(buttons: tuple[tuple[Button, ...], ...] = ()) -> tuple[tuple[Button, ...], ...]:
+    """A step's buttons and its "cancel", which means only "don't do it" (the engine's would leave for the menu)."""
+    return (*buttons, (Button(t("nav.cancel"), DROP),))
+
+
+def _dropped(ctx: Ctx) -> Goto:
+    """The step is cancelled: back to the task page, after asking first when something given is held (a photo)."""
+    return Goto("drop") if ctx.data.get("photo") else Goto("card", (Reply(t("tasks.dropped")),))
+
+
+async def ask_drop(ctx: Ctx) -> Reply:
+    return Reply(t("tasks.drop_ask"), choices([(t("tasks.drop_yes"), DROP_YES), (t("tasks.drop_no"), DROP_NO)]))
+
+
+async def on_drop(ctx: Ctx, inbound: Inbound) -> Transition:
+    if inbound.token == DROP_YES:
+        ctx.data.pop("photo", None)
+        return Goto("card", (Reply(t("tasks.dropped")),))
+    if inbound.token == DROP_NO:
+        return Goto("resolve")  # the one step that holds something before it is done
+    return Retry("nav.use_buttons")
 
 
 def _member(ctx: Ctx) -> Person:
@@ -124,15 +149,17 @@ def _text_state(question: Callable[[str], str], act: Callable[[Ctx, str], Awaita
     """A state asking `question(ref)` for a text (a note, a reason) that `act` then passes to the service."""
 
     async def ask(ctx: Ctx) -> Reply:
-        return Reply(question(ctx.data["ref"]))
+        return Reply(question(ctx.data["ref"]), _with_cancel())
 
     async def on_text(ctx: Ctx, inbound: Inbound) -> Transition:
+        if inbound.token == DROP:
+            return _dropped(ctx)
         text = inbound.text.strip() if inbound.kind is InboundKind.TEXT else ""
         if not text:
             return Retry("tasks.text_expected")
         return await _guarded(act(ctx, text))
 
-    return State(ask, on_text)
+    return State(ask, on_text, nav=False)
 
 
 async def _note(ctx: Ctx, text: str) -> Transition:
@@ -162,11 +189,13 @@ async def ask_resolve(ctx: Ctx) -> Reply:
     lines = [t("tasks.answer_ask", ref=ref) if legal else t("tasks.resolve_ask", ref=ref)]
     if ctx.data.get("photo"):
         lines.append(t("tasks.photo_attached"))
-    return Reply("\n".join(lines), () if legal else choices([(t("tasks.finish"), FINISH)]))
+    return Reply("\n".join(lines), _with_cancel(() if legal else choices([(t("tasks.finish"), FINISH)])))
 
 
 async def on_resolve(ctx: Ctx, inbound: Inbound) -> Transition:
     """A photo is kept (its caption, if any, is the note); a text or "finish" resolves the task."""
+    if inbound.token == DROP:
+        return _dropped(ctx)
     if inbound.kind is InboundKind.PHOTO:
         ctx.data["photo"] = inbound.media_ref
         if not inbound.text.strip():
@@ -183,11 +212,13 @@ async def _resolve(ctx: Ctx, note: str) -> Transition:
 
 
 async def ask_hand_up(ctx: Ctx) -> Reply:
-    return Reply(t("tasks.up_ask", ref=ctx.data["ref"]), choices([(t("tasks.up_confirm"), HAND_UP)]))
+    return Reply(t("tasks.up_ask", ref=ctx.data["ref"]), _with_cancel(choices([(t("tasks.up_confirm"), HAND_UP)])))
 
 
 async def on_hand_up(ctx: Ctx, inbound: Inbound) -> Transition:
     """Confirmed as is, or with a reason typed instead."""
+    if inbound.token == DROP:
+        return _dropped(ctx)
     if inbound.token == HAND_UP:
         reason = t("tasks.not_ours_reason")
     elif inbound.kind is InboundKind.TEXT and inbound.text.strip():
@@ -206,9 +237,10 @@ FLOW = Flow(
         "list": State(ask_list, on_pick),
         "card": State(ask_card, on_pick, back=False),  # its own button leads back to the list
         "note": _text_state(lambda ref: t("tasks.note_ask", ref=ref), _note),
-        "resolve": State(ask_resolve, on_resolve),
+        "resolve": State(ask_resolve, on_resolve, nav=False),
         "escalate": _text_state(lambda ref: t("tasks.escalate_ask", ref=ref), _escalate),
-        "hand_up": State(ask_hand_up, on_hand_up),
+        "hand_up": State(ask_hand_up, on_hand_up, nav=False),
+        "drop": State(ask_drop, on_drop, nav=False),
         "reject": _text_state(lambda ref: t("tasks.reject_ask", ref=ref), _reject),
         "duplicate": _text_state(lambda ref: t("tasks.duplicate_ask", ref=ref), _duplicate),
     },
