@@ -541,3 +541,30 @@ async def test_cancel_on_a_step_returns_to_the_task_page_and_asks_before_droppin
         prompt = await leader.expect(f"办结 {ref}")
         assert "📷" not in (prompt.text or "")
     assert await street.snapshot(issue_id) == before
+
+
+async def test_a_street_admin_sets_the_quiet_hours_in_the_chat(server: FakeTelegramServer, street: Street,
+                                                               clock: ManualClock) -> None:
+    parking, _ = await street.file(clock, "parking")  # reminded at 80 %, 11-30 02:36
+    async with running(street.settings(server), clock) as jinlin:
+        timers = jinlin.core.scheduler
+        assert timers is not None
+        admin, leader = Chat(server, ADMIN), Chat(server, LEADER)
+        await leader.expect("📋")
+        leader.send("/quiet 00:00-01:00")
+        await leader.expect(DENIED)
+        admin.send("/quiet")
+        await admin.expect("🌙 免打扰时段：按启动时的默认设置。")
+        admin.send("/quiet 7-21")
+        await admin.expect("请这样写：/quiet 21:00-07:00")
+        admin.send("/quiet 22:00-06:00")
+        await admin.expect("🌙 已保存，免打扰时段：22:00-06:00。")
+        admin.send("/quiet")
+        await admin.expect("🌙 免打扰时段：22:00-06:00。")
+
+        clock.to(_local(30, 2, 40))
+        await timers.run_timers()
+        pending = "SELECT due_at FROM timers WHERE issue_id = ? AND kind = 'remind' AND done_at IS NULL"
+        assert await street.query(pending, (parking,)) == [(iso(_local(30, 6)),)]  # the street's own morning
+        admin.send("/quiet off")
+        await admin.expect("🌙 已保存，免打扰时段：不设免打扰。")

@@ -3,10 +3,11 @@
 `DueWork` is what every kind of scheduled work provides (reports' timers here; meetings, lectures and notices add
 their own in `sources`): fire what is due by a moment, and tell when the next thing falls due.
 
-Quiet hours: a report's reminder, nudge or follow-up that falls due in them is not sent but moved, as a new timer
-row, to the end of the quiet period (a follow-up's closing waits with it). Escalation is never held: at its time
-the report climbs and the new owners get the task at once (a hand-over, not a reminder). Urgent categories (every
-level's limit at most URGENT_HOURS, e.g. safety hazards) are never held."""
+Quiet hours (configured, or as an administrator set them with /quiet): a report's reminder, nudge or follow-up
+that falls due in them is not sent but moved, as a new timer row, to the end of the quiet period (a follow-up's
+closing waits with it). Escalation is never held: at its time the report climbs and the new owners get the task at
+once (a hand-over, not a reminder). Urgent categories (every level's limit at most URGENT_HOURS, e.g. safety
+hazards) are never held."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from bot.services import issues as service
 from bot.services import jobs
 from bot.services.lectures import LectureJobs
 from bot.services.meetings import MeetingJobs
-from bot.storage import issues
+from bot.storage import issues, street_settings
 from bot.storage.db import Database, Tx
 
 
@@ -30,6 +31,7 @@ class DueWork(Protocol):
 
 
 URGENT_HOURS = 2  # a category no level may take longer on is urgent: its pushes ignore quiet hours
+QUIET_KEY = "quiet_hours"
 
 
 class IssueTimers:
@@ -63,7 +65,8 @@ async def fire_due(db: Database, now: datetime, timezone: str, quiet: QuietHours
         issue = await issues.get(tx, issue_id)
         if issue is None:
             return True
-        later = None if quiet is None else quiet.until(now, timezone)
+        hours = await quiet_hours(tx, quiet)
+        later = None if hours is None else hours.until(now, timezone)
         if later is not None and kind != "escalate" and not await _urgent(tx, issue):
             await issues.schedule(tx, issue.id, kind, later)  # the same timer, after the quiet hours
         else:
@@ -72,6 +75,24 @@ async def fire_due(db: Database, now: datetime, timezone: str, quiet: QuietHours
 
     return await jobs.fire_each(db, lambda tx, limit: issues.due_timers(tx, now, limit), fire,
                                 lambda timer: f"timer {timer[0]} ({timer[1]})")
+
+
+async def quiet_hours(tx: Tx, default: QuietHours | None) -> QuietHours | None:
+    """The street's quiet hours: as an administrator set them in the chat, else `default` (the configured)."""
+    stored = await street_settings.get(tx, QUIET_KEY)
+    return default if stored is None else QuietHours.parse(stored)
+
+
+async def stored_quiet_hours(tx: Tx) -> str | None:
+    """What an administrator set ("HH:MM-HH:MM" or "off"), or None while the configured default applies."""
+    return await street_settings.get(tx, QUIET_KEY)
+
+
+async def set_quiet_hours(tx: Tx, text: str) -> QuietHours | None:
+    """Set the street's quiet hours from `HH:MM-HH:MM` or `off` (ValueError for anything else)."""
+    quiet = QuietHours.parse(text)
+    await street_settings.put(tx, QUIET_KEY, "off" if quiet is None else str(quiet))
+    return quiet
 
 
 async def _urgent(tx: Tx, issue: Issue) -> bool:
