@@ -4,7 +4,7 @@ with people seeded on Telegram accounts and reports filed straight through the s
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -568,3 +568,27 @@ async def test_a_street_admin_sets_the_quiet_hours_in_the_chat(server: FakeTeleg
         assert await street.query(pending, (parking,)) == [(iso(_local(30, 6)),)]  # the street's own morning
         admin.send("/quiet off")
         await admin.expect("🌙 已保存，免打扰时段：不设免打扰。")
+
+
+async def test_the_streets_overdue_nudge_waits_for_the_morning(server: FakeTelegramServer, street: Street,
+                                                               clock: ManualClock) -> None:
+    clock.to(_local(27, 22))
+    issue_id, ref = await street.file(clock)  # roof leak: 24 h a level, so every step falls at 22:00
+    async with running(street.settings(server), clock) as jinlin:
+        timers = jinlin.core.scheduler
+        assert timers is not None
+        admin = Chat(server, ADMIN)
+        for day in (28, 29):  # building → community → street, each on time at night
+            clock.to(_local(day, 22))
+            await timers.run_timers()
+        await admin.expect(f"📋 {ref}")
+        clock.to(_local(30, 22))
+        await timers.run_timers()
+        morning = _local(30, 7) + timedelta(days=1)
+        pending = "SELECT due_at FROM timers WHERE issue_id = ? AND kind = 'escalate' AND done_at IS NULL"
+        assert await street.query(pending, (issue_id,)) == [(iso(morning),)]
+        assert "overdue" not in [event[2] for event in (await street.snapshot(issue_id)).events]
+        clock.to(morning)
+        await timers.run_timers()
+        await admin.expect(f"⏰ {ref} 已超时，请尽快处理。")
+        assert (await street.snapshot(issue_id)).events[-1][2] == "overdue"
