@@ -74,7 +74,8 @@ class Core:
         stack.push_async_callback(self.outbox.stop)
         if await progress.resume():  # broadcasts a stop interrupted: their authors' status lines
             self.outbox.wake()
-        self.scheduler = Scheduler(self.db, self.clock, self.outbox, self.settings.timezone, self.media)
+        self.scheduler = Scheduler(self.db, self.clock, self.outbox, self.settings.timezone, self.media,
+                                   self.settings.quiet_hours)
         await self.scheduler.start()
         stack.push_async_callback(self.scheduler.stop)
         if channels:
@@ -148,4 +149,5 @@ async def console(settings: Settings, inp: TextIO = sys.stdin, out: TextIO = sys
             await core.start(stack, {sender.channel: sender})
             await ConsoleChannel(core.engine, core.media, inp, out, language_hint=settings.locale,
                                  pushed=sender.pushed,
-                                 travel=demo.TimeTravel(core.db, demo_clock, settings.timezone)).run()
+                                 travel=demo.TimeTravel(core.db, demo_clock, settings.timezone,
+                                                        settings.quiet_hours)).run()

@@ -12,12 +12,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.domain.quiet import QuietHours
 from bot.i18n import SUPPORTED
 
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
 DEFAULT_WECOM_API = "https://qyapi.weixin.qq.com/cgi-bin/"
 DEFAULT_WECOM_CALLBACK_PATH = "/wecom/callback"
 _WECOM_REQUIRED = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY")
+DEFAULT_QUIET_HOURS = "21:00-07:00"
+DEFAULT_QUIET = QuietHours.parse(DEFAULT_QUIET_HOURS)
 _BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 
@@ -39,6 +42,7 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     media_dir: str = "./media"
+    quiet_hours: QuietHours | None = DEFAULT_QUIET  # reminders and nudges wait; None: off
     wecom_corp_id: str = ""
     wecom_agent_id: int = 0
     wecom_secret: str = ""
@@ -95,6 +99,11 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path = ".env"
     if Path(media_dir).exists() and not Path(media_dir).is_dir():
         raise ConfigError(f"JINLIN_MEDIA_DIR: {media_dir!r} is not a directory")
     wecom = _wecom(get)
+    try:
+        quiet_hours = QuietHours.parse(get("JINLIN_QUIET_HOURS", DEFAULT_QUIET_HOURS))
+    except ValueError:
+        raise ConfigError(f"JINLIN_QUIET_HOURS must be like 21:00-07:00 (two different times) or off, got "
+                          f"{get('JINLIN_QUIET_HOURS')!r}") from None
     return Settings(
         db_path=get("JINLIN_DB", "./jinlin.db"),
         admins=_admins(get("JINLIN_ADMINS")),
@@ -109,6 +118,7 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path = ".env"
         http_host=get("JINLIN_HTTP_HOST", "127.0.0.1"),
         http_port=int(_number("JINLIN_HTTP_PORT", get("JINLIN_HTTP_PORT", "8080"), 0, 65535, integer=True)),
         media_dir=media_dir,
+        quiet_hours=quiet_hours,
         **wecom,
     )
 

@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
 from bot.delivery.outbox import OutboxWorker
+from bot.domain.quiet import QuietHours
 from bot.services import timers
 from bot.services.media import MediaStore
 from bot.storage import inbox
@@ -26,8 +27,10 @@ TIMERS_JOB = "timers"
 class Scheduler:
     """Wakes the outbox worker, fires due timers at their time, and keeps housekeeping going."""
 
-    def __init__(self, db: Database, clock: Clock, outbox: OutboxWorker, timezone: str, media: MediaStore) -> None:
+    def __init__(self, db: Database, clock: Clock, outbox: OutboxWorker, timezone: str, media: MediaStore,
+                 quiet: QuietHours | None) -> None:
         self._db = db
+        self._sources = timers.sources(quiet)
         self._media = media
         self._clock = clock
         self._outbox = outbox
@@ -65,9 +68,9 @@ class Scheduler:
     async def run_timers(self) -> int:
         """Fire what is due, then set the single timer job to the next due time found in the database."""
         fired = 0
-        for source in timers.SOURCES:
+        for source in self._sources:
             fired += await source.fire_due(self._db, self._clock.now(), self._timezone)
-        upcoming = [at for source in timers.SOURCES if (at := await source.next_due(self._db)) is not None]
+        upcoming = [at for source in self._sources if (at := await source.next_due(self._db)) is not None]
         next_at = min(upcoming, default=None)
         if next_at is not None:
             self._jobs.add_job(self.run_timers, "date", run_date=next_at, id=TIMERS_JOB, replace_existing=True)

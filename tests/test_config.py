@@ -19,6 +19,7 @@ def test_defaults() -> None:
     assert settings.telegram_api_base_url == "https://api.telegram.org"
     assert settings.telegram_max_messages_per_second == 30
     assert not settings.telegram_enabled
+    assert str(settings.quiet_hours) == "21:00-07:00"
 
 
 def test_env_file_fills_what_the_environment_lacks(tmp_path: Path) -> None:
@@ -48,6 +49,8 @@ def test_env_file_fills_what_the_environment_lacks(tmp_path: Path) -> None:
     ({**WECOM, "WECOM_AGENT_ID": "agent"}, "WECOM_AGENT_ID"),
     ({**WECOM, "WECOM_API_BASE_URL": "qyapi.example"}, "WECOM_API_BASE_URL"),
     ({**WECOM, "WECOM_CALLBACK_PATH": "wecom"}, "WECOM_CALLBACK_PATH"),
+    *(({"JINLIN_QUIET_HOURS": bad}, "JINLIN_QUIET_HOURS") for bad in ("21-7", "21:00", "21:00-21:00", "25:00-07:00",
+                                                                     "21:00-07:60", "night")),
 ])
 def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -71,3 +74,9 @@ def test_wecom_is_on_with_all_five_settings_and_defaults_the_rest() -> None:
     assert (settings.wecom_agent_id, settings.wecom_callback_path) == (1000002, "/wecom/callback")
     assert settings.wecom_api_base_url == "http://wecom.internal/cgi-bin/"
     assert not load({}, env_file=NO_FILE).wecom_enabled
+
+
+def test_quiet_hours_may_be_moved_or_switched_off() -> None:
+    assert str(load({"JINLIN_QUIET_HOURS": " 22:30-6:15 "}, env_file=NO_FILE).quiet_hours) == "22:30-06:15"
+    assert str(load({"JINLIN_QUIET_HOURS": "12:00-14:00"}, env_file=NO_FILE).quiet_hours) == "12:00-14:00"
+    assert load({"JINLIN_QUIET_HOURS": "off"}, env_file=NO_FILE).quiet_hours is None

@@ -156,7 +156,7 @@ async def test_the_whole_story_in_one_terminal(terminal: Terminal, tmp_path: Pat
     await terminal.expect("待办")
     await terminal.type("1")  # the task
     await terminal.expect("✅ 办结")
-    await terminal.type("3")  # 办结 on the card
+    await terminal.type("2")  # 办结 on the card (accepted: no 受理 any more)
     await terminal.expect("再输入处理说明")
     await terminal.type("换了防水卷材")
     await terminal.expect("已请居民确认问题是否解决")

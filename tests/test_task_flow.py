@@ -4,13 +4,15 @@ with people seeded on Telegram accounts and reports filed straight through the s
 from __future__ import annotations
 
 import io
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 
-from bot.clock import ManualClock
+from bot.clock import ManualClock, iso
 from bot.domain.people import Duty, Role
 from bot.services import issues as service
 from bot.storage import grid, issues, people
@@ -43,15 +45,30 @@ class Street(harness.Street[int]):
 
     admins = frozenset({("telegram", str(ADMIN))})
 
-    async def file(self, clock: ManualClock, category: str = "roof_leak", unit: str = "C01-A-B1") -> tuple[int, str]:
+    async def file(self, clock: ManualClock, category: str = "roof_leak", unit: str = "C01-A-B1",
+                   photos: tuple[str, ...] = ()) -> tuple[int, str]:
         """A report by the resident (the report flow is not used); returns its id and reference number."""
         async with self.db() as db, db.write() as tx:
             reporter = await people.by_id(tx, self.ids[RESIDENT])
             place = await grid.by_code(tx, unit)
             assert reporter is not None and place is not None
-            draft = service.Draft(category, "楼道里有问题", place.id)
+            draft = service.Draft(category, "楼道里有问题", place.id, photos=photos)
             issue = await service.submit(tx, reporter, draft, clock.now(), TZ)
         return issue.id, issue.ref
+
+    async def add_info(self, clock: ManualClock, issue_id: int, text: str, photo: str) -> None:
+        """The resident adds to their report (the my-reports flow is not used)."""
+        async with self.db() as db, db.write() as tx:
+            reporter = await people.by_id(tx, self.ids[RESIDENT])
+            assert reporter is not None
+            await service.add_info(tx, issue_id, reporter, text, photo, clock.now())
+
+    def photo(self, name: str) -> str:
+        """A JPEG kept under the media directory, as a stored photo is."""
+        self.media.mkdir(exist_ok=True)
+        path = self.media / name
+        path.write_bytes(_jpeg())
+        return str(path)
 
     async def snapshot(self, issue_id: int) -> Snapshot:
         async with self.db() as db, db.read() as tx:
@@ -193,7 +210,7 @@ async def test_a_legal_answer_is_required(server: FakeTelegramServer, street: St
         await secretary.expect(f"📋 {ref}")
         await secretary.tap("⚖️ 回复")
         prompt = await secretary.expect(f"回复 {ref}：请输入给居民的解答（必填）")
-        assert server.buttons(prompt) == [("✖ 取消", "nav:cancel")]  # no "finish without a note"
+        assert server.buttons(prompt) == [("✖ 取消", "tk:drop")]  # no "finish without a note"
         assert (await secretary.answer("res:done")).startswith("请写下给居民的回复。")  # forged: asked again
         secretary.send("可以依据《民法典》第二百八十六条要求停止侵害。")
         await secretary.expect(f"{ref} 已办结")
@@ -374,3 +391,204 @@ async def test_marking_a_duplicate_merges_it_into_the_original(server: FakeTeleg
         await resident.expect(f"您反映的 {copy} 与 {original} 是同一件事")
     assert (await street.snapshot(copy_id)).status == "duplicate"
     assert (await street.snapshot(original_id)).status == "assigned"
+
+
+async def test_the_task_page_offers_what_can_be_done_and_comes_back(server: FakeTelegramServer, street: Street,
+                                                                    clock: ManualClock) -> None:
+    issue_id, ref = await street.file(clock, "safety_hazard")  # 2 h at every level
+    async with running(street.settings(server), clock) as jinlin:
+        assert jinlin.core.scheduler is not None
+        leader, admin = Chat(server, LEADER), Chat(server, ADMIN)
+        await leader.expect(f"📋 {ref}")
+        await leader.tap("✋ 受理")
+        page = await leader.expect(f"✋ 您已受理 {ref}")  # the task page again, not the main menu
+        assert "状态：处理中" in (page.text or "") and "请选择要办的事" not in (page.text or "")
+        labels = [label for label, _ in server.buttons(page)]
+        assert "✋ 受理" not in labels and "⬆️ 上报" in labels
+        await leader.tap("📝 备注")
+        await leader.expect(f"请输入 {ref} 的进展备注")
+        leader.send("已到现场")
+        page = await leader.expect(f"已记下 {ref} 的备注")
+        assert "状态：处理中" in (page.text or "")
+        assert ("🗂 我的任务", "t:list") in server.buttons(page)
+
+        for _ in range(2):  # building → community → street
+            clock.advance(2 * HOUR + 1)
+            await jinlin.core.scheduler.run_timers()
+        card = await admin.expect(f"📋 {ref}")
+        labels = [label for label, _ in server.buttons(card)]
+        assert "⬆️ 上报" not in labels and "↪️ 不归我管" not in labels and "✋ 受理" in labels
+        before = await street.snapshot(issue_id)
+        assert (await admin.answer(f"t:esc:{issue_id}")).startswith("已经是街道层级，不能再上报了。")
+        assert (await admin.answer(f"t:up:{issue_id}")).startswith("已经是街道层级，不能再上报了。")
+        assert await street.snapshot(issue_id) == before
+
+
+async def test_the_task_page_shows_every_photo_and_the_whole_history(server: FakeTelegramServer, street: Street,
+                                                                    clock: ManualClock) -> None:
+    issue_id, ref = await street.file(clock, photos=(street.photo("a.jpg"), street.photo("b.jpg")))
+    async with running(street.settings(server), clock):
+        leader, secretary = Chat(server, LEADER), Chat(server, SECRETARY)
+        await leader.expect(f"📋 {ref}")
+        await leader.tap("✋ 受理")
+        await leader.expect(f"✋ 您已受理 {ref}")
+        await leader.tap("📝 备注")
+        await leader.expect(f"请输入 {ref} 的进展备注")
+        leader.send("已到现场")
+        await leader.expect(f"已记下 {ref} 的备注")
+        await street.add_info(clock, issue_id, "楼上也在漏", street.photo("c.jpg"))
+        leader.press(f"t:esc:{issue_id}")
+        await leader.expect(f"请说明 {ref} 需要上报的原因")
+        leader.send("需要社区协调")
+        await leader.expect(f"{ref} 已上报到 幸福社区。")
+        await secretary.expect(f"📋 {ref}")
+
+        secretary.press(f"t:view:{issue_id}")
+        for number in (1, 2):  # the report's second photo and the resident's addition; the first is on the card
+            shown = await secretary.expect(f"📷 照片 {number}/2")
+            assert shown.method == "sendPhoto" and (shown.file is not None or shown.file_id)  # uploaded or reused
+        page = await secretary.expect("🕘 经过：")
+        assert page.method == "sendPhoto"
+        text = page.text or ""
+        steps = ["居民反映了这件事", "交给 幸福社区 · 阳光花园 · 1号楼 办理", f"{LEADER_WHO} 受理",
+                 f"{LEADER_WHO} 备注：已到现场", "居民补充：楼上也在漏", f"{LEADER_WHO} 上报，原因：需要社区协调",
+                 "交给 幸福社区 办理"]
+        assert all(step in text for step in steps), text
+        assert [text.index(step) for step in steps] == sorted(text.index(step) for step in steps)
+
+
+def _local(day: int, hour: int, minute: int = 0) -> datetime:
+    """A moment of November 2026 on the street's clock."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=ZoneInfo(TZ))
+
+
+async def test_quiet_hours_hold_reminders_until_morning_but_not_urgent_ones(server: FakeTelegramServer,
+                                                                           street: Street,
+                                                                           clock: ManualClock) -> None:
+    assert clock.now() < _local(27, 18)
+    parking, parking_ref = await street.file(clock, "parking")  # 72 h: reminded at 80 %, 11-30 02:36
+    clock.to(_local(27, 22))
+    _, hazard_ref = await street.file(clock, "safety_hazard", "C01-A-B2")  # urgent: reminded 23:36
+    async with running(street.settings(server), clock) as jinlin:  # quiet hours 21:00-07:00 by default
+        timers = jinlin.core.scheduler
+        assert timers is not None
+        leader, other = Chat(server, LEADER), Chat(server, OTHER_LEADER)
+        await other.expect(f"📋 {hazard_ref}")
+        clock.to(_local(27, 23, 40))
+        await timers.run_timers()
+        await other.expect(f"⏰ 提醒：{hazard_ref}")  # urgent: in the middle of the night too
+
+        pending = "SELECT due_at FROM timers WHERE issue_id = ? AND kind = 'remind' AND done_at IS NULL"
+        clock.to(_local(30, 2, 40))
+        await timers.run_timers()
+        assert await street.query(pending, (parking,)) == [(iso(_local(30, 7)),)]  # moved to the end of the night
+        clock.to(_local(30, 6, 59))
+        await timers.run_timers()
+        assert await street.query(pending, (parking,)) == [(iso(_local(30, 7)),)]
+        clock.to(_local(30, 7))
+        await timers.run_timers()
+        await leader.expect(f"⏰ 提醒：{parking_ref}")
+        assert await street.query(pending, (parking,)) == []
+
+
+async def test_escalation_is_not_held_by_quiet_hours(server: FakeTelegramServer, street: Street,
+                                                    clock: ManualClock) -> None:
+    clock.to(_local(27, 22))
+    issue_id, ref = await street.file(clock)  # roof leak: 24 h at the building: it climbs at 22:00 the next night
+    async with running(street.settings(server), clock) as jinlin:
+        timers = jinlin.core.scheduler
+        assert timers is not None
+        leader, secretary = Chat(server, LEADER), Chat(server, SECRETARY)
+        await leader.expect(f"📋 {ref}")
+        clock.to(_local(28, 22))
+        await timers.run_timers()
+        await leader.expect(f"{ref} 已上报到 幸福社区。")
+        card = await secretary.expect(f"📋 {ref}")
+        assert "上报原因：超过办理时限" in (card.text or "")
+        assert (await street.snapshot(issue_id)).owner == "C01"
+
+
+async def test_cancel_on_a_step_returns_to_the_task_page_and_asks_before_dropping_a_photo(
+        server: FakeTelegramServer, street: Street, clock: ManualClock) -> None:
+    issue_id, ref = await street.file(clock)
+    async with running(street.settings(server), clock):
+        leader = Chat(server, LEADER)
+        await leader.expect(f"📋 {ref}")
+        before = await street.snapshot(issue_id)
+        for token, asked in ((f"t:up:{issue_id}", f"{ref} 不归本级管？"), (f"t:note:{issue_id}", "进展备注"),
+                             (f"t:rej:{issue_id}", "不予受理的原因")):
+            leader.press(token)
+            prompt = await leader.expect(asked)
+            assert [token for _, token in server.buttons(prompt)].count("tk:drop") == 1
+            assert "nav:cancel" not in [token for _, token in server.buttons(prompt)]  # one meaning only
+            await leader.tap("✖ 取消")
+            page = await leader.expect("好的，这件事没有做任何改动。")
+            assert "状态：已派单" in (page.text or "") and "请选择要办的事" not in (page.text or "")
+
+        leader.press(f"t:res:{issue_id}")
+        await leader.expect(f"办结 {ref}")
+        server.push_photo(LEADER, data=_jpeg())
+        await leader.expect("📷 已附上照片。")
+        await leader.tap("✖ 取消")
+        await leader.expect("刚才发的照片还没有提交，要放弃吗？")
+        await leader.tap("不放弃，接着办结")
+        await leader.expect("📷 已附上照片。")  # the photo is still there
+        await leader.tap("✖ 取消")
+        await leader.expect("要放弃吗？")
+        await leader.tap("放弃")
+        await leader.expect("状态：已派单")
+        leader.press(f"t:res:{issue_id}")
+        prompt = await leader.expect(f"办结 {ref}")
+        assert "📷" not in (prompt.text or "")
+    assert await street.snapshot(issue_id) == before
+
+
+async def test_a_street_admin_sets_the_quiet_hours_in_the_chat(server: FakeTelegramServer, street: Street,
+                                                               clock: ManualClock) -> None:
+    parking, _ = await street.file(clock, "parking")  # reminded at 80 %, 11-30 02:36
+    async with running(street.settings(server), clock) as jinlin:
+        timers = jinlin.core.scheduler
+        assert timers is not None
+        admin, leader = Chat(server, ADMIN), Chat(server, LEADER)
+        await leader.expect("📋")
+        leader.send("/quiet 00:00-01:00")
+        await leader.expect(DENIED)
+        admin.send("/quiet")
+        await admin.expect("🌙 免打扰时段：按启动时的默认设置。")
+        admin.send("/quiet 7-21")
+        await admin.expect("请这样写：/quiet 21:00-07:00")
+        admin.send("/quiet 22:00-06:00")
+        await admin.expect("🌙 已保存，免打扰时段：22:00-06:00。")
+        admin.send("/quiet")
+        await admin.expect("🌙 免打扰时段：22:00-06:00。")
+
+        clock.to(_local(30, 2, 40))
+        await timers.run_timers()
+        pending = "SELECT due_at FROM timers WHERE issue_id = ? AND kind = 'remind' AND done_at IS NULL"
+        assert await street.query(pending, (parking,)) == [(iso(_local(30, 6)),)]  # the street's own morning
+        admin.send("/quiet off")
+        await admin.expect("🌙 已保存，免打扰时段：不设免打扰。")
+
+
+async def test_the_streets_overdue_nudge_waits_for_the_morning(server: FakeTelegramServer, street: Street,
+                                                               clock: ManualClock) -> None:
+    clock.to(_local(27, 22))
+    issue_id, ref = await street.file(clock)  # roof leak: 24 h a level, so every step falls at 22:00
+    async with running(street.settings(server), clock) as jinlin:
+        timers = jinlin.core.scheduler
+        assert timers is not None
+        admin = Chat(server, ADMIN)
+        for day in (28, 29):  # building → community → street, each on time at night
+            clock.to(_local(day, 22))
+            await timers.run_timers()
+        await admin.expect(f"📋 {ref}")
+        clock.to(_local(30, 22))
+        await timers.run_timers()
+        morning = _local(30, 7) + timedelta(days=1)
+        pending = "SELECT due_at FROM timers WHERE issue_id = ? AND kind = 'escalate' AND done_at IS NULL"
+        assert await street.query(pending, (issue_id,)) == [(iso(morning),)]
+        assert "overdue" not in [event[2] for event in (await street.snapshot(issue_id)).events]
+        clock.to(morning)
+        await timers.run_timers()
+        await admin.expect(f"⏰ {ref} 已超时，请尽快处理。")
+        assert (await street.snapshot(issue_id)).events[-1][2] == "overdue"

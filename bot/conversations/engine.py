@@ -157,7 +157,7 @@ class Engine:
         """The replies to a stored event as claimed outbox rows, keyed by its event id; one marked edit replaces the
         message whose button was pressed."""
         sender = entry.inbound.sender
-        messages = [(Outgoing(f"reply:{entry.inbound.event_id}:{n}", sender.channel, sender.chat_id, reply),
+        messages = [(Outgoing(outbox.reply_key(entry.inbound.event_id, n), sender.channel, sender.chat_id, reply),
                      entry.arrival.reply_ref if reply.edit else "") for n, reply in enumerate(replies)]
         return await outbox.add_claimed(tx, messages, self._clock.now())
 

@@ -10,6 +10,7 @@ from bot.conversations import (
     meeting,
     menu,
     my_reports,
+    quiet,
     registration,
     report,
     tasks,
@@ -19,5 +20,5 @@ from bot.conversations.flow import Flow
 
 def all_flows() -> dict[str, Flow]:
     flows = (registration.FLOW, menu.FLOW, language.FLOW, invite_create.FLOW, report.FLOW, my_reports.FLOW, tasks.FLOW,
-             meeting.FLOW, lecture.FLOW, broadcast.FLOW)
+             meeting.FLOW, lecture.FLOW, broadcast.FLOW, quiet.FLOW)
     return {flow.name: flow for flow in flows}

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from bot.conversations.flow import Ctx, Done, Flow, Goto, Retry, State, Transition, choices
-from bot.domain.messages import Inbound, InboundKind, Reply
+from bot.domain.messages import Button, Inbound, InboundKind, Reply
 from bot.domain.people import Person
 from bot.i18n import t
 from bot.services import issues as service
@@ -21,6 +21,9 @@ from bot.services.people import place_label
 from bot.storage import issues as store
 
 TOKEN = re.compile(r"t:(view|acc|note|res|esc|up|rej|dup):([1-9][0-9]{0,11})")
+LIST = "t:list"  # the task page's way back to the list
+DROP = "tk:drop"  # a step's own "cancel": don't do it, back to the task page (never the main menu)
+DROP_YES, DROP_NO = "tk:drop:y", "tk:drop:n"
 ASKS = {"note": "note", "res": "resolve", "esc": "escalate", "up": "hand_up", "rej": "reject", "dup": "duplicate"}
 ANSWER_NEEDED = "task.answer_needed"  # the one refusal that only needs more input (legal answers)
 FINISH = "res:done"
@@ -30,6 +33,34 @@ OVERDUE = "⏰ "
 
 def _say(text: str) -> Done:
     return Done((Reply(text),))
+
+
+def _page(text: str) -> Goto:
+    """An action went through: say so, and show the task page again."""
+    return Goto("card", (Reply(text),))
+
+
+def _with_cancel(buttons: tuple[tuple[Button, ...], ...] = ()) -> tuple[tuple[Button, ...], ...]:
+    """A step's buttons and its "cancel", which means only "don't do it" (the engine's would leave for the menu)."""
+    return (*buttons, (Button(t("nav.cancel"), DROP),))
+
+
+def _dropped(ctx: Ctx) -> Goto:
+    """The step is cancelled: back to the task page, after asking first when something given is held (a photo)."""
+    return Goto("drop") if ctx.data.get("photo") else Goto("card", (Reply(t("tasks.dropped")),))
+
+
+async def ask_drop(ctx: Ctx) -> Reply:
+    return Reply(t("tasks.drop_ask"), choices([(t("tasks.drop_yes"), DROP_YES), (t("tasks.drop_no"), DROP_NO)]))
+
+
+async def on_drop(ctx: Ctx, inbound: Inbound) -> Transition:
+    if inbound.token == DROP_YES:
+        ctx.data.pop("photo", None)
+        return Goto("card", (Reply(t("tasks.dropped")),))
+    if inbound.token == DROP_NO:
+        return Goto("resolve")  # the one step that holds something before it is done
+    return Retry("nav.use_buttons")
 
 
 def _member(ctx: Ctx) -> Person:
@@ -48,7 +79,7 @@ async def _guarded(step: Awaitable[Transition]) -> Transition:
 
 async def begin(ctx: Ctx) -> Transition:
     token = str(ctx.data.pop("token", ""))
-    return await _guarded(_open(ctx, token) if token else _first(ctx))
+    return await _guarded(_open(ctx, token) if token and token != LIST else _first(ctx))
 
 
 async def _first(ctx: Ctx) -> Transition:
@@ -67,12 +98,16 @@ async def _open(ctx: Ctx, token: str) -> Transition:
     ctx.data.pop("photo", None)
     ctx.data.update(issue=issue.id, ref=issue.ref, legal=issue.category == "legal")
     if action == "view":
-        return Goto("card")
+        photos = await service.more_photos(ctx.tx, issue)
+        return Goto("card", tuple(Reply(t("tasks.photo", number=number, count=len(photos)), photo=path)
+                                  for number, path in enumerate(photos, start=1)))
     if action == "acc":
         issue = await service.accept(ctx.tx, issue.id, member, ctx.now)
-        return _say(t("tasks.accepted", ref=issue.ref))
+        return _page(t("tasks.accepted", ref=issue.ref))
     if not issue.is_open:  # no use asking for a note or reason the service will refuse
         return _say(t("issue.error.state", status=t(f"status.{issue.status.value}")))
+    if action in ("esc", "up") and await service.at_top(ctx.tx, issue):
+        return _say(t("task.at_top"))
     return Goto(ASKS[action])
 
 
@@ -80,7 +115,7 @@ async def on_pick(ctx: Ctx, inbound: Inbound) -> Transition:
     """A typed number or label on the list or the card (pressed `t:` buttons are claimed before they get here)."""
     if not inbound.token.startswith("t:"):
         return Retry("nav.use_buttons")
-    return await _guarded(_open(ctx, inbound.token))
+    return await _guarded(_first(ctx) if inbound.token == LIST else _open(ctx, inbound.token))
 
 
 async def ask_list(ctx: Ctx) -> Reply:
@@ -104,43 +139,48 @@ async def ask_card(ctx: Ctx) -> Reply:
     except service.IssueError as error:
         return Reply(t(error.key, **error.params))
     card = await service.task_card(ctx.tx, issue, ctx.timezone, ctx.now)
-    return replace(card, text=f"{card.text}\n{t('tasks.status', status=t(f'status.{issue.status.value}'))}")
+    status = t("tasks.status", status=t(f"status.{issue.status.value}"))
+    trail = "\n".join([t("tasks.history"), *await service.history(ctx.tx, issue, ctx.timezone, ctx.now)])
+    back = (Button(t("menu.tasks"), LIST),)
+    return replace(card, text=f"{card.text}\n{status}\n\n{trail}", buttons=(*card.buttons, back))
 
 
 def _text_state(question: Callable[[str], str], act: Callable[[Ctx, str], Awaitable[Transition]]) -> State:
     """A state asking `question(ref)` for a text (a note, a reason) that `act` then passes to the service."""
 
     async def ask(ctx: Ctx) -> Reply:
-        return Reply(question(ctx.data["ref"]))
+        return Reply(question(ctx.data["ref"]), _with_cancel())
 
     async def on_text(ctx: Ctx, inbound: Inbound) -> Transition:
+        if inbound.token == DROP:
+            return _dropped(ctx)
         text = inbound.text.strip() if inbound.kind is InboundKind.TEXT else ""
         if not text:
             return Retry("tasks.text_expected")
         return await _guarded(act(ctx, text))
 
-    return State(ask, on_text)
+    return State(ask, on_text, nav=False)
 
 
 async def _note(ctx: Ctx, text: str) -> Transition:
     issue = await service.add_note(ctx.tx, ctx.data["issue"], _member(ctx), text, ctx.now)
-    return _say(t("tasks.noted", ref=issue.ref))
+    return _page(t("tasks.noted", ref=issue.ref))
 
 
 async def _escalate(ctx: Ctx, reason: str, *, hand_up: bool = False) -> Transition:
     issue = await service.escalate(ctx.tx, ctx.data["issue"], _member(ctx), reason, ctx.now, ctx.timezone,
                                    hand_up=hand_up)
-    return _say(t("task.moved_up", ref=issue.ref, place=await place_label(ctx.tx, issue.owner_unit_id)))
+    return _page(t("task.moved_up", ref=issue.ref, place=await place_label(ctx.tx, issue.owner_unit_id)))
 
 
 async def _reject(ctx: Ctx, reason: str) -> Transition:
     issue = await service.reject(ctx.tx, ctx.data["issue"], _member(ctx), reason, ctx.now)
-    return _say(t("tasks.rejected", ref=issue.ref))
+    return _page(t("tasks.rejected", ref=issue.ref))
 
 
 async def _duplicate(ctx: Ctx, original: str) -> Transition:
     issue = await service.mark_duplicate(ctx.tx, ctx.data["issue"], _member(ctx), original, ctx.now)
-    return _say(t("tasks.marked_duplicate", ref=issue.ref, original=original.strip().upper()))
+    return _page(t("tasks.marked_duplicate", ref=issue.ref, original=original.strip().upper()))
 
 
 async def ask_resolve(ctx: Ctx) -> Reply:
@@ -149,11 +189,13 @@ async def ask_resolve(ctx: Ctx) -> Reply:
     lines = [t("tasks.answer_ask", ref=ref) if legal else t("tasks.resolve_ask", ref=ref)]
     if ctx.data.get("photo"):
         lines.append(t("tasks.photo_attached"))
-    return Reply("\n".join(lines), () if legal else choices([(t("tasks.finish"), FINISH)]))
+    return Reply("\n".join(lines), _with_cancel(() if legal else choices([(t("tasks.finish"), FINISH)])))
 
 
 async def on_resolve(ctx: Ctx, inbound: Inbound) -> Transition:
     """A photo is kept (its caption, if any, is the note); a text or "finish" resolves the task."""
+    if inbound.token == DROP:
+        return _dropped(ctx)
     if inbound.kind is InboundKind.PHOTO:
         ctx.data["photo"] = inbound.media_ref
         if not inbound.text.strip():
@@ -167,15 +209,17 @@ async def _resolve(ctx: Ctx, note: str) -> Transition:
     issue = await service.resolve(ctx.tx, ctx.data["issue"], _member(ctx), note, str(ctx.data.get("photo", "")),
                                   ctx.now)
     asked = await service.asks_anyone(ctx.tx, issue)
-    return _say(t("tasks.resolved" if asked else "tasks.resolved_unasked", ref=issue.ref))
+    return _page(t("tasks.resolved" if asked else "tasks.resolved_unasked", ref=issue.ref))
 
 
 async def ask_hand_up(ctx: Ctx) -> Reply:
-    return Reply(t("tasks.up_ask", ref=ctx.data["ref"]), choices([(t("tasks.up_confirm"), HAND_UP)]))
+    return Reply(t("tasks.up_ask", ref=ctx.data["ref"]), _with_cancel(choices([(t("tasks.up_confirm"), HAND_UP)])))
 
 
 async def on_hand_up(ctx: Ctx, inbound: Inbound) -> Transition:
     """Confirmed as is, or with a reason typed instead."""
+    if inbound.token == DROP:
+        return _dropped(ctx)
     if inbound.token == HAND_UP:
         reason = t("tasks.not_ours_reason")
     elif inbound.kind is InboundKind.TEXT and inbound.text.strip():
@@ -192,11 +236,12 @@ FLOW = Flow(
     claims=("t:",),
     states={
         "list": State(ask_list, on_pick),
-        "card": State(ask_card, on_pick),
+        "card": State(ask_card, on_pick, back=False),  # its own button leads back to the list
         "note": _text_state(lambda ref: t("tasks.note_ask", ref=ref), _note),
-        "resolve": State(ask_resolve, on_resolve),
+        "resolve": State(ask_resolve, on_resolve, nav=False),
         "escalate": _text_state(lambda ref: t("tasks.escalate_ask", ref=ref), _escalate),
-        "hand_up": State(ask_hand_up, on_hand_up),
+        "hand_up": State(ask_hand_up, on_hand_up, nav=False),
+        "drop": State(ask_drop, on_drop, nav=False),
         "reject": _text_state(lambda ref: t("tasks.reject_ask", ref=ref), _reject),
         "duplicate": _text_state(lambda ref: t("tasks.duplicate_ask", ref=ref), _duplicate),
     },

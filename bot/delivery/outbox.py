@@ -500,6 +500,7 @@ class OutboxWorker:
         match result:
             case Sent(ref):
                 await outbox.mark_sent(tx, item.id, now, ref)
+                await outbox.forget_if_nobody(tx, item.id)
                 await self._look_behind(tx, item)
                 return [item.broadcast_id]
             case RetryAfter(seconds):

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock, SystemClock
 from bot.domain.grid import Level
 from bot.domain.people import Account, Duty, Role
+from bot.domain.quiet import QuietHours
 from bot.services import meetings, timers
 from bot.services import people as people_service
 from bot.services.grid_import import import_grid
@@ -128,8 +129,9 @@ class TimeTravel:
     (announcements, agendas, reminders, escalations, polls …) fires at its own time, in order, as the scheduler
     would have fired it had the person waited."""
 
-    def __init__(self, db: Database, clock: DemoClock, timezone: str) -> None:
+    def __init__(self, db: Database, clock: DemoClock, timezone: str, quiet: QuietHours | None = None) -> None:
         self._db = db
+        self._sources = timers.sources(quiet)
         self.clock = clock
         self.timezone = timezone
 
@@ -138,7 +140,7 @@ class TimeTravel:
         scheduler, running meanwhile, may fire some of it itself: each thing still fires once)."""
         fired = stalled = 0
         for _ in range(MAX_STEPS):
-            upcoming = [at for source in timers.SOURCES if (at := await source.next_due(self._db)) is not None]
+            upcoming = [at for source in self._sources if (at := await source.next_due(self._db)) is not None]
             step = min(upcoming, default=None)
             if step is None or step > target or stalled >= MAX_STALLS:
                 break  # stalled: what is due keeps failing (it is logged); the scheduler retries it later
@@ -151,4 +153,4 @@ class TimeTravel:
 
     async def _fire(self) -> int:
         now = self.clock.now()
-        return sum([await source.fire_due(self._db, now, self.timezone) for source in timers.SOURCES])
+        return sum([await source.fire_due(self._db, now, self.timezone) for source in self._sources])

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.clock import parse_iso
 from bot.domain.grid import Level
 from bot.domain.issues import TRANSITIONS, Category, Issue, Status
 from bot.domain.messages import Button, Reply
@@ -27,6 +28,13 @@ REMIND_SHARE = 0.8  # owners are reminded when this share of their level's time 
 MAX_PHOTOS = 5
 MAX_DESCRIPTION = 1000  # characters
 LEVEL_TIMERS = ("remind", "escalate")
+HISTORY_SHOWN = 20  # entries of the audit trail on a task page, the latest
+HISTORY_TEXT = 200  # characters of a note or reason shown there
+_HISTORY = {"submitted": "tasks.event.submitted", "route": "tasks.event.route", "accepted": "tasks.event.accepted",
+            "note": "tasks.event.note", "info": "tasks.event.info", "escalate": "tasks.event.escalate",
+            "hand_up": "tasks.event.hand_up", "resolved": "tasks.event.resolved", "reopened": "tasks.event.reopened",
+            "rejected": "tasks.event.rejected", "duplicate": "tasks.event.duplicate", "overdue": "tasks.event.overdue",
+            "closed": "tasks.event.closed", "withdrawn": "tasks.event.withdrawn"}  # event kind or new status → key
 FOLLOWUP_TIMERS = ("followup_remind", "followup_close")
 
 
@@ -170,17 +178,27 @@ async def task_card(tx: Tx, issue: Issue, timezone: str, now: datetime, *, reaso
     photos = await issues.photos(tx, issue.id, "report")
     if len(photos) > 1:
         lines.append(t("task.more_photos", count=len(photos) - 1))
-    return Reply("\n".join(lines), task_buttons(issue), photo=photos[0] if photos else "", voice=issue.voice_ref)
+    buttons = task_buttons(issue, at_top=await at_top(tx, issue))
+    return Reply("\n".join(lines), buttons, photo=photos[0] if photos else "", voice=issue.voice_ref)
 
 
-def task_buttons(issue: Issue) -> tuple[tuple[Button, ...], ...]:
-    resolve = "task.answer" if issue.category == "legal" else "task.resolve"
-    return (
-        (Button(t("task.accept"), f"t:acc:{issue.id}"), Button(t("task.note"), f"t:note:{issue.id}")),
-        (Button(t(resolve), f"t:res:{issue.id}"), Button(t("task.escalate"), f"t:esc:{issue.id}")),
-        (Button(t("task.not_ours"), f"t:up:{issue.id}"), Button(t("task.reject"), f"t:rej:{issue.id}")),
-        (Button(t("task.duplicate"), f"t:dup:{issue.id}"),),
-    )
+async def at_top(tx: Tx, issue: Issue) -> bool:
+    """The street owns the issue: it is the last owner, there is nowhere higher to send it."""
+    owner = await grid.by_id(tx, issue.owner_unit_id)
+    return owner is not None and owner.level is Level.STREET
+
+
+def task_buttons(issue: Issue, *, at_top: bool) -> tuple[tuple[Button, ...], ...]:
+    """The actions open to the task now: none once it is no longer open, no "accept" once accepted, and no
+    "escalate" or "not ours" at the street (`at_top`: the last owner)."""
+    if not issue.is_open:
+        return ()
+    actions = [("task.accept", "acc")] if issue.status is not Status.ACCEPTED else []
+    actions += [("task.note", "note"), ("task.answer" if issue.category == "legal" else "task.resolve", "res")]
+    actions += [] if at_top else [("task.escalate", "esc"), ("task.not_ours", "up")]
+    actions += [("task.reject", "rej"), ("task.duplicate", "dup")]
+    buttons = [Button(t(label), f"t:{action}:{issue.id}") for label, action in actions]
+    return tuple(tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2))
 
 
 async def _place(tx: Tx, issue: Issue, *, with_room: bool = True) -> str:
@@ -371,6 +389,35 @@ async def remind_owners(tx: Tx, issue: Issue, now: datetime, timezone: str) -> N
                           now=now, text_key="task.reminder",
                           params={"ref": issue.ref, "due": local_time(issue.due_at, timezone, now)},
                           buttons=[[("task.view", f"t:view:{issue.id}")]])
+
+
+async def history(tx: Tx, issue: Issue, timezone: str, now: datetime) -> list[str]:
+    """The audit trail as a grid member reads it, oldest first (the latest HISTORY_SHOWN entries): filing, routing
+    and reassignment, who accepted, notes, the resident's additions, escalations with their reasons, outcomes."""
+    lines = []
+    for event in await issues.events(tx, issue.id):
+        key = _HISTORY.get(event["to_status"] if event["kind"] == "transition" else event["kind"])
+        if key is None:
+            continue
+        place = ""
+        if event["kind"] == "route":
+            unit = await grid.by_code(tx, routing.described_owner(event["detail"]))
+            place = "" if unit is None else await place_label(tx, unit.id)
+        actor = event["actor_id"]
+        who = t("tasks.by_resident") if actor is not None and actor == issue.reporter_id else (
+            await _who(tx, actor) if actor is not None else t("tasks.by_clock"))
+        text = event["detail"][:HISTORY_TEXT]
+        line = t(key, at=local_time(parse_iso(event["at"]), timezone, now), who=who, place=place, text=text)
+        lines.append(line if text else line.rstrip(" ：:"))  # an entry without words ends at its verb
+    return lines[-HISTORY_SHOWN:]
+
+
+async def more_photos(tx: Tx, issue: Issue) -> list[str]:
+    """Every photo of the issue but the one its card carries: the report's others, the resident's additions, the
+    resolution's."""
+    every = await issues.photos(tx, issue.id)
+    first = await issues.photos(tx, issue.id, "report")
+    return [path for path in every if not first or path != first[0]]
 
 
 async def tasks_for(tx: Tx, member: Person, now: datetime) -> list[Issue]:

@@ -9,7 +9,7 @@ from bot.domain.grid import GridUnit, Level
 from bot.domain.messages import Sender, clean_text
 from bot.domain.people import Account, Person, Role
 from bot.i18n import t
-from bot.storage import grid, media, people
+from bot.storage import grid, media, outbox, people
 from bot.storage.db import Tx
 
 ROOM_MAX = 16
@@ -67,5 +67,5 @@ async def forget(tx: Tx, person: Person, now: datetime) -> None:
     files once this commits), and what the outbox kept of their chats and of pushes quoting them. Reports and
     meeting topics they raised stay, without their name, so that the grid can finish the work."""
     await media.let_go_of_person(tx, person.id, now)
-    await people.forget_deliveries(tx, person.id)
+    await outbox.forget_person(tx, person.id)
     await people.delete(tx, person.id)

@@ -33,6 +33,12 @@ class Route:
         return f"owner {self.owner.code} ({self.owner.level.value}); to {people}"
 
 
+def described_owner(detail: str) -> str:
+    """The owner's unit code in a decision `Route.describe` wrote ("" if it is not one)."""
+    head, _, rest = detail.partition(" ")
+    return rest.split(" ", 1)[0] if head == "owner" else ""
+
+
 async def chain(tx: Tx, unit_id: int) -> list[GridUnit]:
     """The place and the units above it that can own work, nearest first (building … street)."""
     return [unit for unit in await grid.ancestry(tx, unit_id) if unit.level in CLIMB]

@@ -113,6 +113,47 @@ async def add_claimed(tx: Tx, messages: Iterable[tuple[Outgoing, str]], now: dat
     return items
 
 
+def reply_key(event_id: str, n: int) -> str:
+    """The idempotency key of the `n`-th reply to an inbound event."""
+    return f"reply:{event_id}:{n}"
+
+
+_BLANK = '{"text": ""}'  # the payload of a row that must keep nothing of what it said
+# A row to someone forgotten: no address, key or text is left, and an unsent one is settled.
+_FORGET = ("chat_id = '', payload = '" + _BLANK + "', idempotency_key = 'forgotten:' || id, slot = '', "
+           "message_ref = '', last_error = 'forgotten', "
+           "status = CASE status WHEN 'pending' THEN 'unreachable' ELSE status END")
+
+
+async def forget_person(tx: Tx, person_id: int) -> None:
+    """Leave no trace of the person in the outbox: rows to their chats lose address, key and text (those not sent
+    yet are settled as unreachable), and settled rows to others about their reports and topics (which may quote
+    their room or words) lose their text. Rows still waiting for the grid are left to go out."""
+    await tx.execute(
+        f"UPDATE outbox SET {_FORGET} WHERE (channel, chat_id) IN "  # noqa: S608 (constant SQL)
+        "(SELECT channel, chat_id FROM channel_accounts WHERE person_id = ?)",
+        (person_id,),
+    )
+    await tx.execute(
+        "UPDATE outbox SET payload = ?2 WHERE status NOT IN ('pending', 'in_flight') AND ("
+        "EXISTS (SELECT 1 FROM issues i WHERE i.reporter_id = ?1 AND outbox.idempotency_key LIKE 'issue:' || i.id "
+        "|| ':%') OR EXISTS (SELECT 1 FROM meeting_topics m WHERE m.submitter_id = ?1 "
+        "AND outbox.idempotency_key LIKE 'meeting:topic:' || m.id || ':%'))",
+        (person_id, _BLANK),
+    )
+
+
+async def forget_if_nobody(tx: Tx, item_id: int) -> None:
+    """A reply sent to a chat nobody holds (any more): the farewell to someone just forgotten, or what someone who
+    never joined was told, keeps nothing of them either."""
+    await tx.execute(
+        f"UPDATE outbox SET {_FORGET} WHERE id = ? AND idempotency_key LIKE 'reply:%' "  # noqa: S608
+        "AND NOT EXISTS (SELECT 1 FROM channel_accounts a WHERE a.channel = outbox.channel "
+        "AND a.chat_id = outbox.chat_id)",
+        (item_id,),
+    )
+
+
 async def recover_in_flight(tx: Tx) -> int:
     """After a crash: rows that were being sent go back to pending (they may be delivered twice)."""
     return await tx.execute("UPDATE outbox SET status = 'pending' WHERE status = 'in_flight'")

@@ -62,29 +62,6 @@ async def set_locale(tx: Tx, person_id: int, locale: str) -> None:
     await tx.execute("UPDATE people SET locale = ? WHERE id = ?", (locale, person_id))
 
 
-_BLANK = '{"text": ""}'  # the payload of an outbox row that must keep nothing of what it said
-
-
-async def forget_deliveries(tx: Tx, person_id: int) -> None:
-    """Leave no trace of the person in the outbox: rows to their chats lose address, key and text (those not sent
-    yet are settled as unreachable), and settled rows to others about their reports and topics (which may quote
-    their room or words) lose their text. Rows still waiting for the grid are left to go out."""
-    await tx.execute(
-        "UPDATE outbox SET chat_id = '', payload = ?2, idempotency_key = 'forgotten:' || id, slot = '', "
-        "message_ref = '', last_error = 'forgotten', "
-        "status = CASE status WHEN 'pending' THEN 'unreachable' ELSE status END "
-        "WHERE (channel, chat_id) IN (SELECT channel, chat_id FROM channel_accounts WHERE person_id = ?1)",
-        (person_id, _BLANK),
-    )
-    await tx.execute(
-        "UPDATE outbox SET payload = ?2 WHERE status NOT IN ('pending', 'in_flight') AND ("
-        "EXISTS (SELECT 1 FROM issues i WHERE i.reporter_id = ?1 AND outbox.idempotency_key LIKE 'issue:' || i.id "
-        "|| ':%') OR EXISTS (SELECT 1 FROM meeting_topics m WHERE m.submitter_id = ?1 "
-        "AND outbox.idempotency_key LIKE 'meeting:topic:' || m.id || ':%'))",
-        (person_id, _BLANK),
-    )
-
-
 async def delete(tx: Tx, person_id: int) -> None:
     """Forget a person entirely (accounts, roles and duties cascade)."""
     await tx.execute("DELETE FROM people WHERE id = ?", (person_id,))
