@@ -19,8 +19,8 @@ from bot.services.invites import Status
 
 ROOT = Path(__file__).resolve().parent.parent
 # Functions whose string arguments (positional or keyword) are message keys.
-CALLS = {"t", "translate", "Retry", "push", "_reply", "_tell_reporter", "_ask_fixed", "IssueError", "InviteError",
-         "GridError", "confirm_abandon"}
+CALLS = {"t", "translate", "say", "Retry", "push", "_reply", "_tell_reporter", "_ask_fixed", "IssueError",
+         "InviteError", "GridError", "confirm_abandon"}
 KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 
 

@@ -14,6 +14,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.conversations.engine import Engine
 from bot.conversations.registry import all_flows
+from bot.delivery.inbox import FLOOD_BURST, FLOOD_RATE
 from bot.domain.messages import Reply, Sender, text_inbound
 from bot.scheduler import SEEN_EVENTS_KEPT
 from bot.storage import inbox
@@ -79,6 +80,25 @@ async def test_a_hundred_replies_under_a_429_flood_are_all_delivered(server: Fak
     assert {user: len(server.messages_to(user)) for user in users} == dict.fromkeys(users, 1)  # … then all went, once
     troubles = [record.getMessage() for record in caplog.records if record.exc_info or record.levelno >= logging.ERROR]
     assert troubles == []
+
+
+async def test_one_person_flooding_is_told_once_paced_and_fully_answered(server: FakeTelegramServer, tmp_path: Path,
+                                                                         clock: ManualClock) -> None:
+    flooder, neighbour = 4201, 4202
+    for _ in range(40):
+        server.push_text(flooder, "/start")
+    server.push_text(neighbour, "/start")
+    began = clock.now()
+    async with running(settings_for(server, tmp_path / "jinlin.db"), clock):
+        await server.wait_until(lambda: len(server.messages_to(flooder)) == 41 and server.messages_to(neighbour), 60,
+                                lambda: f"{len(server.messages_to(flooder))} messages to the flooder")
+    told = [m for m in server.messages_to(flooder) if "按顺序" in (m.text or "")]
+    assert len(told) == 1  # told once …
+    assert len(server.messages_to(flooder)) - len(told) == 40  # … and every message answered
+    assert len(server.messages_to(neighbour)) == 1
+    assert server.messages_to(neighbour)[0].at < server.messages_to(flooder)[-1].at  # not held up behind the flood
+    assert (clock.now() - began).total_seconds() >= (40 - FLOOD_BURST) / FLOOD_RATE  # paced beyond the burst
+    assert await query(tmp_path / "jinlin.db", "SELECT DISTINCT status FROM inbox") == [("done",)]
 
 
 async def test_a_wecom_callback_is_stored_before_its_200_and_a_redelivery_is_acted_on_once(

@@ -121,8 +121,12 @@ class Engine:
 
     def apology(self, inbound: Inbound) -> Reply:
         """The kind reply to an event that could not be handled."""
+        return self.say(inbound, "error.internal")
+
+    def say(self, inbound: Inbound, key: str) -> Reply:
+        """The message `key` in the language the sender's device suggests (no step, no transaction)."""
         with use_locale(self._guess_locale(inbound)):
-            return Reply(t("error.internal"))
+            return Reply(t(key))
 
     async def _handle(self, inbound: Inbound, entry: InboxEntry | None) -> tuple[list[Reply], list[OutboxItem]]:
         sender = inbound.sender

@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from bot.clock import Clock
 from bot.conversations.engine import Engine
 from bot.delivery.outbox import ChannelSender, OutboxWorker, SendResult, Sent, Transient
 from bot.domain.messages import Inbound, Reply
-from bot.storage import inbox
+from bot.storage import inbox, outbox
 from bot.storage.db import Database
 from bot.storage.inbox import Arrival, InboxEntry
 from bot.storage.outbox import OutboxItem
@@ -28,6 +30,20 @@ log = logging.getLogger(__name__)
 
 CONCURRENCY = 32  # people whose events are handled at once
 _ERROR_PAUSE = 5.0  # real seconds before a person whose event could not be handled is tried again
+# One person's events: FLOOD_BURST at once, then FLOOD_RATE a second; the rest wait their turn (nothing is dropped),
+# and the person is told once per flood. Others are not slowed: each person's events are handled on their own.
+FLOOD_BURST = 12
+FLOOD_RATE = 1.0
+_BUCKETS_KEPT = 10_000  # people whose recent pace is remembered; those with a full allowance are forgotten first
+
+
+@dataclass(slots=True)
+class _Allowance:
+    """How many events a person may have handled right now, as of `at`; whether they were told to slow down."""
+
+    events: float
+    at: datetime
+    told: bool = False
 
 
 class InboxChannel(Protocol):
@@ -56,6 +72,7 @@ class InboxWorker:
         self._channels: Mapping[str, InboxChannel] = {}
         self._outbox: OutboxWorker | None = None
         self._active: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._allowances: dict[tuple[str, str], _Allowance] = {}
         self._wakeup = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._stopping = False
@@ -109,6 +126,7 @@ class InboxWorker:
                     entry = await inbox.next_for(tx, *key)
                 if entry is None:
                     break
+                await self._pace(key, entry)
                 await self._process(entry)
         except Exception:
             log.exception("inbox: a %s event could not be handled; tried again later", key[0])
@@ -116,6 +134,34 @@ class InboxWorker:
         finally:
             del self._active[key]
             self._wakeup.set()
+
+    async def _pace(self, key: tuple[str, str], entry: InboxEntry) -> None:
+        """Wait until the person's allowance has room for `entry`; the first wait of a flood tells them why."""
+        now = self._clock.now()
+        allowance = self._allowances.setdefault(key, _Allowance(FLOOD_BURST, now))
+        allowance.events = min(FLOOD_BURST, allowance.events + (now - allowance.at).total_seconds() * FLOOD_RATE)
+        allowance.at = now
+        if allowance.events >= FLOOD_BURST:
+            allowance.told = False  # the flood is over
+        if allowance.events < 1:
+            if not allowance.told:
+                allowance.told = True
+                await self._tell_slow_down(entry)
+            await self._clock.sleep((1 - allowance.events) / FLOOD_RATE)
+            allowance.events, allowance.at = 1.0, self._clock.now()
+        allowance.events -= 1
+        if len(self._allowances) > _BUCKETS_KEPT:
+            self._allowances = {k: a for k, a in self._allowances.items() if a.events < FLOOD_BURST - 1 or k == key}
+
+    async def _tell_slow_down(self, entry: InboxEntry) -> None:
+        """One kind word through the outbox: their messages are all being handled, in order."""
+        assert self._outbox is not None
+        sender = entry.inbound.sender
+        async with self._db.write() as tx:
+            await outbox.enqueue(tx, key=f"inbox:slow:{entry.inbound.event_id}", channel=sender.channel,
+                                 chat_id=sender.chat_id, reply=self._engine.say(entry.inbound, "inbox.slow_down"),
+                                 now=self._clock.now())
+        self._outbox.wake()
 
     async def _process(self, entry: InboxEntry) -> None:
         channel = self._channels[entry.inbound.sender.channel]
