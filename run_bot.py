@@ -11,7 +11,7 @@ from pathlib import Path
 from bot import app
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load
-from bot.domain.people import Duty, Role
+from bot.domain.people import Role
 from bot.handlers.telegram import bot_username
 from bot.i18n import t, use_locale
 from bot.services import invites, lectures
@@ -38,7 +38,7 @@ def parser() -> argparse.ArgumentParser:
     invite = commands.add_parser("invite", help="create a one-time invite code for a grid member")
     invite.add_argument("--role", required=True, choices=[role.value for role in Role])
     invite.add_argument("--unit", required=True, help="code of the unit the role is held at")
-    invite.add_argument("--duty", action="append", default=[], choices=[duty.value for duty in Duty])
+    invite.add_argument("--duty", action="append", default=[], help="duties, e.g. safety,sanitation")
     invite.add_argument("--days", type=int, default=invites.DEFAULT_DAYS)
     posters = commands.add_parser("posters", help="write a QR join poster (PNG) for every building")
     posters.add_argument("--out", type=Path, default=Path("posters"))
@@ -132,10 +132,10 @@ async def _spreadsheet(args: argparse.Namespace, export: Callable[[], Awaitable[
 
 async def _invite(db: Database, args: argparse.Namespace, settings: Settings) -> int:
     try:
+        duties = invites.parse_duties(",".join(args.duty))
         async with db.write() as tx:
-            code = await invites.create(tx, role=Role(args.role), unit_code=args.unit,
-                                        duties=tuple(Duty(d) for d in args.duty), created_by="cli",
-                                        now=SystemClock().now(), days=args.days)
+            code = await invites.create(tx, role=Role(args.role), unit_code=args.unit, duties=duties,
+                                        created_by="cli", now=SystemClock().now(), days=args.days)
     except invites.InviteError as error:
         print(t(error.key, **error.params), file=sys.stderr)
         return 1

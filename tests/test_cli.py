@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 from PIL import Image
+
+from bot.domain.people import Duty
+from bot.storage import invites as invite_store
+from bot.storage.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,3 +62,25 @@ def test_configuration_error_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["jinlin: configuration error: JINLIN_TIMEZONE: unknown time zone "
                                                   "'Nowhere/Land'"]
+
+
+async def test_invite_takes_several_duties_in_one_option(tmp_path: Path) -> None:
+    assert run(tmp_path, "grid", "import", str(ROOT / "sample" / "grid.csv")).returncode == 0
+
+    result = run(tmp_path, "invite", "--role", "building_leader", "--unit", "C01-A-B1", "--duty", "safety,sanitation")
+    unknown = run(tmp_path, "invite", "--role", "building_leader", "--unit", "C01-A-B1", "--duty", "safety,cooking")
+
+    assert result.returncode == 0, result.stderr
+    code = re.search(r"inv-[a-z0-9]+", result.stdout)
+    assert code is not None
+    db = Database(str(tmp_path / "office.db"))
+    await db.open(exclusive=False)
+    try:
+        async with db.read() as tx:
+            invite = await invite_store.get(tx, code.group())
+    finally:
+        await db.close()
+    assert invite is not None and invite.duties == (Duty.SAFETY, Duty.SANITATION)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == ("没有“cooking”这个分工。"
+                                      "可以用的分工：safety, sanitation, mediation, publicity, legal_advisor")
