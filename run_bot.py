@@ -17,7 +17,7 @@ from bot.i18n import t, use_locale
 from bot.services import invites, lectures
 from bot.services.categories import export_categories, import_categories
 from bot.services.grid_import import ImportRejected, ImportReport, export_grid, import_grid, render_errors
-from bot.services.posters import write_posters
+from bot.services.posters import PosterError, write_posters
 from bot.storage.db import Database, StoreLockedError
 from bot.storage.lectures import Kind
 
@@ -150,7 +150,11 @@ async def _posters(db: Database, args: argparse.Namespace, settings: Settings) -
     if not username:
         print(t("cli.posters_need_username"), file=sys.stderr)
         return 2
-    print((await write_posters(db, args.out, username, settings.locale)).render())
+    try:
+        print((await write_posters(db, args.out, username, settings.locale)).render())
+    except PosterError as error:
+        print(t(error.key, **error.params), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from bot.domain.people import Duty
+from bot.services import posters
 from bot.storage import invites as invite_store
 from bot.storage.db import Database
 
@@ -38,12 +41,34 @@ def test_grid_import_export_invite_and_posters(tmp_path: Path) -> None:
     assert "/start inv-" in invite.stdout
     wrong = run(tmp_path, "invite", "--role", "building_leader", "--unit", "C01")
     assert wrong.returncode == 1 and "层级和这个职务不符" in wrong.stderr
-    posters = run(tmp_path, "posters", "--out", "posters", "--bot-username", "@jinlin_bot")
-    assert posters.returncode == 0, posters.stderr
+
+
+def test_posters_as_the_readme_says(tmp_path: Path) -> None:
+    if posters.find_cjk_font() is None:
+        pytest.skip("no Chinese font on this machine (apt-get install fonts-noto-cjk or fonts-wqy-microhei)")
+    assert run(tmp_path, "grid", "import", str(ROOT / "sample" / "grid.csv")).returncode == 0
+    line = re.search(r"run_bot\.py (posters .*?)\s+#", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert line is not None
+
+    result = run(tmp_path, *shlex.split(line.group(1)))
+
+    assert result.returncode == 0, result.stderr
     files = sorted((tmp_path / "posters").glob("*.png"))
     assert len(files) == 10
     with Image.open(files[0]) as image:
         assert image.height > image.width
+
+
+def test_posters_without_a_chinese_font_are_refused_in_one_line(tmp_path: Path) -> None:
+    assert run(tmp_path, "grid", "import", str(ROOT / "sample" / "grid.csv")).returncode == 0
+
+    result = run(tmp_path, "posters", "--out", "posters", "--bot-username", "jinlin_bot",
+                 JINLIN_POSTER_FONT=str(tmp_path / "no-such-font.ttf"))
+
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "JINLIN_POSTER_FONT" in result.stderr and "apt-get install fonts-noto-cjk" in result.stderr
+    assert not (tmp_path / "posters").exists()
 
 
 def test_bad_grid_file_is_rejected_whole_with_line_numbers(tmp_path: Path) -> None:
