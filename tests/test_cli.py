@@ -71,6 +71,23 @@ def test_posters_without_a_chinese_font_are_refused_in_one_line(tmp_path: Path) 
     assert not (tmp_path / "posters").exists()
 
 
+def test_grid_import_says_what_changed_in_the_default_language(tmp_path: Path) -> None:
+    assert run(tmp_path, "grid", "import", str(ROOT / "sample" / "grid.csv")).returncode == 0
+    (tmp_path / "few.csv").write_text("level,code,name,parent_code,linked_households\n"
+                                      "building,C01-A-B2,2号楼（东）,C01-A,\nbuilding,C01-A-B4,4号楼,C01-A,\n",
+                                      encoding="utf-8")
+
+    chinese = run(tmp_path, "grid", "import", "few.csv")
+    english = run(tmp_path, "grid", "import", "few.csv", JINLIN_LOCALE="en")
+
+    assert chinese.stdout.splitlines() == ["网格导入完成：新建 1 个，更新 1 个，没有变化 0 个。",
+                                           "新建：C01-A-B4", "更新：C01-A-B2"]
+    assert english.stdout.splitlines()[0] == "Grid imported: 0 created, 0 updated, 2 unchanged."
+    exported = run(tmp_path, "grid", "export").stdout
+    assert [line.split(",")[1] for line in exported.splitlines() if line.startswith("building,C01-A-")] == [
+        "C01-A-B1", "C01-A-B2", "C01-A-B4", "C01-A-B3"]  # the new one follows the row above it in the file
+
+
 def test_bad_grid_file_is_rejected_whole_with_line_numbers(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("level,code,name,parent_code,linked_households\nstreet,S1,街道,,\ncommunity,C 1,社区,S1,\n"
