@@ -99,6 +99,21 @@ def test_bad_grid_file_is_rejected_whole_with_line_numbers(tmp_path: Path) -> No
     assert exported.stdout.strip() == "level,code,name,parent_code,linked_households"  # nothing was applied
 
 
+def test_help_and_usage_errors_speak_the_default_language(tmp_path: Path) -> None:
+    chinese = run(tmp_path, "invite", "--help")
+    english = run(tmp_path, "invite", "--help", JINLIN_LOCALE="en")
+    wrong = run(tmp_path, "invite", "--role", "mayor", "--unit", "C01")
+    missing = run(tmp_path, "grid", "import")
+
+    assert chinese.returncode == 0 and chinese.stdout.startswith("用法：run_bot.py invite")
+    assert "显示这段说明，然后退出" in chinese.stdout and "分工，可以填几个，用逗号分开" in chinese.stdout
+    assert english.stdout.startswith("usage: run_bot.py invite") and "duties, several separated by commas" in (
+        english.stdout)
+    assert wrong.returncode == 2
+    assert wrong.stderr.splitlines()[-1].startswith("run_bot.py invite：出错了：--role 没有 'mayor' 这一项，可以选：")
+    assert missing.stderr.splitlines()[-1] == "run_bot.py grid import：出错了：缺少这些参数：file"
+
+
 def test_configuration_error_is_one_clear_line(tmp_path: Path) -> None:
     result = run(tmp_path, "console", JINLIN_TIMEZONE="Nowhere/Land")
     assert result.returncode == 2
