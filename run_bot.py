@@ -4,71 +4,125 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import Any, NoReturn
 
 from bot import app
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load
-from bot.domain.people import Duty, Role
+from bot.domain.people import Role
 from bot.handlers.telegram import bot_username
-from bot.i18n import t, use_locale
+from bot.i18n import DEFAULT_LOCALE, t, use_locale
 from bot.services import invites, lectures
 from bot.services.categories import export_categories, import_categories
 from bot.services.grid_import import ImportRejected, ImportReport, export_grid, import_grid, render_errors
-from bot.services.posters import write_posters
+from bot.services.posters import PosterError, write_posters
 from bot.storage.db import Database, StoreLockedError
 from bot.storage.lectures import Kind
 
 
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage: str | None, actions: Iterable[argparse.Action],
+                  groups: Iterable[argparse._MutuallyExclusiveGroup], prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, t("cli.usage") if prefix is None else prefix)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse speaking the current locale: help, usage, section titles and the errors people meet."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(add_help=False, formatter_class=_Formatter, **kwargs)
+        self._positionals.title = t("cli.positionals")  # argparse names its two sections in English
+        self._optionals.title = t("cli.options")
+        self.add_argument("-h", "--help", action="help", help=t("cli.help.help"))
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, t("cli.error", prog=self.prog, message=_localized(message)) + "\n")
+
+
+_REQUIRED = re.compile(r"the following arguments are required: (?P<args>.+)")
+_UNRECOGNIZED = re.compile(r"unrecognized arguments: (?P<args>.+)")
+_CHOICE = re.compile(r"argument (?P<arg>\S+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)")
+_VALUE = re.compile(r"argument (?P<arg>\S+): invalid \w+ value: (?P<value>.+)")
+_ONE = re.compile(r"argument (?P<arg>\S+): expected one argument")
+
+
+def _localized(message: str) -> str:
+    """argparse's own (English) error message in the current locale, when it is one people meet."""
+    if found := _REQUIRED.fullmatch(message):
+        return t("cli.error.required", args=found["args"])
+    if found := _UNRECOGNIZED.fullmatch(message):
+        return t("cli.error.unrecognized", args=found["args"])
+    if found := _CHOICE.fullmatch(message):
+        return t("cli.error.choice", arg=found["arg"], value=found["value"], choices=found["choices"])
+    if found := _VALUE.fullmatch(message):
+        return t("cli.error.value", arg=found["arg"], value=found["value"])
+    if found := _ONE.fullmatch(message):
+        return t("cli.error.one_value", arg=found["arg"])
+    return message
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="run_bot.py", description="Jinlin (近邻) grassroots governance bot")
-    commands = root.add_subparsers(dest="command")
-    commands.add_parser("serve", help="run on Telegram and/or WeCom (needs TELEGRAM_BOT_TOKEN or the WECOM_ settings)")
-    commands.add_parser("console", help="the console demo: play every part in one terminal")
-    grid = commands.add_parser("grid", help="import or export the grid CSV").add_subparsers(dest="action",
-                                                                                         required=True)
-    grid.add_parser("import", help="load a grid CSV (all or nothing)").add_argument("file", type=Path)
-    grid.add_parser("export", help="write the grid as CSV").add_argument("file", type=Path, nargs="?")
-    categories = commands.add_parser("categories", help="import or export the report categories CSV"
-                                     ).add_subparsers(dest="action", required=True)
-    categories.add_parser("import", help="load a categories CSV (all or nothing)").add_argument("file", type=Path)
-    categories.add_parser("export", help="write the categories as CSV").add_argument("file", type=Path, nargs="?")
-    invite = commands.add_parser("invite", help="create a one-time invite code for a grid member")
-    invite.add_argument("--role", required=True, choices=[role.value for role in Role])
-    invite.add_argument("--unit", required=True, help="code of the unit the role is held at")
-    invite.add_argument("--duty", action="append", default=[], choices=[duty.value for duty in Duty])
-    invite.add_argument("--days", type=int, default=invites.DEFAULT_DAYS)
-    posters = commands.add_parser("posters", help="write a QR join poster (PNG) for every building")
-    posters.add_argument("--out", type=Path, default=Path("posters"))
-    posters.add_argument("--bot-username", default="", help="defaults to the username of TELEGRAM_BOT_TOKEN's bot")
-    lecture = commands.add_parser("lecture", help="law talks and moral lectures: create, list, cancel"
-                                  ).add_subparsers(dest="action", required=True)
-    create = lecture.add_parser("create", help="schedule a talk; residents in scope are told while the bot runs")
-    create.add_argument("--kind", required=True, choices=[kind.value for kind in Kind])
-    create.add_argument("--title", required=True)
-    create.add_argument("--speaker", required=True)
-    create.add_argument("--starts", required=True, help='street local time, e.g. "2026-12-05 14:30"')
-    create.add_argument("--place", required=True)
-    create.add_argument("--scope", required=True, help="code of the street, community, complex or building")
-    create.add_argument("--description", default="")
-    create.add_argument("--rsvp", action="store_true", help="ask residents whether they will come")
-    lecture.add_parser("list", help="talks by start time, newest first, with answers so far")
-    lecture.add_parser("cancel", help="call a talk off; everyone told hears of it").add_argument("id", type=int)
+    """The command line, its help in the current locale."""
+    root = _Parser(prog="run_bot.py", description=t("cli.help.description"))
+    commands = root.add_subparsers(dest="command", title=t("cli.commands"))
+    commands.add_parser("serve", help=t("cli.help.serve"))
+    commands.add_parser("console", help=t("cli.help.console"))
+    _spreadsheet_parser(commands, "grid", t("cli.help.grid"), t("cli.help.grid_import"), t("cli.help.grid_export"))
+    _spreadsheet_parser(commands, "categories", t("cli.help.categories"), t("cli.help.categories_import"),
+                        t("cli.help.categories_export"))
+    invite = commands.add_parser("invite", help=t("cli.help.invite"))
+    invite.add_argument("--role", required=True, choices=[role.value for role in Role], help=t("cli.help.role"))
+    invite.add_argument("--unit", required=True, help=t("cli.help.unit"))
+    invite.add_argument("--duty", action="append", default=[], help=t("cli.help.duty"))
+    invite.add_argument("--days", type=int, default=invites.DEFAULT_DAYS,
+                        help=t("cli.help.days", days=invites.DEFAULT_DAYS))
+    posters = commands.add_parser("posters", help=t("cli.help.posters"))
+    posters.add_argument("--out", type=Path, default=Path("posters"), help=t("cli.help.out"))
+    posters.add_argument("--bot-username", default="", help=t("cli.help.bot_username"))
+    lecture = commands.add_parser("lecture", help=t("cli.help.lecture")).add_subparsers(
+        dest="action", required=True, title=t("cli.commands"))
+    create = lecture.add_parser("create", help=t("cli.help.lecture_create"))
+    create.add_argument("--kind", required=True, choices=[kind.value for kind in Kind], help=t("cli.help.kind"))
+    create.add_argument("--title", required=True, help=t("cli.help.title"))
+    create.add_argument("--speaker", required=True, help=t("cli.help.speaker"))
+    create.add_argument("--starts", required=True, help=t("cli.help.starts"))
+    create.add_argument("--place", required=True, help=t("cli.help.place"))
+    create.add_argument("--scope", required=True, help=t("cli.help.scope"))
+    create.add_argument("--description", default="", help=t("cli.help.description_text"))
+    create.add_argument("--rsvp", action="store_true", help=t("cli.help.rsvp"))
+    lecture.add_parser("list", help=t("cli.help.lecture_list"))
+    lecture.add_parser("cancel", help=t("cli.help.lecture_cancel")).add_argument(
+        "id", type=int, help=t("cli.help.lecture_id"))
     return root
 
 
+def _spreadsheet_parser(commands: Any, name: str, about: str, import_help: str, export_help: str) -> None:
+    """`NAME import FILE` and `NAME export [FILE]`."""
+    actions = commands.add_parser(name, help=about).add_subparsers(dest="action", required=True,
+                                                                   title=t("cli.commands"))
+    actions.add_parser("import", help=import_help).add_argument("file", type=Path, help=t("cli.help.file_in"))
+    actions.add_parser("export", help=export_help).add_argument("file", type=Path, nargs="?",
+                                                                help=t("cli.help.file_out"))
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     try:
-        settings = load()
+        settings: Settings | None = load()
+        problem = None
     except ConfigError as error:
-        print(f"jinlin: configuration error: {error}", file=sys.stderr)
-        return 2
-    app.configure_logging()
-    command = args.command or ("serve" if settings.telegram_enabled or settings.wecom_enabled else "console")
-    with use_locale(settings.locale):
+        settings, problem = None, error
+    with use_locale(settings.locale if settings else DEFAULT_LOCALE):
+        args = parser().parse_args(argv)  # --help works even with a bad setting
+        if settings is None:
+            print(f"jinlin: configuration error: {problem}", file=sys.stderr)
+            return 2
+        app.configure_logging()
+        command = args.command or ("serve" if settings.telegram_enabled or settings.wecom_enabled else "console")
         try:
             return asyncio.run(_run(command, args, settings))
         except StoreLockedError as error:
@@ -81,8 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(command: str, args: argparse.Namespace, settings: Settings) -> int:
     if command == "serve":
         if not settings.telegram_enabled and not settings.wecom_enabled:
-            print("jinlin: configuration error: serve needs TELEGRAM_BOT_TOKEN or the WECOM_ settings",
-                  file=sys.stderr)
+            print(t("cli.serve_needs_channel"), file=sys.stderr)
             return 2
         await app.serve(settings)
         return 0
@@ -132,10 +185,10 @@ async def _spreadsheet(args: argparse.Namespace, export: Callable[[], Awaitable[
 
 async def _invite(db: Database, args: argparse.Namespace, settings: Settings) -> int:
     try:
+        duties = invites.parse_duties(",".join(args.duty))
         async with db.write() as tx:
-            code = await invites.create(tx, role=Role(args.role), unit_code=args.unit,
-                                        duties=tuple(Duty(d) for d in args.duty), created_by="cli",
-                                        now=SystemClock().now(), days=args.days)
+            code = await invites.create(tx, role=Role(args.role), unit_code=args.unit, duties=duties,
+                                        created_by="cli", now=SystemClock().now(), days=args.days)
     except invites.InviteError as error:
         print(t(error.key, **error.params), file=sys.stderr)
         return 1
@@ -150,7 +203,11 @@ async def _posters(db: Database, args: argparse.Namespace, settings: Settings) -
     if not username:
         print(t("cli.posters_need_username"), file=sys.stderr)
         return 2
-    print((await write_posters(db, args.out, username, settings.locale)).render())
+    try:
+        print((await write_posters(db, args.out, username, settings.locale)).render())
+    except PosterError as error:
+        print(t(error.key, **error.params), file=sys.stderr)
+        return 1
     return 0
 
 

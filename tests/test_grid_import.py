@@ -43,7 +43,8 @@ async def errors_of(db: Database, data: bytes) -> list[tuple[int, str]]:
 async def test_sample_imports_whole_grid(db: Database) -> None:
     report = await import_grid(db, SAMPLE.read_bytes())
 
-    assert report == ImportReport(created=21, updated=0, unchanged=0, encoding="utf-8")
+    assert (report.created, report.updated, report.unchanged, report.encoding) == (21, 0, 0, "utf-8")
+    assert report.created_codes[:3] == ("S01", "C01", "C01-A") and len(report.created_codes) == 21
     levels = [Level(unit[1]) for unit in await snapshot(db)]
     assert {level: levels.count(level) for level in Level} == {
         Level.STREET: 1, Level.COMMUNITY: 2, Level.COMPLEX: 4, Level.BUILDING: 10, Level.PARTY_HOUSEHOLD: 4}
@@ -128,6 +129,53 @@ async def test_partial_file_adds_after_existing_units_and_leaves_others_alone(db
         assert complex_ is not None
         buildings = await grid_store.children(tx, complex_.id, Level.BUILDING)
     assert [u.code for u in buildings] == ["C01-A-B1", "C01-A-B2", "C01-A-B3", "C01-A-B4"]
+
+
+async def children_codes(db: Database, parent: str) -> list[str]:
+    async with db.read() as tx:
+        unit = await grid_store.by_code(tx, parent)
+        assert unit is not None
+        level = Level.BUILDING if unit.level is Level.COMPLEX else Level.COMPLEX
+        return [child.code for child in await grid_store.children(tx, unit.id, level)]
+
+
+async def test_a_file_touching_a_few_units_never_reorders_the_others(db: Database) -> None:
+    await import_grid(db, SAMPLE.read_bytes())
+
+    renamed = await import_grid(db, (HEADER + "building,C01-A-B2,2号楼（东）,C01-A,\n").encode())
+    inserted = await import_grid(db, (HEADER + "building,C01-A-B1,1号楼,C01-A,\n"
+                                      "building,C01-A-B1X,1号楼附楼,C01-A,\n").encode())
+    swapped = await import_grid(db, (HEADER + "building,C01-A-B3,3号楼,C01-A,\n"
+                                     "building,C01-A-B1,1号楼,C01-A,\n").encode())
+
+    assert (renamed.created, renamed.updated, renamed.unchanged) == (0, 1, 0)
+    assert renamed.updated_codes == ("C01-A-B2",)
+    assert (inserted.created_codes, inserted.updated_codes, inserted.unchanged) == (("C01-A-B1X",), (), 1)
+    assert swapped.updated_codes == ("C01-A-B3", "C01-A-B1")
+    assert await children_codes(db, "C01-A") == ["C01-A-B3", "C01-A-B1X", "C01-A-B2", "C01-A-B1"]
+    assert await children_codes(db, "C01") == ["C01-A", "C01-B"]
+    report = await import_grid(db, await export_grid(db))
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 22)  # the positions left are a whole
+
+
+async def test_the_summary_names_the_codes_added_and_updated(db: Database) -> None:
+    await import_grid(db, SAMPLE.read_bytes())
+    text = sample_text().replace("C01-A,阳光花园,C01", "C01-A,阳光家园,C01") + "building,C02-B-B4,4号楼,C02-B,\n"
+
+    report = await import_grid(db, text.encode())
+
+    with use_locale("zh_CN"):
+        assert report.render().splitlines() == [
+            "网格导入完成：新建 1 个，更新 1 个，没有变化 20 个。", "新建：C02-B-B4", "更新：C01-A"]
+    with use_locale("en"):
+        assert report.render().splitlines()[1:] == ["Created: C02-B-B4", "Updated: C01-A"]
+
+
+def test_a_long_list_of_codes_is_cut_short() -> None:
+    report = ImportReport.of({"created": [f"B{i}" for i in range(40)], "updated": [], "unchanged": []}, "utf-8")
+
+    with use_locale("en"):
+        assert report.render().splitlines()[1] == "Created: " + ", ".join(f"B{i}" for i in range(30)) + " and 10 more"
 
 
 async def test_utf8_bom_file_is_accepted(db: Database) -> None:

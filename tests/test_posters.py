@@ -10,13 +10,14 @@ import pytest
 import segno
 from PIL import Image
 
-from bot.i18n import use_locale
+from bot.i18n import t, use_locale
 from bot.services import posters
 from bot.services.grid_import import import_grid
 from bot.storage import grid as grid_store
 from bot.storage.db import Database
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample" / "grid.csv"
+LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # fonts-dejavu-core: no Chinese glyphs
 BUILDINGS = ["C01-A-B1", "C01-A-B2", "C01-A-B3", "C01-B-B1", "C01-B-B2",
              "C02-A-B1", "C02-A-B2", "C02-B-B1", "C02-B-B2", "C02-B-B3"]
 
@@ -33,6 +34,17 @@ def fresh_font_lookup() -> Iterator[None]:
     posters.find_cjk_font.cache_clear()
     yield
     posters.find_cjk_font.cache_clear()
+
+
+@pytest.fixture
+def cjk_font(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A font on this machine that draws Chinese (found the way the bot finds one), or the test is skipped."""
+    monkeypatch.delenv(posters.FONT_ENV, raising=False)
+    found = posters.find_cjk_font()
+    if found is None:
+        pytest.skip("no Chinese font on this machine (apt-get install fonts-noto-cjk or fonts-wqy-microhei)")
+    posters.find_cjk_font.cache_clear()
+    return found
 
 
 def drawn_modules(image: Image.Image, box: tuple[int, int, int, int], count: int) -> list[list[bool]]:
@@ -55,14 +67,13 @@ def test_join_link() -> None:
     assert posters.join_link("@jinlin_bot", "S01") == "https://t.me/jinlin_bot?start=S01"
 
 
-async def test_a_poster_per_building(db: Database, tmp_path: Path) -> None:
+async def test_a_poster_per_building(db: Database, tmp_path: Path, cjk_font: Path) -> None:
     out = tmp_path / "posters"
 
     report = await posters.write_posters(db, out, "jinlin_bot", "zh_CN")
 
     assert report.paths == [out / f"{code}.png" for code in BUILDINGS]
     assert sorted(path.name for path in out.iterdir()) == [f"{code}.png" for code in BUILDINGS]
-    assert report.cjk_font == (posters.find_cjk_font() is not None)
     for path in report.paths:
         with Image.open(path) as image:
             assert image.format == "PNG"
@@ -70,7 +81,7 @@ async def test_a_poster_per_building(db: Database, tmp_path: Path) -> None:
             assert 800 <= width < height <= 2 * width
 
 
-async def test_poster_qr_encodes_the_building_link(db: Database, tmp_path: Path) -> None:
+async def test_poster_qr_encodes_the_building_link(db: Database, tmp_path: Path, cjk_font: Path) -> None:
     await posters.write_posters(db, tmp_path, "jinlin_bot", "en")
     link, neighbour = "https://t.me/jinlin_bot?start=C01-A-B1", "https://t.me/jinlin_bot?start=C01-A-B2"
 
@@ -101,26 +112,46 @@ async def test_poster_title_names_community_complex_and_building(db: Database) -
     assert posters.poster_title(chain) == "幸福社区 · 阳光花园 · 1号楼"
 
 
-def test_font_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    font = tmp_path / "my-cjk.ttf"
-    font.write_bytes(b"not checked here")
-    monkeypatch.setenv(posters.FONT_ENV, str(font))
+def test_font_from_environment(monkeypatch: pytest.MonkeyPatch, cjk_font: Path, tmp_path: Path) -> None:
+    chosen = tmp_path / "my-cjk.ttc"
+    chosen.write_bytes(cjk_font.read_bytes())
+    monkeypatch.setenv(posters.FONT_ENV, str(chosen))
 
-    assert posters.find_cjk_font() == font
+    assert posters.find_cjk_font() == chosen
 
 
-async def test_without_cjk_font_posters_still_render_and_report_it(
-        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(posters.FONT_ENV, str(tmp_path / "missing.ttf"))
-    monkeypatch.setattr(posters, "FONT_PATHS", ())
-    monkeypatch.setattr("shutil.which", lambda name: None)
+def test_a_font_without_chinese_is_not_taken_for_one() -> None:
+    if not LATIN_FONT.is_file():
+        pytest.skip(f"{LATIN_FONT} is not on this machine")
 
-    report = await posters.write_posters(db, tmp_path, "jinlin_bot", "zh_CN")
+    assert not posters.draws_chinese(str(LATIN_FONT))
 
-    assert not report.cjk_font
-    assert len(report.paths) == len(BUILDINGS)
+
+@pytest.mark.parametrize("font", ["missing.ttf", "not-a-font.ttf", str(LATIN_FONT)])
+async def test_without_a_chinese_font_posters_are_refused_and_nothing_written(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, font: str) -> None:
+    (tmp_path / "not-a-font.ttf").write_bytes(b"this is not a font")
+    monkeypatch.setenv(posters.FONT_ENV, str(tmp_path / font))  # an absolute `font` stays as it is
+    out = tmp_path / "posters"
+
+    with pytest.raises(posters.PosterError) as refused:
+        await posters.write_posters(db, out, "jinlin_bot", "en")
+
+    assert not out.exists()
+    assert refused.value.params == {"path": str(tmp_path / font)}
     with use_locale("en"):
-        assert "fonts-noto-cjk" in report.render()
-        assert "JINLIN_POSTER_FONT" in report.render()
+        message = t(refused.value.key, **refused.value.params)
+    assert "JINLIN_POSTER_FONT" in message and "fonts-noto-cjk" in message and "\n" not in message
+
+
+async def test_without_any_font_setting_the_refusal_names_the_package(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(posters.FONT_ENV, raising=False)
+    monkeypatch.setattr(posters, "FONT_PATHS", ())
+    monkeypatch.setattr("shutil.which", lambda name: None)  # no fontconfig either
+
+    with pytest.raises(posters.PosterError) as refused:
+        await posters.write_posters(db, tmp_path / "posters", "jinlin_bot", "zh_CN")
+
     with use_locale("zh_CN"):
-        assert report.render().startswith(f"已生成 10 张楼栋海报，保存在 {tmp_path}")
+        assert "apt-get install fonts-noto-cjk" in t(refused.value.key, **refused.value.params)

@@ -37,14 +37,13 @@ async def begin(ctx: Ctx) -> Transition:
     args = str(ctx.data.pop("args", "")).split()
     if not args:
         return Goto("role")
+    if len(args) < 2 or args[0] not in {role.value for role in Role}:
+        return Done((Reply(t("invite.usage")),))
     try:
-        role = Role(args[0])
-        duties = tuple(Duty(d) for d in args[2].split(",") if d) if len(args) > 2 else ()
-    except ValueError:
-        return Done((Reply(t("invite.usage")),))
-    if len(args) < 2:
-        return Done((Reply(t("invite.usage")),))
-    return await _create(ctx, role, args[1], duties)
+        duties = invites.parse_duties(" ".join(args[2:]))
+    except invites.InviteError as error:
+        return Done((Reply(t(error.key, **error.params)),))
+    return await _create(ctx, Role(args[0]), args[1], duties)
 
 
 async def _create(ctx: Ctx, role: Role, unit_code: str, duties: tuple[Duty, ...]) -> Transition:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +20,7 @@ NAME_MAX = 64
 ROOM_MAX = 16
 RESERVED_PREFIX = "inv-"
 COLUMNS = ("level", "code", "name", "parent_code", "linked_households")
+CODES_SHOWN = 30  # an import's summary names at most this many added (or updated) codes
 
 _CODE_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{CODE_MAX}}}")
 _CONTROL_RE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -66,11 +67,33 @@ class ImportReport:
     unchanged: int
     encoding: str
     done_key: str = "grid.import.done"
+    created_codes: tuple[str, ...] = ()  # in file order
+    updated_codes: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, changes: Mapping[str, Sequence[str]], encoding: str, done_key: str = "grid.import.done"
+           ) -> ImportReport:
+        """The report of the codes "created", "updated" and "unchanged"."""
+        created, updated = tuple(changes["created"]), tuple(changes["updated"])
+        return cls(len(created), len(updated), len(changes["unchanged"]), encoding, done_key, created, updated)
 
     def render(self) -> str:
-        """A summary in the current locale, noting a GBK file."""
-        done = t(self.done_key, created=self.created, updated=self.updated, unchanged=self.unchanged)
-        return f"{done}\n{t('grid.import.gbk')}" if self.encoding == "gbk" else done
+        """A summary in the current locale: the counts, which codes were added and updated, a GBK file noted."""
+        lines = [t(self.done_key, created=self.created, updated=self.updated, unchanged=self.unchanged)]
+        if self.created_codes:
+            lines.append(t("grid.import.created_codes", codes=_code_list(self.created_codes)))
+        if self.updated_codes:
+            lines.append(t("grid.import.updated_codes", codes=_code_list(self.updated_codes)))
+        if self.encoding == "gbk":
+            lines.append(t("grid.import.gbk"))
+        return "\n".join(lines)
+
+
+def _code_list(codes: Sequence[str]) -> str:
+    """Up to CODES_SHOWN codes, then how many more."""
+    shown = ", ".join(codes[:CODES_SHOWN])
+    return shown if len(codes) <= CODES_SHOWN else t("grid.import.more", codes=shown,
+                                                       count=len(codes) - CODES_SHOWN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +125,8 @@ async def import_grid(db: Database, data: bytes) -> ImportReport:
         errors = sorted([*row_errors, *_check(rows, existing)], key=lambda error: error.line)
         if errors:
             raise ImportRejected(errors)
-        counts = await _write(tx, rows, existing)
-    return ImportReport(counts["created"], counts["updated"], counts["unchanged"], encoding)
+        changes = await _write(tx, rows, existing)
+    return ImportReport.of(changes, encoding)
 
 
 async def export_grid(db: Database) -> bytes:
@@ -287,36 +310,63 @@ def _check_streets(rows: Sequence[_Row], existing: Existing) -> Iterator[GridErr
 
 
 def _positions(rows: Sequence[_Row], existing: Existing) -> dict[str, int]:
-    """Each row's order among its siblings in the file, after siblings that are only in the database."""
-    file_codes = {row.code for row in rows}
+    """The places, among their siblings, of the units under every parent the file names (see `_merge`)."""
+    file_parents = {row.code: row.parent_code for row in rows}
     codes = {unit.id: code for code, (unit, _) in existing.items()}
-    following: dict[str, int] = defaultdict(int)  # parent code ("" for none) → next free position
-    for unit, position in existing.values():
-        if unit.code not in file_codes:
-            parent = codes[unit.parent_id] if unit.parent_id is not None else ""
-            following[parent] = max(following[parent], position + 1)
-    positions = {}
+    stored: dict[str, list[str]] = defaultdict(list)  # parent code ("" for none) → its staying children, in order
+    for code, (unit, _) in sorted(existing.items(), key=lambda item: (item[1][1], item[1][0].id)):
+        parent = codes[unit.parent_id] if unit.parent_id is not None else ""
+        if file_parents.get(code, parent) == parent:
+            stored[parent].append(code)
+    listed: dict[str, list[str]] = defaultdict(list)
     for row in rows:
-        positions[row.code] = following[row.parent_code]
-        following[row.parent_code] += 1
-    return positions
+        listed[row.parent_code].append(row.code)
+    return {code: position for parent, codes_here in listed.items()
+            for position, code in enumerate(_merge(stored[parent], codes_here))}
 
 
-async def _write(tx: Tx, rows: Sequence[_Row], existing: Existing) -> Counter[str]:
-    """Upsert the valid rows, parents first; counts of created, updated and unchanged units."""
-    counts = Counter[str]()
+def _merge(stored: Sequence[str], listed: Sequence[str]) -> list[str]:
+    """Siblings' new order: those the file leaves out keep their places, those it lists (and held a place here)
+    take the file's order in the places they held, and new ones follow the row above them in the file."""
+    kept = set(stored) & set(listed)
+    if not kept:
+        return [*stored, *listed]
+    chunks: list[list[str]] = []  # one per kept unit: it, then the new ones after it in the file
+    leading: list[str] = []  # new ones before the first kept unit
+    for code in listed:
+        if code in kept:
+            chunks.append([*leading, code])
+            leading = []
+        elif chunks:
+            chunks[-1].append(code)
+        else:
+            leading.append(code)
+    fill = iter(chunks)
+    return [code for slot in stored for code in (next(fill) if slot in kept else [slot])]
+
+
+async def _write(tx: Tx, rows: Sequence[_Row], existing: Existing) -> dict[str, list[str]]:
+    """Upsert the valid rows, parents first, and move units the file leaves out only to keep their places;
+    the codes created, updated and unchanged, in file order."""
+    changes: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
     ids = {code: unit.id for code, (unit, _) in existing.items()}
     positions = _positions(rows, existing)
+    outcome = {}
     for row in sorted(rows, key=lambda row: _DEPTH[_level(row)]):
         parent_id = ids[row.parent_code] if row.parent_code else None
         old = existing.get(row.code)
         new = (row.name, parent_id, row.linked, positions[row.code])
         if old and (old[0].name, old[0].parent_id, old[0].linked_households, old[1]) == new:
-            counts["unchanged"] += 1
+            outcome[row.code] = "unchanged"
             continue
         ids[row.code] = await grid_store.upsert(tx, row.code, _level(row), *new)
-        counts["updated" if old else "created"] += 1
-    return counts
+        outcome[row.code] = "updated" if old else "created"
+    for code, position in positions.items():
+        if code not in outcome and existing[code][1] != position:
+            await grid_store.set_position(tx, existing[code][0].id, position)
+    for row in rows:
+        changes[outcome[row.code]].append(row.code)
+    return changes
 
 
 def _level(row: _Row) -> Level:

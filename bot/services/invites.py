@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from bot.storage.db import Tx
 PREFIX = "inv-"
 DEFAULT_DAYS = 7
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: easy to read aloud
+_DUTY_SEPARATORS = re.compile(r"[,，、\s]")
 
 
 class InviteError(Refusal):
@@ -43,6 +45,16 @@ class Redemption:
 
 def is_invite_payload(payload: str) -> bool:
     return payload.lower().startswith(PREFIX)
+
+
+def parse_duties(text: str) -> tuple[Duty, ...]:
+    """Duties from "safety,sanitation" (as typed after /invite or given to --duty), each once, in order."""
+    names = dict.fromkeys(name.strip() for name in _DUTY_SEPARATORS.split(text) if name.strip())
+    known = {duty.value: duty for duty in Duty}
+    for name in names:
+        if name not in known:
+            raise InviteError("invite.error.unknown_duty", duty=name, duties=", ".join(known))
+    return tuple(known[name] for name in names)
 
 
 async def create(tx: Tx, *, role: Role, unit_code: str, duties: tuple[Duty, ...], created_by: str, now: datetime,

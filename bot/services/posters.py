@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -17,11 +17,10 @@ import segno
 from PIL import Image, ImageDraw, ImageFont
 
 from bot.domain.grid import GridUnit, Level
+from bot.domain.refusal import Refusal
 from bot.i18n import t, translate
 from bot.storage import grid as grid_store
 from bot.storage.db import Database
-
-log = logging.getLogger(__name__)
 
 FONT_ENV = "JINLIN_POSTER_FONT"
 FONT_PATHS = (
@@ -50,20 +49,24 @@ LINK_BAND = (1490, 1600)
 QR_BORDER = 4
 QR_ERROR = "m"
 INK, PAPER = (0, 0, 0), (255, 255, 255)
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+_NO_SUCH_CHARACTER = "\U0010fffd"  # drawn as the font's "missing glyph" box
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+class PosterError(Refusal):
+    """The posters hold Chinese but no font that draws it was found (they would show boxes)."""
 
 
 @dataclass(frozen=True, slots=True)
 class PosterReport:
     directory: Path
     paths: list[Path]
-    cjk_font: bool  # False: Chinese characters may show as boxes
 
     def render(self) -> str:
-        """A summary in the current locale, with a hint when no Chinese font was found."""
-        done = t("poster.done", count=len(self.paths), directory=self.directory)
-        return done if self.cjk_font else f"{done}\n{t('poster.font_missing')}"
+        """A summary in the current locale."""
+        return t("poster.done", count=len(self.paths), directory=self.directory)
 
 
 def join_link(bot_username: str, code: str) -> str:
@@ -77,10 +80,15 @@ def poster_title(chain: Sequence[GridUnit]) -> str:
 
 
 async def write_posters(db: Database, out_dir: Path, bot_username: str, locale: str) -> PosterReport:
-    """One `<code>.png` poster per building in `out_dir`."""
+    """One `<code>.png` poster per building in `out_dir`; PosterError (nothing written) when they hold Chinese
+    and no font draws it."""
     async with db.read() as tx:
         buildings = await grid_store.children(tx, None, Level.BUILDING)
         titles = {unit.code: poster_title(await grid_store.ancestry(tx, unit.id)) for unit in buildings}
+    texts = [*titles.values(), translate(locale, "poster.instructions")]
+    if any(_CJK.search(text) for text in texts) and await asyncio.to_thread(find_cjk_font) is None:
+        given = os.environ.get(FONT_ENV, "")
+        raise PosterError("poster.font_unusable", path=given) if given else PosterError("poster.font_missing")
     await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
     paths = []
     for code, title in sorted(titles.items()):
@@ -88,7 +96,7 @@ async def write_posters(db: Database, out_dir: Path, bot_username: str, locale: 
         path = out_dir / f"{code}.png"
         await asyncio.to_thread(path.write_bytes, png)
         paths.append(path)
-    return PosterReport(out_dir, paths, find_cjk_font() is not None)
+    return PosterReport(out_dir, paths)
 
 
 def render_poster(title: str, link: str, locale: str) -> bytes:
@@ -170,15 +178,31 @@ def _font(size: int) -> Font:
 
 @cache
 def find_cjk_font() -> Path | None:
-    """A font with Chinese glyphs: $JINLIN_POSTER_FONT, then common system paths, then fontconfig."""
-    found = next((Path(path) for path in _font_candidates() if path and Path(path).is_file()), None)
-    if found is None:
-        log.warning("no CJK font found: install fonts-noto-cjk or set %s; Chinese may not render", FONT_ENV)
-    return found
+    """A font that draws Chinese: $JINLIN_POSTER_FONT when set (and then only it), else the first of the common
+    system paths and fontconfig's choice that does."""
+    return next((Path(path) for path in _font_candidates() if path and draws_chinese(path)), None)
+
+
+def draws_chinese(path: str) -> bool:
+    """Whether the font file at `path` has a glyph for 中 (rather than its "missing glyph" box)."""
+    try:
+        font = ImageFont.truetype(path, 32, index=_face_index(path))
+    except (OSError, ValueError):
+        return False
+    return _drawn(font, "中") != _drawn(font, _NO_SUCH_CHARACTER)
+
+
+def _drawn(font: ImageFont.FreeTypeFont, char: str) -> bytes:
+    image = Image.new("L", (48, 48))
+    ImageDraw.Draw(image).text((8, 4), char, font=font, fill=255)
+    return image.tobytes()
 
 
 def _font_candidates() -> Iterator[str]:
-    yield os.environ.get(FONT_ENV, "")
+    given = os.environ.get(FONT_ENV, "")
+    if given:
+        yield given
+        return
     yield from FONT_PATHS
     yield _fontconfig_cjk()
 

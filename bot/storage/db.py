@@ -74,9 +74,14 @@ class Database:
             await conn.execute(f"PRAGMA {pragma}")
         self._conn = conn
         await self._migrate()
+        if exclusive:  # the bot's own store keeps the statistics; office tools and second connections leave them
+            await conn.execute("PRAGMA analysis_limit=400")  # ANALYZE samples: cheap even on a million rows
+            await self._optimize("optimize=0x10002")  # 0x10000 (SQLite 3.46+): every table that lacks statistics
 
     async def close(self) -> None:
         if self._conn is not None:
+            if self._lock_file is not None:
+                await self._optimize("optimize")  # the tables this connection's queries used, as SQLite advises
             await self._conn.close()
             self._conn = None
         release_lock(self._lock_file)
@@ -99,6 +104,14 @@ class Database:
                 await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
+
+    async def _optimize(self, pragma: str) -> None:
+        """Refresh the query planner's statistics; skipped (and tried at the next open or close) when another
+        process holds the write lock."""
+        try:
+            await self._connection().execute(f"PRAGMA {pragma}")
+        except aiosqlite.OperationalError as error:
+            log.warning("PRAGMA %s skipped: %s", pragma, error)
 
     def _connection(self) -> aiosqlite.Connection:
         if self._conn is None:

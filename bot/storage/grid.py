@@ -77,6 +77,11 @@ async def upsert(tx: Tx, code: str, level: Level, name: str, parent_id: int | No
     return int(unit_id)
 
 
+async def set_position(tx: Tx, unit_id: int, position: int) -> None:
+    """Move the unit to `position` among its siblings."""
+    await tx.execute("UPDATE grid_units SET position = ? WHERE id = ?", (position, unit_id))
+
+
 async def subtree(tx: Tx, roots: Sequence[int]) -> list[int]:
     """Ids of `roots` and every unit below them."""
     rows = await tx.all(

@@ -82,7 +82,9 @@ async def create(tx: Tx, *, ref: str, reporter_id: int, category: str, descripti
 
 
 async def count_refs_with_prefix(tx: Tx, prefix: str) -> int:
-    return int(await tx.scalar("SELECT COUNT(*) FROM issues WHERE ref LIKE ? || '%'", (prefix,)))
+    """How many reference numbers start with `prefix`: a range of the refs' unique index, never a scan."""
+    after_prefix = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first string above every one with the prefix
+    return int(await tx.scalar("SELECT COUNT(*) FROM issues WHERE ref >= ? AND ref < ?", (prefix, after_prefix)))
 
 
 async def get(tx: Tx, issue_id: int) -> Issue | None:
