@@ -13,7 +13,7 @@ import pytest
 
 from bot.domain.people import Duty, Role
 from bot.services.grid_import import import_grid
-from bot.storage import conversations, grid, issues, people
+from bot.storage import grid, inbox, issues, people
 from bot.storage.db import Database, Params, Row, Tx
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -50,8 +50,7 @@ QUERIES: dict[str, tuple[Query, str]] = {
                                    "sqlite_autoindex_issues_1"),
     "a report by reference number": (lambda tx: issues.by_ref(tx, "JL-20261127-0042"), "sqlite_autoindex_issues_1"),
     "open reports in a leader's units": (lambda tx: issues.open_in_units(tx, [4, 5, 6], NOW), "issues_unit_status"),
-    "forgetting old inbound events": (lambda tx: conversations.forget_events_before(tx, NOW - timedelta(days=2)),
-                                      "inbound_seen_at"),
+    "forgetting old inbound events": (lambda tx: inbox.forget_done_before(tx, NOW - timedelta(days=2)), "inbox_done"),
     "an account by chat id": (lambda tx: people.mark_unreachable(tx, "telegram", "4242", NOW),
                               "channel_accounts_chat"),
     "a person by account": (lambda tx: people.person_for(tx, "telegram", "4242"),

@@ -5,8 +5,6 @@
 CREATE INDEX issues_unit_status ON issues (unit_id, status);
 -- reports by the day they were filed (counts and exports by date).
 CREATE INDEX issues_created ON issues (created_at);
--- forgetting inbound event ids older than the redelivery window.
-CREATE INDEX inbound_seen_at ON inbound_seen (seen_at);
 -- an account by the chat a platform names (a blocked bot is reported by chat id).
 CREATE INDEX channel_accounts_chat ON channel_accounts (channel, chat_id);
 -- who holds a role or a duty at a unit (routing a report, a notice's grid-member audience).
