@@ -82,13 +82,15 @@ async def enqueue_all(tx: Tx, messages: Iterable[Outgoing], *, now: datetime, no
 
 
 async def _replace_waiting(tx: Tx, message: Outgoing, payload: str) -> bool:
-    """Put `message` in the place of its slot's row still pending for its chat, unless its key is already known;
-    whether it did."""
+    """Put `message` in the place of its slot's newest row still pending for its chat, unless its key is already
+    known; whether it did. (Two may be pending: one queued while an earlier one was in flight that then failed and
+    waits to be retried; that one goes out first, and this one replaces it.)"""
     if await tx.scalar("SELECT 1 FROM outbox WHERE idempotency_key = ?", (message.key,)) is not None:
         return False
     changed = await tx.execute(
-        "UPDATE outbox SET payload = ?, idempotency_key = ? WHERE channel = ? AND chat_id = ? AND slot = ? "
-        "AND slot != '' AND status = 'pending'",
+        """UPDATE outbox SET payload = ?, idempotency_key = ? WHERE id = (
+               SELECT MAX(id) FROM outbox INDEXED BY outbox_slot
+               WHERE channel = ? AND chat_id = ? AND slot = ? AND slot != '' AND status = 'pending')""",
         (payload, message.key, message.channel, message.chat_id, message.reply.slot),
     )
     return changed > 0
