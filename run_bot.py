@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot import app
 from bot.clock import SystemClock
-from bot.config import ConfigError, Settings, load
+from bot.config import ConfigError, Settings, StartupError, load
 from bot.domain.people import Duty, Role
 from bot.handlers.telegram import bot_username
 from bot.i18n import t, use_locale
@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         except StoreLockedError as error:
             print(f"jinlin: {error}", file=sys.stderr)
             return 3
+        except StartupError as error:
+            print(f"jinlin: cannot start: {error}", file=sys.stderr)
+            return 4
         except KeyboardInterrupt:
             return 130
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Mapping
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import Settings, StartupError
 from bot.conversations.engine import Engine
 from bot.conversations.registry import all_flows
 from bot.delivery.outbox import ChannelSender, OutboxWorker
@@ -21,6 +22,7 @@ from bot.handlers.console import ConsoleChannel, ConsoleSender
 from bot.handlers.http import HttpServer
 from bot.handlers.telegram import TelegramChannel
 from bot.handlers.wecom import WeComChannel
+from bot.handlers.wecom_api import WeComApi, WeComAuthError, WeComError
 from bot.i18n import use_locale
 from bot.scheduler import Scheduler
 from bot.services import demo
@@ -36,8 +38,8 @@ log = logging.getLogger(__name__)
 def configure_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL, and Telegram's URLs contain the bot token; urllib3 (under wechatpy) logs
-    # request lines, and WeCom's carry the corp secret or the access token.
-    for noisy in ("httpx", "httpcore", "urllib3", "apscheduler"):
+    # request lines, and WeCom's carry the corp secret or the access token; wechatpy tells of each token fetch.
+    for noisy in ("httpx", "httpcore", "urllib3", "apscheduler", "wechatpy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -87,7 +89,8 @@ class Service:
 async def start_service(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Service:
     """Open the store and start the HTTP server, the configured channels, the outbox and the scheduler.
 
-    `stack` stops them in reverse order. The HTTP server is up before a webhook is registered.
+    `stack` stops them in reverse order. The HTTP server is up before a webhook is registered. A port that cannot
+    be bound, a token or secret refused, or an API that does not answer raises `StartupError`.
     """
     core = Core(settings, clock)
     await core.db.open()
@@ -95,18 +98,39 @@ async def start_service(settings: Settings, clock: Clock, stack: AsyncExitStack)
     http = HttpServer(settings.http_host, settings.http_port)
     telegram = TelegramChannel(settings, core.engine, core.media, http) if settings.telegram_enabled else None
     wecom = WeComChannel(settings, core.engine, core.media, http, clock) if settings.wecom_enabled else None
-    await http.start()
+    if wecom is not None:
+        stack.push_async_callback(wecom.stop)
+        await _check_wecom(wecom.api)
+    if telegram is not None:
+        await telegram.connect()
+        stack.push_async_callback(telegram.stop)
+    try:
+        await http.start()
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else type(error).__name__
+        raise StartupError(f"cannot listen on {settings.http_host}:{settings.http_port} ({reason}): "
+                           "check JINLIN_HTTP_HOST and JINLIN_HTTP_PORT") from None
     stack.push_async_callback(http.stop)
     senders: dict[str, ChannelSender] = {}
     if telegram is not None:
         await telegram.start()
-        stack.push_async_callback(telegram.stop)
         senders[telegram.sender.channel] = telegram.sender
     if wecom is not None:
-        stack.push_async_callback(wecom.stop)
         senders[wecom.sender.channel] = wecom.sender
     await core.start(stack, senders)
     return Service(core, http, telegram, wecom)
+
+
+async def _check_wecom(api: WeComApi) -> None:
+    """Fetch an access token once, so that a wrong secret or an unreachable API is told at start."""
+    try:
+        await api.authenticate()
+    except WeComAuthError as error:
+        raise StartupError(f"WeCom refused WECOM_CORP_ID / WECOM_SECRET (errcode {error.errcode}): check them in "
+                           "the application's settings") from None
+    except WeComError as error:
+        raise StartupError(f"cannot reach the WeCom API at {api.base_url} ({error}): check the network or "
+                           "WECOM_API_BASE_URL") from None
 
 
 async def serve(settings: Settings, clock: Clock | None = None) -> None:

@@ -25,6 +25,11 @@ class ConfigError(ValueError):
     """One invalid or missing setting; the message names the variable."""
 
 
+class StartupError(Exception):
+    """A channel could not start (its token or secret refused, its API unreachable): the message is one line for
+    whoever runs the bot, names the setting or the address, and never holds a token or secret."""
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     db_path: str = "./jinlin.db"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,10 +16,10 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 from telegram import Bot, BotCommand, BotCommandScopeChat, Message, Update
-from telegram.error import BadRequest, Conflict, TelegramError
+from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.config import Settings
+from bot.config import Settings, StartupError
 from bot.conversations.engine import Engine
 from bot.domain.messages import Inbound, InboundKind, Reply, Sender, text_inbound
 from bot.handlers.http import HttpServer
@@ -102,27 +104,56 @@ class TelegramChannel:
                 raise ValueError("webhook mode needs the bot's HTTP server")
             http.add_route("POST", urlparse(settings.telegram_webhook_url).path or "/", self._on_webhook)
 
-    async def start(self) -> None:
+    async def connect(self) -> None:
+        """Take the token's lock, check the token (getMe) and set the commands menu: before the HTTP server starts,
+        so that a refused token or an unreachable Bot API is told before anything else. Either raises
+        `StartupError`, with what was started stopped again."""
         digest = hashlib.sha256(self._settings.telegram_token.encode()).hexdigest()[:16]
         self._token_lock = hold_lock(Path(tempfile.gettempdir()) / f"jinlin-telegram-{digest}.lock",
                                      "this Telegram bot token")
+        async with self._starting():
+            await self.application.initialize()
+            self.username = self.application.bot.username
+            self._engine.set_link(CHANNEL, lambda payload: f"https://t.me/{self.username}?start={payload}")
+            await self._set_commands()
+
+    async def start(self) -> None:
+        """After `connect`: start polling, or register the webhook (the HTTP server is up); `StartupError` if
+        Telegram refuses."""
         app = self.application
-        await app.initialize()
-        self.username = app.bot.username
-        self._engine.set_link(CHANNEL, lambda payload: f"https://t.me/{self.username}?start={payload}")
-        await self._set_commands()
-        await app.start()
-        if self._settings.telegram_webhook_url:
-            await app.bot.set_webhook(self._settings.telegram_webhook_url,
-                                      secret_token=self._settings.telegram_webhook_secret,
-                                      allowed_updates=ALLOWED_UPDATES)
-        else:
-            assert app.updater is not None
-            await app.bot.delete_webhook()
-            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, error_callback=self._on_polling_error,
-                                            timeout=30, poll_interval=0)
+        async with self._starting():
+            await app.start()
+            if self._settings.telegram_webhook_url:
+                await app.bot.set_webhook(self._settings.telegram_webhook_url,
+                                          secret_token=self._settings.telegram_webhook_secret,
+                                          allowed_updates=ALLOWED_UPDATES)
+            else:
+                assert app.updater is not None
+                await app.bot.delete_webhook()
+                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES,
+                                                error_callback=self._on_polling_error, timeout=30, poll_interval=0)
         log.info("Telegram channel started as @%s (%s)", self.username,
                  "webhook" if self._settings.telegram_webhook_url else "long polling")
+
+    @contextlib.asynccontextmanager
+    async def _starting(self) -> AsyncIterator[None]:
+        """A Telegram error while starting stops the channel and becomes a `StartupError`."""
+        try:
+            yield
+        except TelegramError as error:
+            await self.stop()
+            raise StartupError(self._startup_problem(error)) from None
+
+    def _startup_problem(self, error: TelegramError) -> str:
+        """One line on why Telegram would not start. PTB's own texts may quote the token, so only a server's
+        refusal is quoted, with the token blanked out."""
+        if isinstance(error, InvalidToken):
+            return "Telegram rejected TELEGRAM_BOT_TOKEN (getMe was refused): check it with @BotFather"
+        if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+            return (f"cannot reach the Telegram Bot API at {self._settings.telegram_api_base_url} "
+                    f"({type(error).__name__}): check the network or TELEGRAM_API_BASE_URL")
+        told = " ".join(error.message.replace(self._settings.telegram_token, "***").split())
+        return f"Telegram refused to start the bot: {told[:200]}"
 
     async def stop(self) -> None:
         app = self.application
