@@ -101,12 +101,13 @@ async def recover_in_flight(tx: Tx) -> int:
     return await tx.execute("UPDATE outbox SET status = 'pending' WHERE status = 'in_flight'")
 
 
-async def due(tx: Tx, now: datetime, channels: Collection[str], limit: int) -> list[OutboxItem]:
-    """The oldest unsettled row of each chat on `channels`, if it is pending and due (later rows wait behind it).
+async def due(tx: Tx, now: datetime, channel: str, limit: int) -> list[OutboxItem]:
+    """The oldest unsettled row of each chat on `channel`, if it is pending and due (later rows wait behind it).
 
     Rows of a broadcast come after every other due row, so that a push about one person's business (and a
     broadcast's own status line) is not queued behind thousands of broadcast messages. A row with a slot carries
-    the message reference the latest earlier row of that slot in its chat left, to be replaced.
+    the message reference the latest earlier row of that slot in its chat left, to be replaced. One channel at a
+    time, so that rows of one that cannot go yet never hide another's.
 
     Rows are read in that order from an index (named, so that the planner does not sort the whole queue instead)
     and each is checked to be its chat's oldest open row (another index look-up), so a pass costs about `limit`
@@ -118,12 +119,12 @@ async def due(tx: Tx, now: datetime, channels: Collection[str], limit: int) -> l
                       WHERE p.channel = o.channel AND p.chat_id = o.chat_id AND p.slot = o.slot AND p.id < o.id
                         AND p.slot != '' AND p.message_ref != ''
                       ORDER BY p.id DESC LIMIT 1) END AS replace_ref
-           FROM outbox o INDEXED BY outbox_queue
-           WHERE o.status = 'pending' AND o.not_before <= ? AND o.channel IN (SELECT value FROM json_each(?))
+           FROM outbox o INDEXED BY outbox_channel_queue
+           WHERE o.channel = ? AND o.status = 'pending' AND o.not_before <= ?
              AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel AND e.chat_id = o.chat_id
                              AND e.id < o.id AND e.status IN ('pending', 'in_flight'))
            ORDER BY o.broadcast_id IS NOT NULL, o.not_before, o.id LIMIT ?""",
-        (iso(now), json.dumps(sorted(channels)), limit),
+        (channel, iso(now), limit),
     )
     return [_item(row) for row in rows]
 
