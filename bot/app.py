@@ -10,6 +10,7 @@ import sys
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -71,7 +72,8 @@ class Core:
         stack.push_async_callback(self.outbox.stop)
         if await progress.resume():  # broadcasts a stop interrupted: their authors' status lines
             self.outbox.wake()
-        self.scheduler = Scheduler(self.db, self.clock, self.outbox, self.settings.timezone, self.media)
+        self.scheduler = Scheduler(self.db, self.clock, self.outbox, self.settings.timezone, self.media,
+                                   outbox_retention=timedelta(days=self.settings.outbox_retention_days))
         await self.scheduler.start()
         stack.push_async_callback(self.scheduler.stop)
 

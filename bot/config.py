@@ -44,6 +44,7 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     media_dir: str = "./media"
+    outbox_retention_days: int = 30
     wecom_corp_id: str = ""
     wecom_agent_id: int = 0
     wecom_secret: str = ""
@@ -114,6 +115,8 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path = ".env"
         http_host=get("JINLIN_HTTP_HOST", "127.0.0.1"),
         http_port=int(_number("JINLIN_HTTP_PORT", get("JINLIN_HTTP_PORT", "8080"), 0, 65535, integer=True)),
         media_dir=media_dir,
+        outbox_retention_days=int(_number("JINLIN_OUTBOX_RETENTION_DAYS", get("JINLIN_OUTBOX_RETENTION_DAYS", "30"),
+                                          1, 3650, integer=True)),
         **wecom,
     )
 

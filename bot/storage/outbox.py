@@ -216,6 +216,24 @@ async def drop_pending_for(tx: Tx, channel: str, chat_id: str, error: str) -> li
     return [row[0] for row in rows]
 
 
+async def prune_sent(tx: Tx, before: datetime, limit: int) -> int:
+    """Delete up to `limit` rows sent before `before`, oldest first; how many. Kept, however old: a slot's newest
+    row that left a message (a later row of that slot would replace it), and the rows of a broadcast not yet
+    finished (its progress is counted from them)."""
+    return await tx.execute(
+        """DELETE FROM outbox WHERE id IN (
+               SELECT o.id FROM outbox o INDEXED BY outbox_sent
+               WHERE o.status = 'sent' AND o.sent_at < ?
+                 AND (o.slot = '' OR o.message_ref = '' OR EXISTS (
+                     SELECT 1 FROM outbox n WHERE n.channel = o.channel AND n.chat_id = o.chat_id
+                       AND n.slot = o.slot AND n.slot != '' AND n.id > o.id AND n.message_ref != ''))
+                 AND (o.broadcast_id IS NULL OR EXISTS (
+                     SELECT 1 FROM broadcasts b WHERE b.id = o.broadcast_id AND b.finished_at IS NOT NULL))
+               ORDER BY o.sent_at LIMIT ?)""",
+        (iso(before), limit),
+    )
+
+
 async def counts(tx: Tx) -> dict[str, int]:
     rows = await tx.all("SELECT status, COUNT(*) FROM outbox GROUP BY status")
     return {row[0]: row[1] for row in rows}
