@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 from bot import app
 from bot.clock import SystemClock
-from bot.config import ConfigError, Settings, load
+from bot.config import ConfigError, Settings, StartupError, load
 from bot.domain.people import Role
 from bot.handlers.telegram import bot_username
 from bot.i18n import DEFAULT_LOCALE, t, use_locale
@@ -128,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         except StoreLockedError as error:
             print(f"jinlin: {error}", file=sys.stderr)
             return 3
+        except StartupError as error:
+            print(f"jinlin: cannot start: {error}", file=sys.stderr)
+            return 4
         except KeyboardInterrupt:
             return 130
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import Settings, StartupError
 from bot.conversations.engine import Engine
 from bot.conversations.registry import all_flows
 from bot.delivery.inbox import InboxChannel, InboxWorker
@@ -22,6 +24,7 @@ from bot.handlers.console import ConsoleChannel, ConsoleSender
 from bot.handlers.http import HttpServer
 from bot.handlers.telegram import TelegramChannel
 from bot.handlers.wecom import WeComChannel
+from bot.handlers.wecom_api import WeComApi, WeComAuthError, WeComError
 from bot.i18n import use_locale
 from bot.scheduler import Scheduler
 from bot.services import demo
@@ -37,8 +40,8 @@ log = logging.getLogger(__name__)
 def configure_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL, and Telegram's URLs contain the bot token; urllib3 (under wechatpy) logs
-    # request lines, and WeCom's carry the corp secret or the access token.
-    for noisy in ("httpx", "httpcore", "urllib3", "apscheduler"):
+    # request lines, and WeCom's carry the corp secret or the access token; wechatpy tells of each token fetch.
+    for noisy in ("httpx", "httpcore", "urllib3", "apscheduler", "wechatpy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -75,7 +78,8 @@ class Core:
         if await progress.resume():  # broadcasts a stop interrupted: their authors' status lines
             self.outbox.wake()
         self.scheduler = Scheduler(self.db, self.clock, self.outbox, self.settings.timezone, self.media,
-                                   self.settings.quiet_hours)
+                                   self.settings.quiet_hours,
+                                   outbox_retention=timedelta(days=self.settings.outbox_retention_days))
         await self.scheduler.start()
         stack.push_async_callback(self.scheduler.stop)
         if channels:
@@ -96,7 +100,8 @@ class Service:
 async def start_service(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Service:
     """Open the store and start the HTTP server, the configured channels, the outbox and the scheduler.
 
-    `stack` stops them in reverse order. The HTTP server is up before a webhook is registered.
+    `stack` stops them in reverse order. The HTTP server is up before a webhook is registered. A port that cannot
+    be bound, a token or secret refused, or an API that does not answer raises `StartupError`.
     """
     core = Core(settings, clock)
     await core.db.open()
@@ -106,18 +111,39 @@ async def start_service(settings: Settings, clock: Clock, stack: AsyncExitStack)
                 if settings.telegram_enabled else None)
     wecom = (WeComChannel(settings, core.engine, core.media, http, clock, core.inbox)
              if settings.wecom_enabled else None)
-    await http.start()
+    if wecom is not None:
+        stack.push_async_callback(wecom.stop)
+        await _check_wecom(wecom.api)
+    if telegram is not None:
+        await telegram.connect()
+        stack.push_async_callback(telegram.stop)
+    try:
+        await http.start()
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else type(error).__name__
+        raise StartupError(f"cannot listen on {settings.http_host}:{settings.http_port} ({reason}): "
+                           "check JINLIN_HTTP_HOST and JINLIN_HTTP_PORT") from None
     stack.push_async_callback(http.stop)
     channels: dict[str, InboxChannel] = {}
     if telegram is not None:
         await telegram.start()
-        stack.push_async_callback(telegram.stop)
         channels[telegram.sender.channel] = telegram
     if wecom is not None:
-        stack.push_async_callback(wecom.stop)
         channels[wecom.sender.channel] = wecom
     await core.start(stack, {name: channel.sender for name, channel in channels.items()}, channels)
     return Service(core, http, telegram, wecom)
+
+
+async def _check_wecom(api: WeComApi) -> None:
+    """Fetch an access token once, so that a wrong secret or an unreachable API is told at start."""
+    try:
+        await api.authenticate()
+    except WeComAuthError as error:
+        raise StartupError(f"WeCom refused WECOM_CORP_ID / WECOM_SECRET (errcode {error.errcode}): check them in "
+                           "the application's settings") from None
+    except WeComError as error:
+        raise StartupError(f"cannot reach the WeCom API at {api.base_url} ({error}): check the network or "
+                           "WECOM_API_BASE_URL") from None
 
 
 async def serve(settings: Settings, clock: Clock | None = None) -> None:

@@ -28,6 +28,11 @@ class ConfigError(ValueError):
     """One invalid or missing setting; the message names the variable."""
 
 
+class StartupError(Exception):
+    """A channel could not start (its token or secret refused, its API unreachable): the message is one line for
+    whoever runs the bot, names the setting or the address, and never holds a token or secret."""
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     db_path: str = "./jinlin.db"
@@ -43,6 +48,7 @@ class Settings:
     http_port: int = 8080
     media_dir: str = "./media"
     quiet_hours: QuietHours | None = DEFAULT_QUIET  # reminders and nudges wait; None: off
+    outbox_retention_days: int = 30
     wecom_corp_id: str = ""
     wecom_agent_id: int = 0
     wecom_secret: str = ""
@@ -119,6 +125,8 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path = ".env"
         http_port=int(_number("JINLIN_HTTP_PORT", get("JINLIN_HTTP_PORT", "8080"), 0, 65535, integer=True)),
         media_dir=media_dir,
         quiet_hours=quiet_hours,
+        outbox_retention_days=int(_number("JINLIN_OUTBOX_RETENTION_DAYS", get("JINLIN_OUTBOX_RETENTION_DAYS", "30"),
+                                          1, 3650, integer=True)),
         **wecom,
     )
 

@@ -14,7 +14,7 @@ from bot.delivery.outbox import OutboxWorker
 from bot.domain.quiet import QuietHours
 from bot.services import timers
 from bot.services.media import MediaStore
-from bot.storage import inbox
+from bot.storage import inbox, outbox
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -22,22 +22,25 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
 SEEN_EVENTS_KEPT = timedelta(days=7)  # handled events kept to recognise redeliveries
 TIMERS_JOB = "timers"
+PRUNE_BATCH = 500  # sent outbox rows deleted per transaction, so that other writers wait only briefly
 
 
 class Scheduler:
     """Wakes the outbox worker, fires due timers at their time, and keeps housekeeping going."""
 
-    def __init__(self, db: Database, clock: Clock, outbox: OutboxWorker, timezone: str, media: MediaStore,
-                 quiet: QuietHours | None) -> None:
+    def __init__(self, db: Database, clock: Clock, worker: OutboxWorker, timezone: str, media: MediaStore,
+                 quiet: QuietHours | None, *, outbox_retention: timedelta) -> None:
         self._db = db
         self._sources = timers.sources(quiet)
         self._media = media
         self._clock = clock
-        self._outbox = outbox
+        self._outbox = worker
         self._timezone = timezone
+        self._outbox_retention = outbox_retention
         self._jobs = AsyncIOScheduler(timezone=timezone)
         self._jobs.add_job(self._sweep, "interval", seconds=SWEEP_SECONDS, id="sweep")
         self._jobs.add_job(self._forget_old_events, "cron", hour=4, id="forget-old-events")
+        self._jobs.add_job(self.prune_outbox, "cron", hour=4, minute=30, id="prune-outbox")
         self._replan: asyncio.Task[None] | None = None
         self._dirty = False
 
@@ -86,3 +89,17 @@ class Scheduler:
     async def _forget_old_events(self) -> None:
         async with self._db.write() as tx:
             await inbox.forget_done_before(tx, self._clock.now() - SEEN_EVENTS_KEPT)
+
+    async def prune_outbox(self, batch: int = PRUNE_BATCH) -> int:
+        """Delete outbox rows sent longer ago than the retention, `batch` rows per transaction; how many."""
+        cutoff = self._clock.now() - self._outbox_retention
+        pruned = 0
+        while True:
+            async with self._db.write() as tx:
+                deleted = await outbox.prune_sent(tx, cutoff, batch)
+            pruned += deleted
+            if deleted < batch:
+                break
+        if pruned:
+            log.info("outbox: %d sent rows older than %d days pruned", pruned, self._outbox_retention.days)
+        return pruned

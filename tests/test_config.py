@@ -18,8 +18,10 @@ def test_defaults() -> None:
     assert (settings.db_path, settings.timezone, settings.locale) == ("./jinlin.db", "Asia/Shanghai", "zh_CN")
     assert settings.telegram_api_base_url == "https://api.telegram.org"
     assert settings.telegram_max_messages_per_second == 30
+    assert settings.outbox_retention_days == 30
     assert not settings.telegram_enabled
     assert str(settings.quiet_hours) == "21:00-07:00"
+    assert load({"JINLIN_OUTBOX_RETENTION_DAYS": "7"}, env_file=NO_FILE).outbox_retention_days == 7
 
 
 def test_env_file_fills_what_the_environment_lacks(tmp_path: Path) -> None:
@@ -44,6 +46,8 @@ def test_env_file_fills_what_the_environment_lacks(tmp_path: Path) -> None:
     ({"TELEGRAM_MAX_MESSAGES_PER_SECOND": "fast"}, "TELEGRAM_MAX_MESSAGES_PER_SECOND"),
     ({"TELEGRAM_MAX_MESSAGES_PER_SECOND": "0"}, "TELEGRAM_MAX_MESSAGES_PER_SECOND"),
     ({"JINLIN_HTTP_PORT": "70000"}, "JINLIN_HTTP_PORT"),
+    ({"JINLIN_OUTBOX_RETENTION_DAYS": "0"}, "JINLIN_OUTBOX_RETENTION_DAYS"),
+    ({"JINLIN_OUTBOX_RETENTION_DAYS": "a month"}, "JINLIN_OUTBOX_RETENTION_DAYS"),
     ({"WECOM_CORP_ID": "wwcorp"}, "WECOM_AGENT_ID"),
     ({**WECOM, "WECOM_AES_KEY": "short"}, "WECOM_AES_KEY"),
     ({**WECOM, "WECOM_AGENT_ID": "agent"}, "WECOM_AGENT_ID"),

@@ -103,10 +103,10 @@ class RecordingSender:
 
 
 async def enqueue(db: Database, clock: ManualClock, chat_id: str, text: str, *, key: str | None = None,
-                  channel: str = CHANNEL) -> bool:
+                  channel: str = CHANNEL, slot: str = "") -> bool:
     async with db.write() as tx:
         return await outbox.enqueue(tx, key=key or f"{chat_id}:{text}", channel=channel, chat_id=chat_id,
-                                    reply=Reply(text), now=clock.now())
+                                    reply=Reply(text, slot=slot), now=clock.now())
 
 
 async def rows(db: Database) -> list[tuple[str, str, str, int]]:
@@ -292,6 +292,26 @@ async def test_later_rows_of_a_chat_wait_behind_a_retrying_row(db: Database, clo
     await drain(worker, clock, db)
 
     assert [a.text for a in sender.delivered] == ["first", "second"]
+
+
+async def test_a_newer_status_line_replaces_the_one_waiting_behind_a_retrying_row(db: Database,
+                                                                                  clock: ManualClock) -> None:
+    """"b" fails while "c" of the same slot is queued behind it, so two rows of the slot wait; "d" replaces the
+    newer ("c", never sent) without tripping over the idempotency key."""
+    hold = asyncio.Event()
+    sender = RecordingSender(clock, hold=hold)
+    sender.script("1001", Transient("Bad Gateway"))
+    worker = OutboxWorker(db, clock, {CHANNEL: sender})
+    await enqueue(db, clock, "1001", "b", slot="status")
+    sending = asyncio.create_task(worker.run_once())
+    await sender.wait_until(lambda: "1001" in sender.in_flight)
+    assert await enqueue(db, clock, "1001", "c", slot="status")
+    hold.set()
+    await sending
+    assert await enqueue(db, clock, "1001", "d", slot="status")
+    assert await rows(db) == [("1001", "b", "pending", 1), ("1001", "d", "pending", 0)]
+    await drain(worker, clock, db)
+    assert [a.text for a in sender.delivered] == ["b", "d"]
 
 
 async def test_chats_are_sent_concurrently_but_one_chat_never_twice_at_once(db: Database,

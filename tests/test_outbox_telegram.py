@@ -14,9 +14,16 @@ from bot.delivery.outbox import OutboxWorker
 from bot.domain.messages import Button, Reply
 from bot.domain.people import Account
 from bot.handlers.telegram_send import TelegramSender, chat_interval, send_reply
-from bot.storage import outbox, people
+from bot.handlers.wecom_api import WeComApi
+from bot.handlers.wecom_send import WeComSender
+from bot.services.broadcasts import Audience
+from bot.services.grid_import import import_grid
+from bot.storage import broadcasts, grid, outbox, people
 from bot.storage.db import Database
+from bot.storage.outbox import Outgoing
 from tests.fake_telegram import FakeTelegramServer
+from tests.fake_wecom import FakeWeComServer
+from tests.harness import SAMPLE
 
 PRIVATE = 1001
 GROUP = -1001234567890
@@ -101,6 +108,35 @@ async def test_a_429_pauses_sending_until_retry_after_has_passed(
     assert [(m.chat_id, m.text) for m in server.sent] == [(PRIVATE + 1, "hello too"), (PRIVATE, "hello")]
     assert [c.status for c in server.calls_of("sendMessage")] == [429, 200, 200]
     assert await statuses(db) == [("sent", 1), ("sent", 1)]
+
+
+async def test_telegram_rows_that_cannot_go_yet_never_keep_a_wecom_batch_waiting(
+        db: Database, clock: ManualClock, server: FakeTelegramServer, bot: telegram.Bot) -> None:
+    """More Telegram pushes are due than a pass reads, and they come first in the queue; at 30 a second only one
+    may go now. WeCom's broadcast batch, queued behind them, still goes out in the same pass, in one call."""
+    await import_grid(db, SAMPLE)
+    async with db.write() as tx:
+        street = next(unit.id for unit, _ in await grid.all_units(tx) if unit.code == "S01")
+        author = await people.create(tx, Account("wecom", "author", "author"), display_name="街道", locale="zh_CN",
+                                     now=clock.now())
+        await outbox.enqueue_all(tx, [Outgoing(f"t{n}", "telegram", str(5000 + n), Reply(f"push {n}"))
+                                      for n in range(1300)], now=clock.now())
+        members = [f"member{n}" for n in range(5)]
+        notice = await broadcasts.insert(tx, created_by=author, channel="wecom", chat_id="author", unit_id=street,
+                                         audience=Audience.ALL, text="停水通知", photo="", total=len(members),
+                                         now=clock.now())
+        await outbox.enqueue_all(tx, [Outgoing(f"b{m}", "wecom", m, Reply("停水通知")) for m in members],
+                                 now=clock.now(), broadcast_id=notice)
+    async with FakeWeComServer() as fake:
+        api = WeComApi(fake.corp_id, fake.secret, 1000002, base_url=fake.base_url, timeout=5)
+        try:
+            worker = OutboxWorker(db, clock, {"telegram": TelegramSender(bot, max_per_second=30),
+                                              "wecom": WeComSender(api, clock)})
+            assert await worker.run_once() == 1 + len(members)
+        finally:
+            await api.close()
+        assert [call.users for call in fake.sends] == [members]
+    assert len(server.calls_of("sendMessage")) == 1
 
 
 async def test_a_server_error_is_retried(db: Database, clock: ManualClock, server: FakeTelegramServer,

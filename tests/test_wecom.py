@@ -290,7 +290,7 @@ async def test_a_resident_on_wecom_and_a_leader_on_telegram_work_the_same_report
 # -- (c) security over real HTTP --------------------------------------------------------------------------------
 
 
-async def test_forged_stale_replayed_and_foreign_callbacks_are_403_and_change_nothing(
+async def test_forged_stale_reused_and_foreign_callbacks_are_403_and_change_nothing(
         fake: FakeWeComServer, street: Street, clock: TickingClock) -> None:
     async with on_wecom(fake, street, clock) as link:
         mallory = WeComPerson(link, "mallory")
@@ -308,10 +308,10 @@ async def test_forged_stale_replayed_and_foreign_callbacks_are_403_and_change_no
         attempts["future timestamp"] = link.request(mallory.text_xml("五分钟后"), timestamp=link.now() + 400)
         attempts["replayed nonce"] = link.request(mallory.text_xml("重放"), timestamp=int(first[0]["timestamp"]),
                                                   nonce=first[0]["nonce"])
-        attempts["replayed request"] = first
+        attempts["replayed request"] = first  # byte for byte, as WeCom retries: 200, and acted on once
         attempts["wrong corp id"] = link.request(mallory.text_xml("别的企业"), corp_id="wwother")
         answers = {name: await link.post_raw(*request) for name, request in attempts.items()}
-        assert answers == dict.fromkeys(attempts, (403, ""))
+        assert answers == {**dict.fromkeys(attempts, (403, "")), "replayed request": (200, "")}
     # Stopped: every callback the channel accepted has been handled by now.
     assert await street.snapshot() == before
     assert len(fake.sends) == sends
@@ -387,6 +387,17 @@ async def test_url_verification(fake: FakeWeComServer, street: Street, clock: Ti
 
 
 # -- (d) WeCom's retries ----------------------------------------------------------------------------------------
+
+
+async def test_a_byte_identical_retry_is_answered_200_and_acted_on_once(
+        fake: FakeWeComServer, street: Street, clock: TickingClock) -> None:
+    async with on_wecom(fake, street, clock) as link:
+        neighbour = WeComPerson(link, NEIGHBOUR)
+        request = link.request(neighbour.text_xml("你好"))  # WeCom retries with the same signature, nonce and body
+        assert await asyncio.gather(*(link.post_raw(*request) for _ in range(3))) == [(200, "")] * 3
+        await neighbour.expect("请选择要办的事")
+        assert await link.post_raw(*request) == (200, "")  # once more after it was handled
+    assert len(neighbour.screen()) == 1
 
 
 async def test_each_callback_delivered_four_times_is_acted_on_once(

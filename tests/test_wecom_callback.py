@@ -165,7 +165,9 @@ def test_events_jinlin_ignores_are_none_but_still_recorded(callback: WeComCallba
     for number, name in enumerate(["subscribe", "unsubscribe", "LOCATION", "view", "change_contact"]):
         query, body = post(clock, event_xml(USER, name, EventKey="k"), f"ignored-{number}")
         assert callback.open(query, body) is None
-        assert rejected(callback, query, body).status == 403  # a replay of it is still refused
+        assert callback.open(query, body) is None  # WeCom's retry of it: still nothing to do
+        other = post(clock, event_xml(USER, name, EventKey="k"), f"ignored-{number}", timestamp=int(query["timestamp"]))
+        assert rejected(callback, *other).status == 403  # the pair with another ciphertext
     assert callback.seen_count() == 5
 
 
@@ -224,12 +226,18 @@ def test_the_window_edges_are_accepted(callback: WeComCallback, clock: ManualClo
     assert callback.open(*post(clock, text_xml(USER, "hi"), timestamp=now(clock) + offset)) is not None
 
 
-def test_a_replayed_nonce_is_403_and_memory_is_pruned(callback: WeComCallback, clock: ManualClock) -> None:
+def test_a_retry_passes_a_reused_nonce_is_403_and_memory_is_pruned(callback: WeComCallback,
+                                                                    clock: ManualClock) -> None:
+    start = now(clock)
     query, body = post(clock, text_xml(USER, "hi"), "nonce-r")
-    assert callback.open(query, body) is not None
-    assert rejected(callback, query, body).status == 403
+    first = callback.open(query, body)
+    assert first is not None
+    assert callback.open(query, body) == first  # WeCom's retry, byte for byte: the same event (acted on once)
+    other = post(clock, text_xml(USER, "hi"), "nonce-r", timestamp=start)  # another ciphertext, same pair
+    assert rejected(callback, *other).status == 403
     clock.advance(200)
-    assert rejected(callback, query, body).status == 403  # still inside the window
+    assert callback.open(query, body) == first  # still inside the window
+    assert rejected(callback, *other).status == 403
     assert callback.open(*post(clock, text_xml(USER, "hi"), "nonce-r")) is not None  # same nonce, new timestamp
     future = now(clock) + 290
     assert callback.open(*post(clock, text_xml(USER, "hi"), "nonce-f", timestamp=future)) is not None
@@ -237,6 +245,7 @@ def test_a_replayed_nonce_is_403_and_memory_is_pruned(callback: WeComCallback, c
     clock.advance(301)
     assert callback.seen_count() == 1  # the future-dated one is kept as long as its timestamp could pass
     assert rejected(callback, *post(clock, text_xml(USER, "hi"), "nonce-f", timestamp=future)).status == 403
+    assert rejected(callback, query, body).status == 403  # the first one is stale now
     clock.advance(300)
     assert callback.seen_count() == 0
 

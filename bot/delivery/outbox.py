@@ -1,6 +1,7 @@
 """The delivery worker: drains the outbox through one sender per channel, within each platform's limits.
 
-A pass reserves each channel's rate slots a little ahead and claims (in_flight) the rows that fill them in one
+A pass reads each channel's due rows as a page of its own (a channel whose rows cannot go yet never keeps another
+waiting), reserves each channel's rate slots a little ahead and claims (in_flight) the rows that fill them in one
 transaction; a release task starts each at its slot, outside any transaction; outcomes are settled in batches. A
 chat's rows go out one at a time in id order; different chats are sent concurrently; a broadcast's rows with the
 same message share calls on channels that take many chats at once. Nothing here logs message text.
@@ -207,8 +208,8 @@ class OutboxWorker:
         self._rate = sum(sender.limits.per_second for sender in senders.values())
         self._round_trip = 0.1  # seconds, a moving average of the sends' real durations
         self._lookahead = lookahead
-        # rows looked at per pass: enough for a whole batch besides the other pushes due
-        self._page = _BATCH + max([s.limits.batch for s in senders.values()], default=1) - 1
+        # rows looked at per pass and channel: enough for a whole batch besides the other pushes due
+        self._pages = {name: _BATCH + sender.limits.batch - 1 for name, sender in senders.items()}
         self._held: list[_Shipment] = []  # claimed, waiting for their slot; sorted by slot
         self._sends: set[asyncio.Task[int]] = set()
         self._wakeup = asyncio.Event()  # for passes
@@ -311,12 +312,19 @@ class OutboxWorker:
         async with self._pass_lock:
             self._dirty = False
             now = self._clock.now()
+            shipments: list[_Shipment] = []
+            waits: list[datetime] = []
             async with self._db.write() as tx:
                 await self._report_unserved(tx)
-                found = await outbox.due(tx, now, self._senders, self._page)
-                shipments, next_pass = self._choose(found, now, now + _span(lookahead))
+                for channel in self._senders:  # each channel's own page: one that is held back holds up no other
+                    found = await outbox.due(tx, now, channel, self._pages[channel])
+                    chosen, wait = self._choose(channel, found, now, now + _span(lookahead))
+                    shipments.extend(chosen)
+                    if wait is not None:
+                        waits.append(wait)
                 claimed = await outbox.claim(tx, [item.id for s in shipments for item in s.items])
                 later = await outbox.next_due_at(tx, self._senders, now)
+            next_pass = min(waits, default=None)
             for shipment in shipments:
                 shipment.items = [item for item in shipment.items if item.id in claimed]
             self._held.extend(s for s in shipments if s.items)
@@ -326,20 +334,21 @@ class OutboxWorker:
                 next_pass -= _span(lookahead / 2)  # look again when half of what is held has gone
             self._next_pass_at = min((t for t in (next_pass, later) if t is not None), default=None)
 
-    def _choose(self, items: list[OutboxItem], now: datetime, horizon: datetime) -> tuple[list[_Shipment],
-                                                                                             datetime | None]:
-        """The rows the limits allow before `horizon`, grouped into calls with their slots reserved, and when a pass
-        could find more (None: only a wake or a finished send can)."""
-        for gate in self._gates.values():
-            gate.forget_before(now)
-        room = self._page - len(self._held)  # concurrency bounds the sends; this, what waits for them
+    def _choose(self, channel: str, items: list[OutboxItem], now: datetime,
+                horizon: datetime) -> tuple[list[_Shipment], datetime | None]:
+        """Of one channel's page, the rows the limits allow before `horizon`, grouped into calls with their slots
+        reserved, and when a pass could find more (None: only a wake or a finished send can)."""
+        gate = self._gates[channel]
+        gate.forget_before(now)
+        page = self._pages[channel]
+        # concurrency bounds the sends; this, what waits for them
+        room = page - sum(1 for shipment in self._held if shipment.channel == channel)
         shipments: list[_Shipment] = []
         waits: list[datetime] = []
-        for call in self._calls(items):
+        for call in self._calls(items, page):
             if len(shipments) >= room:
                 self._dirty = True  # a finished send makes room
                 break
-            gate = self._gates[call[0].channel]
             at = gate.slot_at(now)
             if at > horizon:
                 waits.append(at)
@@ -357,11 +366,11 @@ class OutboxWorker:
                     gate.take_chat(item.chat_id, at)
                 shipments.append(_Shipment(at, ready))
         else:
-            if len(items) == self._page and not waits:
+            if len(items) == page and not waits:
                 waits.append(now)  # all of a full page fitted: there may be more behind it
         return shipments, min(waits, default=None)
 
-    def _calls(self, items: list[OutboxItem]) -> list[list[OutboxItem]]:
+    def _calls(self, items: list[OutboxItem], page: int) -> list[list[OutboxItem]]:
         """The rows as calls: one row each, except that a broadcast's rows with the same message share calls of up to
         the channel's batch. Of a full page, the unfilled last calls are left to the next pass (more of their rows
         may follow the page), unless nothing else would go."""
@@ -378,7 +387,7 @@ class OutboxWorker:
                 call = filling[key] = []
                 calls.append(call)
             call.append(item)
-        if len(items) == self._page:
+        if len(items) == page:
             unfilled = [call for key, call in filling.items() if len(call) < self._senders[key[0]].limits.batch]
             kept = [call for call in calls if not any(call is other for other in unfilled)]
             if kept:

@@ -9,6 +9,7 @@ import hmac
 import json
 import logging
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,10 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 from telegram import Bot, BotCommand, BotCommandScopeChat, Message, Update
-from telegram.error import BadRequest, Conflict, TelegramError
+from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.config import Settings
+from bot.config import Settings, StartupError
 from bot.conversations.engine import Engine
 from bot.delivery.inbox import InboxWorker
 from bot.domain.messages import Inbound, InboundKind, Reply, Sender, text_inbound
@@ -136,24 +137,53 @@ class TelegramChannel:
     def sender(self) -> TelegramSender:
         return self._sender
 
-    async def start(self) -> None:
+    async def connect(self) -> None:
+        """Take the token's lock, check the token (getMe) and set the commands menu: before the HTTP server starts,
+        so that a refused token or an unreachable Bot API is told before anything else. Either raises
+        `StartupError`, with what was started stopped again."""
         digest = hashlib.sha256(self._settings.telegram_token.encode()).hexdigest()[:16]
         self._token_lock = hold_lock(Path(tempfile.gettempdir()) / f"jinlin-telegram-{digest}.lock",
                                      "this Telegram bot token")
+        async with self._starting():
+            await self.application.initialize()
+            self.username = self.application.bot.username
+            self._engine.set_link(CHANNEL, lambda payload: f"https://t.me/{self.username}?start={payload}")
+            await self._set_commands()
+
+    async def start(self) -> None:
+        """After `connect`: start polling, or register the webhook (the HTTP server is up); `StartupError` if
+        Telegram refuses."""
         app = self.application
-        await app.initialize()
-        self.username = app.bot.username
-        self._engine.set_link(CHANNEL, lambda payload: f"https://t.me/{self.username}?start={payload}")
-        await self._set_commands()
-        if self._settings.telegram_webhook_url:
-            await app.bot.set_webhook(self._settings.telegram_webhook_url,
-                                      secret_token=self._settings.telegram_webhook_secret,
-                                      allowed_updates=ALLOWED_UPDATES)
-        else:
-            await app.bot.delete_webhook()
-            self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
+        async with self._starting():
+            if self._settings.telegram_webhook_url:
+                await app.bot.set_webhook(self._settings.telegram_webhook_url,
+                                          secret_token=self._settings.telegram_webhook_secret,
+                                          allowed_updates=ALLOWED_UPDATES)
+            else:
+                await app.bot.delete_webhook()
+                self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
         log.info("Telegram channel started as @%s (%s)", self.username,
                  "webhook" if self._settings.telegram_webhook_url else "long polling")
+
+    @contextlib.asynccontextmanager
+    async def _starting(self) -> AsyncIterator[None]:
+        """A Telegram error while starting stops the channel and becomes a `StartupError`."""
+        try:
+            yield
+        except TelegramError as error:
+            await self.stop()
+            raise StartupError(self._startup_problem(error)) from None
+
+    def _startup_problem(self, error: TelegramError) -> str:
+        """One line on why Telegram would not start. PTB's own texts may quote the token, so only a server's
+        refusal is quoted, with the token blanked out."""
+        if isinstance(error, InvalidToken):
+            return "Telegram rejected TELEGRAM_BOT_TOKEN (getMe was refused): check it with @BotFather"
+        if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+            return (f"cannot reach the Telegram Bot API at {self._settings.telegram_api_base_url} "
+                    f"({type(error).__name__}): check the network or TELEGRAM_API_BASE_URL")
+        told = " ".join(error.message.replace(self._settings.telegram_token, "***").split())
+        return f"Telegram refused to start the bot: {told[:200]}"
 
     async def stop(self) -> None:
         if self._polling is not None:

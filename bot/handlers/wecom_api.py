@@ -180,6 +180,11 @@ class WeComApi:
     async def close(self) -> None:
         await asyncio.to_thread(self._client.close)
 
+    async def authenticate(self) -> None:
+        """Fetch an access token now (at start): WeComAuthError if the corp id or secret is refused,
+        WeComUnavailable if the API does not answer."""
+        await self._token(self._client.token)
+
     async def send(self, users: Sequence[str], message: Mapping[str, Any]) -> SendOutcome:
         """message/send of `message` (e.g. {"msgtype": "text", "text": {"content": "..."}}) to 1-1000 members."""
         if not 1 <= len(users) <= MAX_USERS_PER_SEND:

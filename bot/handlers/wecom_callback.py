@@ -12,13 +12,16 @@ A POST is checked in this order, so that a request whose signature fails leaves 
    characters rejected (400);
 4. msg_signature = SHA1 of the sorted (token, timestamp, nonce, Encrypt), compared in constant time (403);
 5. timestamp within ±window of the clock (403);
-6. (timestamp, nonce) not seen before (403);
+6. (timestamp, nonce) not seen before with another ciphertext (403);
 7. AES-256-CBC decryption with wechatpy's cipher, strict PKCS#7 (block 32) and frame checks (400);
 8. the frame's receive id equals the corp id (403);
 9. inner XML parsed as safely as the outer one (400), then mapped to an event.
 
-The (timestamp, nonce) pair is recorded only when the request passed every check: a rejected request records
-nothing. Any malformed input becomes `CallbackRejected(400)`, never another exception type.
+The (timestamp, nonce) pair is recorded, with a digest of its ciphertext, only when the request passed every check:
+a rejected request records nothing. WeCom retries a callback it got no answer to within 5 s byte for byte (same
+signature, timestamp, nonce and ciphertext): such a redelivery passes again, and the receiver acts on an event once
+by its `dedup_key` (MsgId). The same nonce and timestamp with another ciphertext are refused. Any malformed input
+becomes `CallbackRejected(400)`, never another exception type.
 """
 
 from __future__ import annotations
@@ -100,6 +103,14 @@ class WeComEvent:
     event: str = ""  # Event as sent ("" for messages), for logs
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """A (timestamp, nonce) pair's record: when it may be forgotten (epoch seconds), and its ciphertext's SHA-256."""
+
+    expires: float
+    digest: bytes
+
+
 class _Now(Protocol):
     def now(self) -> datetime: ...
 
@@ -110,9 +121,9 @@ class WeComCallback:
     `token` and `aes_key` (the 43-character EncodingAESKey) are the application's 接收消息 settings; `corp_id` is the
     enterprise's CorpID, which WeCom puts in every encrypted frame. `clock.now()` must return an aware datetime.
     Requests whose timestamp is more than `window_seconds` away from the clock are refused; a (timestamp, nonce) pair
-    is refused a second time for at least `nonce_ttl` seconds (default: the window) and in any case as long as its
-    timestamp would still pass the window check. Thread-safe; `open` never awaits, so within one event loop the
-    replay check and its record are atomic.
+    is refused with any other ciphertext for at least `nonce_ttl` seconds (default: the window) and in any case as
+    long as its timestamp would still pass the window check; the identical request (a retry) passes. Thread-safe;
+    `open` never awaits, so within one event loop the replay check and its record are atomic.
     """
 
     def __init__(self, token: str, aes_key: str, corp_id: str, clock: _Now, max_body: int = MAX_BODY,
@@ -135,7 +146,7 @@ class WeComCallback:
         self.max_body = max_body
         self.window_seconds = window_seconds
         self.nonce_ttl = window_seconds if nonce_ttl is None else nonce_ttl
-        self._seen: dict[tuple[int, str], float] = {}  # (timestamp, nonce) -> forget after (epoch seconds)
+        self._seen: dict[tuple[int, str], _Seen] = {}  # (timestamp, nonce) -> its ciphertext and when to forget it
         self._expiry: list[tuple[float, tuple[int, str]]] = []  # heap of the same, soonest first
         self._lock = threading.Lock()
 
@@ -191,10 +202,12 @@ class WeComCallback:
         now = self._now()
         moment = int(timestamp)
         self._check_time(moment, now)
+        seen = _Seen(max(now + self.nonce_ttl, moment + self.window_seconds),
+                     hashlib.sha256(encrypt.encode("utf-8")).digest())
         key = (moment, nonce)
-        self._check_fresh(key, now, record=False)
+        self._check_fresh(key, seen, now, record=False)
         event = _event(_parse_xml(self._decrypt(encrypt)))
-        self._check_fresh(key, now, record=True)  # recorded only now that every check has passed
+        self._check_fresh(key, seen, now, record=True)  # recorded only now that every check has passed
         return event
 
     def _now(self) -> float:
@@ -224,21 +237,22 @@ class WeComCallback:
         if abs(now - moment) > self.window_seconds:
             raise CallbackRejected(403, "timestamp outside the window")
 
-    def _check_fresh(self, key: tuple[int, str], now: float, *, record: bool) -> None:
-        """403 if `key` was seen; with `record`, remember it while its timestamp could still pass the window."""
+    def _check_fresh(self, key: tuple[int, str], seen: _Seen, now: float, *, record: bool) -> None:
+        """403 if `key` was seen with another ciphertext (the same one is WeCom retrying); with `record`, remember
+        it until `seen.expires`."""
         with self._lock:
             self._prune(now)
-            if key in self._seen:
-                raise CallbackRejected(403, "replayed nonce")
-            if record:
-                expires = max(now + self.nonce_ttl, key[0] + self.window_seconds)
-                self._seen[key] = expires
-                heapq.heappush(self._expiry, (expires, key))
+            earlier = self._seen.get(key)
+            if earlier is not None and not hmac.compare_digest(earlier.digest, seen.digest):
+                raise CallbackRejected(403, "nonce reused with another message")
+            if record and earlier is None:
+                self._seen[key] = seen
+                heapq.heappush(self._expiry, (seen.expires, key))
 
     def _prune(self, now: float) -> None:
         while self._expiry and self._expiry[0][0] <= now:
             expires, key = heapq.heappop(self._expiry)
-            if self._seen.get(key) == expires:
+            if (earlier := self._seen.get(key)) is not None and earlier.expires == expires:
                 del self._seen[key]
 
     def _decrypt(self, encrypt: str) -> str:

@@ -244,8 +244,9 @@ async def _announce(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> N
         rows.append((Button(t("meeting.mute"), f"mt:mute:{meeting.community_id}"),))
         return Reply("\n".join(line for line in lines if line), tuple(rows))
 
-    await notify.push_all(tx, await store.residents(tx, meeting.community_id),
-                          idempotency=f"meeting:{meeting.id}:announce", now=now, render=build)
+    reached = await notify.push_all(tx, await store.residents(tx, meeting.community_id),
+                                    idempotency=f"meeting:{meeting.id}:announce", now=now, render=build)
+    await store.add_audience(tx, meeting.id, reached)
 
 
 async def _remind_evening(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:

@@ -43,11 +43,13 @@ def once_per_locale(render: Render) -> Render:
     return cached
 
 
-async def push_all(tx: Tx, person_ids: Iterable[int], *, idempotency: str, now: datetime, render: Render) -> None:
-    """`push_reply` of the same push to each of `person_ids`, built once per language."""
+async def push_all(tx: Tx, person_ids: Iterable[int], *, idempotency: str, now: datetime,
+                   render: Render) -> list[int]:
+    """`push_reply` of the same push to each of `person_ids`, built once per language; returns the people it was
+    queued for (those with a reachable account, not told of this cause before)."""
     once = once_per_locale(render)
-    for person_id in person_ids:
-        await push_reply(tx, person_id=person_id, idempotency=idempotency, now=now, render=once)
+    return [person_id for person_id in person_ids
+            if await push_reply(tx, person_id=person_id, idempotency=idempotency, now=now, render=once)]
 
 
 async def push(tx: Tx, *, person_id: int, idempotency: str, text_key: str, now: datetime,

@@ -3,6 +3,7 @@ scheduled sends (meeting_jobs)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -293,17 +294,21 @@ async def answered(tx: Tx, meeting_id: int, answers: tuple[str, ...]) -> list[in
     return [row[0] for row in rows]
 
 
+async def add_audience(tx: Tx, meeting_id: int, person_ids: Iterable[int]) -> None:
+    """Record that the announcement was queued for `person_ids` (the outbox rows themselves are pruned later)."""
+    await tx.executemany("INSERT OR IGNORE INTO meeting_audience (meeting_id, person_id) VALUES (?, ?)",
+                         [(meeting_id, person_id) for person_id in person_ids])
+
+
 async def told(tx: Tx, meeting_id: int) -> list[int]:
-    """Everyone who heard of the meeting: the announcement was queued for them (its outbox row is keyed
-    `meeting:<id>:announce:<channel>:<user id>`, see bot/services/notify.py), they answered (whatever the answer),
-    or they raised a topic."""
+    """Everyone who heard of the meeting: the announcement was queued for them (`add_audience`), they answered
+    (whatever the answer), or they raised a topic."""
     rows = await tx.all(
-        """SELECT ca.person_id FROM channel_accounts ca
-             JOIN outbox o ON o.idempotency_key = ? || ca.channel || ':' || ca.user_id
+        """SELECT person_id FROM meeting_audience WHERE meeting_id = ?
            UNION SELECT person_id FROM meeting_rsvps WHERE meeting_id = ?
            UNION SELECT submitter_id FROM meeting_topics WHERE meeting_id = ? AND submitter_id IS NOT NULL
            ORDER BY 1""",
-        (f"meeting:{meeting_id}:announce:", meeting_id, meeting_id))
+        (meeting_id, meeting_id, meeting_id))
     return [row[0] for row in rows]
 
 

@@ -82,13 +82,15 @@ async def enqueue_all(tx: Tx, messages: Iterable[Outgoing], *, now: datetime, no
 
 
 async def _replace_waiting(tx: Tx, message: Outgoing, payload: str) -> bool:
-    """Put `message` in the place of its slot's row still pending for its chat, unless its key is already known;
-    whether it did."""
+    """Put `message` in the place of its slot's newest row still pending for its chat, unless its key is already
+    known; whether it did. (Two may be pending: one queued while an earlier one was in flight that then failed and
+    waits to be retried; that one goes out first, and this one replaces it.)"""
     if await tx.scalar("SELECT 1 FROM outbox WHERE idempotency_key = ?", (message.key,)) is not None:
         return False
     changed = await tx.execute(
-        "UPDATE outbox SET payload = ?, idempotency_key = ? WHERE channel = ? AND chat_id = ? AND slot = ? "
-        "AND slot != '' AND status = 'pending'",
+        """UPDATE outbox SET payload = ?, idempotency_key = ? WHERE id = (
+               SELECT MAX(id) FROM outbox INDEXED BY outbox_slot
+               WHERE channel = ? AND chat_id = ? AND slot = ? AND slot != '' AND status = 'pending')""",
         (payload, message.key, message.channel, message.chat_id, message.reply.slot),
     )
     return changed > 0
@@ -159,12 +161,13 @@ async def recover_in_flight(tx: Tx) -> int:
     return await tx.execute("UPDATE outbox SET status = 'pending' WHERE status = 'in_flight'")
 
 
-async def due(tx: Tx, now: datetime, channels: Collection[str], limit: int) -> list[OutboxItem]:
-    """The oldest unsettled row of each chat on `channels`, if it is pending and due (later rows wait behind it).
+async def due(tx: Tx, now: datetime, channel: str, limit: int) -> list[OutboxItem]:
+    """The oldest unsettled row of each chat on `channel`, if it is pending and due (later rows wait behind it).
 
     Rows of a broadcast come after every other due row, so that a push about one person's business (and a
     broadcast's own status line) is not queued behind thousands of broadcast messages. A row with a slot carries
-    the message reference the latest earlier row of that slot in its chat left, to be replaced.
+    the message reference the latest earlier row of that slot in its chat left, to be replaced. One channel at a
+    time, so that rows of one that cannot go yet never hide another's.
 
     Rows are read in that order from an index (named, so that the planner does not sort the whole queue instead)
     and each is checked to be its chat's oldest open row (another index look-up), so a pass costs about `limit`
@@ -176,12 +179,12 @@ async def due(tx: Tx, now: datetime, channels: Collection[str], limit: int) -> l
                       WHERE p.channel = o.channel AND p.chat_id = o.chat_id AND p.slot = o.slot AND p.id < o.id
                         AND p.slot != '' AND p.message_ref != ''
                       ORDER BY p.id DESC LIMIT 1) END AS replace_with
-           FROM outbox o INDEXED BY outbox_queue
-           WHERE o.status = 'pending' AND o.not_before <= ? AND o.channel IN (SELECT value FROM json_each(?))
+           FROM outbox o INDEXED BY outbox_channel_queue
+           WHERE o.channel = ? AND o.status = 'pending' AND o.not_before <= ?
              AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel AND e.chat_id = o.chat_id
                              AND e.id < o.id AND e.status IN ('pending', 'in_flight'))
            ORDER BY o.broadcast_id IS NOT NULL, o.not_before, o.id LIMIT ?""",
-        (iso(now), json.dumps(sorted(channels)), limit),
+        (channel, iso(now), limit),
     )
     return [_item(row) for row in rows]
 
@@ -271,6 +274,24 @@ async def drop_pending_for(tx: Tx, channel: str, chat_id: str, error: str) -> li
         (error[:500], channel, chat_id),
     )
     return [row[0] for row in rows]
+
+
+async def prune_sent(tx: Tx, before: datetime, limit: int) -> int:
+    """Delete up to `limit` rows sent before `before`, oldest first; how many. Kept, however old: a slot's newest
+    row that left a message (a later row of that slot would replace it), and the rows of a broadcast not yet
+    finished (its progress is counted from them)."""
+    return await tx.execute(
+        """DELETE FROM outbox WHERE id IN (
+               SELECT o.id FROM outbox o INDEXED BY outbox_sent
+               WHERE o.status = 'sent' AND o.sent_at < ?
+                 AND (o.slot = '' OR o.message_ref = '' OR EXISTS (
+                     SELECT 1 FROM outbox n WHERE n.channel = o.channel AND n.chat_id = o.chat_id
+                       AND n.slot = o.slot AND n.slot != '' AND n.id > o.id AND n.message_ref != ''))
+                 AND (o.broadcast_id IS NULL OR EXISTS (
+                     SELECT 1 FROM broadcasts b WHERE b.id = o.broadcast_id AND b.finished_at IS NOT NULL))
+               ORDER BY o.sent_at LIMIT ?)""",
+        (iso(before), limit),
+    )
 
 
 async def counts(tx: Tx) -> dict[str, int]:
