@@ -23,7 +23,7 @@ DAY = timedelta(days=1)
 
 
 def scheduler(db: Database, clock: ManualClock, tmp_path: Path, days: int) -> Scheduler:
-    return Scheduler(db, clock, OutboxWorker(db, clock, {}), TZ, MediaStore(tmp_path / "media"),
+    return Scheduler(db, clock, OutboxWorker(db, clock, {}), TZ, MediaStore(tmp_path / "media"), None,
                      outbox_retention=timedelta(days=days))
 
 

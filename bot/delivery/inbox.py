@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
 from bot.clock import Clock
@@ -30,20 +28,11 @@ log = logging.getLogger(__name__)
 
 CONCURRENCY = 32  # people whose events are handled at once
 _ERROR_PAUSE = 5.0  # real seconds before a person whose event could not be handled is tried again
-# One person's events: FLOOD_BURST at once, then FLOOD_RATE a second; the rest wait their turn (nothing is dropped),
-# and the person is told once per flood. Others are not slowed: each person's events are handled on their own.
+# A person with more than FLOOD_BURST events waiting is flooding: their events are then handled FLOOD_RATE a second
+# until the backlog is down to FLOOD_BURST (nothing is dropped), and they are told once per flood. Someone who waits
+# for each answer never has a backlog, however fast they go; nobody else waits, as each person is served alone.
 FLOOD_BURST = 12
 FLOOD_RATE = 1.0
-_BUCKETS_KEPT = 10_000  # people whose recent pace is remembered; those with a full allowance are forgotten first
-
-
-@dataclass(slots=True)
-class _Allowance:
-    """How many events a person may have handled right now, as of `at`; whether they were told to slow down."""
-
-    events: float
-    at: datetime
-    told: bool = False
 
 
 class InboxChannel(Protocol):
@@ -72,7 +61,7 @@ class InboxWorker:
         self._channels: Mapping[str, InboxChannel] = {}
         self._outbox: OutboxWorker | None = None
         self._active: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._allowances: dict[tuple[str, str], _Allowance] = {}
+        self._told_to_slow_down: set[tuple[str, str]] = set()
         self._wakeup = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._stopping = False
@@ -136,22 +125,16 @@ class InboxWorker:
             self._wakeup.set()
 
     async def _pace(self, key: tuple[str, str], entry: InboxEntry) -> None:
-        """Wait until the person's allowance has room for `entry`; the first wait of a flood tells them why."""
-        now = self._clock.now()
-        allowance = self._allowances.setdefault(key, _Allowance(FLOOD_BURST, now))
-        allowance.events = min(FLOOD_BURST, allowance.events + (now - allowance.at).total_seconds() * FLOOD_RATE)
-        allowance.at = now
-        if allowance.events >= FLOOD_BURST:
-            allowance.told = False  # the flood is over
-        if allowance.events < 1:
-            if not allowance.told:
-                allowance.told = True
-                await self._tell_slow_down(entry)
-            await self._clock.sleep((1 - allowance.events) / FLOOD_RATE)
-            allowance.events, allowance.at = 1.0, self._clock.now()
-        allowance.events -= 1
-        if len(self._allowances) > _BUCKETS_KEPT:
-            self._allowances = {k: a for k, a in self._allowances.items() if a.events < FLOOD_BURST - 1 or k == key}
+        """While the person floods, wait FLOOD_RATE's interval before each event; the first wait tells them why."""
+        async with self._db.read() as tx:
+            backlog = await inbox.waiting_count(tx, *key, FLOOD_BURST + 1)
+        if backlog <= FLOOD_BURST:
+            self._told_to_slow_down.discard(key)  # not (or no longer) flooding
+            return
+        if key not in self._told_to_slow_down:
+            self._told_to_slow_down.add(key)
+            await self._tell_slow_down(entry)
+        await self._clock.sleep(1 / FLOOD_RATE)
 
     async def _tell_slow_down(self, entry: InboxEntry) -> None:
         """One kind word through the outbox: their messages are all being handled, in order."""

@@ -74,6 +74,14 @@ async def next_for(tx: Tx, channel: str, user_id: str) -> InboxEntry | None:
     return None if row is None else _entry(row)
 
 
+async def waiting_count(tx: Tx, channel: str, user_id: str, up_to: int) -> int:
+    """How many events of the person are pending, counted up to `up_to`."""
+    return int(await tx.scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM inbox WHERE status = 'pending' AND channel = ? AND user_id = ? LIMIT ?)",
+        (channel, user_id, up_to),
+    ))
+
+
 async def mark_done(tx: Tx, entry_id: int) -> bool:
     """Settle a pending event; False if it was settled already (handled before)."""
     return await tx.execute("UPDATE inbox SET status = 'done' WHERE id = ? AND status = 'pending'", (entry_id,)) == 1
