@@ -315,3 +315,18 @@ async def test_a_press_is_handled_even_when_it_cannot_be_answered(server: FakeTe
         await chat.tap("✅ 同意")
         await chat.expect("请选择您所在的社区")
         assert server.calls_of("answerCallbackQuery")[-1].status == 400
+
+
+async def test_an_update_ptb_cannot_read_is_dropped_without_holding_back_the_rest(
+        server: FakeTelegramServer, db_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
+    phone = "13800138000"
+    async with running(settings_for(server, db_path), clock):
+        await server.wait_for_calls("getUpdates", 1)
+        server.push_text(3101, "/start")
+        poison = server.push_update({"message": {"message_id": 1, "date": 0, "chat": phone, "text": phone}})
+        server.push_text(3102, "/start")
+        await Chat(server, 3101).expect("同意吗？")
+        await Chat(server, 3102).expect("同意吗？")
+        await server.wait_until(lambda: not server.pending_updates, 5, lambda: "the updates were never confirmed")
+    assert f"dropped Telegram update {poison}" in caplog.text
+    assert phone not in caplog.text  # neither ours nor PTB's line quotes what the update held

@@ -9,6 +9,7 @@ import hmac
 import json
 import logging
 import tempfile
+import warnings
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from aiohttp import web
 from telegram import Bot, BotCommand, BotCommandScopeChat, Message, Update
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder
+from telegram.warnings import PTBUserWarning
 
 from bot.config import Settings, StartupError
 from bot.conversations.engine import Engine
@@ -102,6 +104,14 @@ def parse_update(body: bytes, bot: Bot) -> Update | None:
         return None
 
 
+def _withhold_update_contents(record: logging.LogRecord) -> bool:
+    """PTB logs a batch of updates it cannot read in full (people's messages, phone numbers among them): keep the
+    line, not the updates."""
+    if str(record.msg).startswith("Error while parsing updates"):
+        record.msg, record.args, record.exc_info = "PTB could not read a batch of updates (contents withheld)", (), None
+    return True
+
+
 class TelegramChannel:
     """Takes updates by long polling (or webhook on the bot's HTTP server) into the inbox, and prepares them for the
     engine when the inbox worker handles them: a button press is answered, photos and voice notes are downloaded
@@ -126,6 +136,8 @@ class TelegramChannel:
             .updater(None)
         )
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        for name in ("telegram.Bot", "telegram.ext.ExtBot"):
+            logging.getLogger(name).addFilter(_withhold_update_contents)
         self._sender = TelegramSender(self.application.bot, settings.telegram_max_messages_per_second)
         self.username = ""
         if settings.telegram_webhook_url:
@@ -230,8 +242,7 @@ class TelegramChannel:
         failures = 0
         while True:
             try:
-                updates = await self.application.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT,
-                                                                 allowed_updates=ALLOWED_UPDATES)
+                updates = await self._fetch(offset)
                 await self._inbox.accept([a for a in map(to_arrival, updates) if a is not None])
             except Conflict:
                 log.critical("another process is polling this Telegram bot token (409 Conflict); stopping this one")
@@ -245,6 +256,29 @@ class TelegramChannel:
             failures = 0
             if updates:
                 offset = updates[-1].update_id + 1
+
+    async def _fetch(self, offset: int) -> list[Update]:
+        """The next batch of updates. If PTB cannot read one of them (a field it does not know the shape of), the
+        batch is fetched again as JSON and read one by one: an unreadable update is dropped, told in the log by its
+        id only, so that it does not hold back everyone after it."""
+        bot = self.application.bot
+        try:
+            return list(await bot.get_updates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES))
+        except TelegramError:
+            raise
+        except Exception:  # PTB raises whatever reading the JSON raised
+            log.warning("Telegram sent an update that could not be read; reading the batch one by one")
+        with warnings.catch_warnings(action="ignore", category=PTBUserWarning):  # "use Bot.get_updates"
+            raw = await bot.do_api_request("getUpdates", {"offset": offset, "allowed_updates": ALLOWED_UPDATES})
+        updates: list[Update] = []
+        for data in raw if isinstance(raw, list) else []:
+            try:
+                update = Update.de_json(data, bot)
+            except Exception:  # as above
+                log.error("dropped Telegram update %s: it could not be read", data.get("update_id", "?"))
+                update = Update(int(data["update_id"]))  # keeps the offset moving past it
+            updates.append(update)
+        return updates
 
     async def prepare(self, entry: InboxEntry) -> Inbound | Reply:
         """Answer a button press (stops its spinner) and download a photo or voice note; a download that fails is
