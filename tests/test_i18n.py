@@ -20,7 +20,7 @@ from bot.services.invites import Status
 ROOT = Path(__file__).resolve().parent.parent
 # Functions whose string arguments (positional or keyword) are message keys.
 CALLS = {"t", "translate", "say", "Retry", "push", "_reply", "_tell_reporter", "_ask_fixed", "IssueError",
-         "InviteError", "GridError", "confirm_abandon"}
+         "InviteError", "GridError", "confirm_abandon", "_page_told"}
 KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 
 

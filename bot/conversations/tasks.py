@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from bot.conversations.flow import Ctx, Done, Flow, Goto, Retry, State, Transition, choices
+from bot.domain.issues import Issue
 from bot.domain.messages import Button, Inbound, InboundKind, Reply
 from bot.domain.people import Person
 from bot.i18n import t
@@ -38,6 +39,12 @@ def _say(text: str) -> Done:
 def _page(text: str) -> Goto:
     """An action went through: say so, and show the task page again."""
     return Goto("card", (Reply(text),))
+
+
+async def _page_told(ctx: Ctx, issue: Issue, heard: str, unheard: str, **params: object) -> Goto:
+    """`_page` with the `heard` text when the reporter or a follower was told, else the `unheard` one."""
+    told = await service.anyone_told(ctx.tx, issue)
+    return _page(t(heard if told else unheard, ref=issue.ref, **params))
 
 
 def _with_cancel(buttons: tuple[tuple[Button, ...], ...] = ()) -> tuple[tuple[Button, ...], ...]:
@@ -103,7 +110,7 @@ async def _open(ctx: Ctx, token: str) -> Transition:
                                   for number, path in enumerate(photos, start=1)))
     if action == "acc":
         issue = await service.accept(ctx.tx, issue.id, member, ctx.now)
-        return _page(t("tasks.accepted", ref=issue.ref))
+        return await _page_told(ctx, issue, "tasks.accepted", "tasks.accepted_unheard")
     if not issue.is_open:  # no use asking for a note or reason the service will refuse
         return _say(t("issue.error.state", status=t(f"status.{issue.status.value}")))
     if action in ("esc", "up") and await service.at_top(ctx.tx, issue):
@@ -175,12 +182,13 @@ async def _escalate(ctx: Ctx, reason: str, *, hand_up: bool = False) -> Transiti
 
 async def _reject(ctx: Ctx, reason: str) -> Transition:
     issue = await service.reject(ctx.tx, ctx.data["issue"], _member(ctx), reason, ctx.now)
-    return _page(t("tasks.rejected", ref=issue.ref))
+    return await _page_told(ctx, issue, "tasks.rejected", "tasks.rejected_unheard")
 
 
 async def _duplicate(ctx: Ctx, original: str) -> Transition:
     issue = await service.mark_duplicate(ctx.tx, ctx.data["issue"], _member(ctx), original, ctx.now)
-    return _page(t("tasks.marked_duplicate", ref=issue.ref, original=original.strip().upper()))
+    return await _page_told(ctx, issue, "tasks.marked_duplicate", "tasks.marked_duplicate_unheard",
+                            original=original.strip().upper())
 
 
 async def ask_resolve(ctx: Ctx) -> Reply:
@@ -208,8 +216,7 @@ async def on_resolve(ctx: Ctx, inbound: Inbound) -> Transition:
 async def _resolve(ctx: Ctx, note: str) -> Transition:
     issue = await service.resolve(ctx.tx, ctx.data["issue"], _member(ctx), note, str(ctx.data.get("photo", "")),
                                   ctx.now)
-    asked = await service.asks_anyone(ctx.tx, issue)
-    return _page(t("tasks.resolved" if asked else "tasks.resolved_unasked", ref=issue.ref))
+    return await _page_told(ctx, issue, "tasks.resolved", "tasks.resolved_unasked")
 
 
 async def ask_hand_up(ctx: Ctx) -> Reply:

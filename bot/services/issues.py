@@ -619,8 +619,8 @@ async def _ask_fixed(tx: Tx, issue: Issue, cause: str, now: datetime, key: str, 
                           render=render)
 
 
-async def asks_anyone(tx: Tx, issue: Issue) -> bool:
-    """Whether anyone (the reporter, or a follower) is there to be asked whether it is fixed."""
+async def anyone_told(tx: Tx, issue: Issue) -> bool:
+    """Whether anyone (the reporter, or a follower) hears of the report's changes and is asked if it is fixed."""
     return bool(await _audience(tx, issue))
 
 
