@@ -253,6 +253,7 @@ class FakeWeComServer(LoopbackServer):
         self._task_ids: set[str] = set()
         self._response_codes: set[str] = set()
         self._failures: deque[_Failure] = deque()
+        self._delays: dict[str, float] = {}
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
 
@@ -272,6 +273,10 @@ class FakeWeComServer(LoopbackServer):
         """Every access token issued so far now answers 42001 (expired)."""
         for token in self._tokens.values():
             token.revoked = True
+
+    def delay(self, endpoint: str, seconds: float) -> None:
+        """Answer calls of ``endpoint`` only after ``seconds`` (0: at once again), as a slow WeCom would."""
+        self._delays[endpoint] = seconds
 
     def fail_next(self, n: int = 1, *, errcode: int | None = None, http_status: int | None = None,
                   endpoint: str | None = None) -> None:
@@ -359,6 +364,8 @@ class FakeWeComServer(LoopbackServer):
             call.body = await self._json(request)
             call.msgtype = str(call.body.get("msgtype", ""))
             call.users = [u for u in str(call.body.get("touser", "")).split("|") if u]
+        if self._delays.get(call.endpoint):
+            await asyncio.sleep(self._delays[call.endpoint])
         self._check_failures(call.endpoint)
         if call.endpoint != "gettoken":
             self._check_token(call.query.get("access_token"))
