@@ -11,10 +11,11 @@ import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 
@@ -31,6 +32,7 @@ HOOK = "/telegram/hook"
 SECRET = "kill-9_secret"
 BURST = 111
 WAIT = 60.0  # seconds: generous, for a loaded machine
+User = TypeVar("User", int, str)  # a Telegram user id, a WeCom userid
 
 
 class Bot:
@@ -100,6 +102,29 @@ async def bot(db: Path, env: dict[str, str]) -> AsyncIterator[Bot]:
         await process.stop()
 
 
+async def burst_until_killed(process: Bot, users: Sequence[User],
+                             deliver: Callable[[aiohttp.ClientSession, int, User], Awaitable[bool]]) -> list[User]:
+    """`deliver` one message from each user, 16 at a time (the n-th numbered n from 1), kill -9 the bot once 40
+    were acknowledged, and reap it; the users whose message was acknowledged."""
+    acknowledged: list[User] = []
+    limit = asyncio.Semaphore(16)
+
+    async def one(session: aiohttp.ClientSession, n: int, user: User) -> None:
+        async with limit:
+            try:
+                if await deliver(session, n, user):
+                    acknowledged.append(user)
+            except aiohttp.ClientError:
+                return  # the process is gone: not acknowledged
+        if len(acknowledged) == 40:
+            process.kill()
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(one(session, n, user) for n, user in enumerate(users, start=1)))
+    await process.reap()
+    return acknowledged
+
+
 def answered(server: FakeTelegramServer, users: list[int]) -> Counter[int]:
     return Counter({user: len(server.messages_to(user)) for user in users})
 
@@ -125,25 +150,14 @@ async def test_kill9_during_a_webhook_burst_loses_no_acknowledged_update(server:
     async with bot(tmp_path / "jinlin.db", telegram_env(server, webhook=True)) as process:
         await process.start(calls_again(server, "setWebhook", process.log))
         url = f"http://127.0.0.1:{process.port}{HOOK}"
-        acknowledged: list[int] = []
-        limit = asyncio.Semaphore(16)
 
-        async def post(session: aiohttp.ClientSession, update_id: int, user: int) -> None:
+        async def post(session: aiohttp.ClientSession, update_id: int, user: int) -> bool:
             update = {"update_id": update_id, **server.text_update(user, "/start")}
-            async with limit:
-                try:
-                    async with session.post(url, json=update,
-                                            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
-                        if response.status == 200:
-                            acknowledged.append(user)
-                except aiohttp.ClientError:
-                    return  # the process is gone: not acknowledged
-            if len(acknowledged) == 40:
-                process.kill()
+            async with session.post(url, json=update,
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+                return response.status == 200
 
-        async with aiohttp.ClientSession() as session:
-            await asyncio.gather(*(post(session, n, user) for n, user in enumerate(users, start=1)))
-        await process.reap()
+        acknowledged = await burst_until_killed(process, users, post)
         assert 40 <= len(acknowledged) < BURST
         unanswered_at_kill = [user for user in acknowledged if not server.messages_to(user)]
         assert unanswered_at_kill  # the kill came while acknowledged updates waited
@@ -245,8 +259,7 @@ async def test_kill9_during_a_wecom_burst_loses_no_acknowledged_callback(tmp_pat
         fake.delay("message/send", 0.3)  # replies lag behind, so acknowledged callbacks wait unhandled at the kill
         await process.start(serving(process))
         url = f"http://127.0.0.1:{process.port}{WECOM_PATH}"
-        acknowledged: dict[str, tuple[dict[str, str], bytes]] = {}
-        limit = asyncio.Semaphore(16)
+        requests: dict[str, tuple[dict[str, str], bytes]] = {}
 
         def callback(user: str, msg_id: int) -> tuple[dict[str, str], bytes]:
             xml = text_xml(user, "/start", create_time=int(time.time()), msg_id=msg_id)
@@ -257,20 +270,12 @@ async def test_kill9_during_a_wecom_burst_loses_no_acknowledged_callback(tmp_pat
                                     headers={"Content-Type": "text/xml"}) as response:
                 return response.status
 
-        async def deliver(session: aiohttp.ClientSession, msg_id: int, user: str) -> None:
+        async def deliver(session: aiohttp.ClientSession, msg_id: int, user: str) -> bool:
             request = callback(user, msg_id)
-            async with limit:
-                try:
-                    if await post(session, request) == 200:
-                        acknowledged[user] = request
-                except aiohttp.ClientError:
-                    return  # the process is gone: not acknowledged
-            if len(acknowledged) == 40:
-                process.kill()
+            requests[user] = request
+            return await post(session, request) == 200
 
-        async with aiohttp.ClientSession() as session:
-            await asyncio.gather(*(deliver(session, n, user) for n, user in enumerate(users, start=1)))
-        await process.reap()
+        acknowledged = await burst_until_killed(process, users, deliver)
         assert 40 <= len(acknowledged) < BURST
         assert [user for user in acknowledged if not fake.messages_to(user)]  # the kill came while callbacks waited
         in_flight = await process.in_flight()
@@ -289,7 +294,7 @@ async def test_kill9_during_a_wecom_burst_loses_no_acknowledged_callback(tmp_pat
         first = next(iter(acknowledged))
         before = len(fake.messages_to(first))
         async with aiohttp.ClientSession() as session:
-            assert await post(session, acknowledged[first]) == 200
+            assert await post(session, requests[first]) == 200
             assert await post(session, callback(first, 10_000)) == 200  # a new message: answered after the retry
         await fake.wait_until(lambda: len(fake.messages_to(first)) > before, WAIT, process.log.read_text)
         assert len(fake.messages_to(first)) == before + 1
