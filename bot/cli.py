@@ -119,7 +119,7 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line `argv` (else sys.argv); the exit code."""
+    """Run the command line `argv` (else the arguments this process was given); the exit code."""
     try:
         settings: Settings | None = load()
         problem = None
