@@ -37,14 +37,6 @@ from bot.storage.db import Database
 log = logging.getLogger(__name__)
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL, and Telegram's URLs contain the bot token; urllib3 (under wechatpy) logs
-    # request lines, and WeCom's carry the corp secret or the access token; wechatpy tells of each token fetch.
-    for noisy in ("httpx", "httpcore", "urllib3", "apscheduler", "wechatpy"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 class Core:
     """Store, media store, engine and outbox worker: what every channel shares."""
 

@@ -1,4 +1,5 @@
-"""Message catalogs from locales/*.po, compiled in memory at load; the current locale lives in a ContextVar."""
+"""Message catalogs from locales/*.po (the package bot.locales), compiled in memory at load; the current locale lives
+in a ContextVar."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES = files("bot.locales")  # the repository's locales/, installed as bot/locales
 DOMAIN = "jinlin"
 SUPPORTED = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
@@ -21,8 +23,8 @@ DEFAULT_LOCALE = "zh_CN"
 _current: ContextVar[str] = ContextVar("jinlin_locale", default=DEFAULT_LOCALE)
 
 
-def po_path(locale: str) -> Path:
-    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(locale: str) -> Traversable:
+    return LOCALES / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 @cache

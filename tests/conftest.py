@@ -1,4 +1,5 @@
-"""Fixtures shared by the test modules: a database, a manual clock, the fake Bot API server."""
+"""Fixtures shared by the test modules: a database, a manual clock, the fake Bot API server. Loading the Telegram
+adapter opts PTB into timedelta durations (PTB_TIMEDELTA), for the tests that drive PTB directly too."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import bot.handlers.telegram_send  # noqa: F401  (see above)
 from bot.clock import ManualClock
 from bot.storage.db import Database
 from tests.fake_telegram import FakeTelegramServer

@@ -4,11 +4,8 @@ further at every reading) lets it run at full speed without anyone sleeping."""
 
 from __future__ import annotations
 
-import asyncio
 import io
-import os
 import re
-import sys
 import time
 from collections import Counter
 from dataclasses import replace
@@ -34,9 +31,9 @@ from bot.services.people import grant_street_admin
 from bot.storage import broadcasts, grid, outbox, people
 from bot.storage.db import Database
 from tests import harness
+from tests.cli_harness import console_demo
 from tests.fake_telegram import FakeTelegramServer, SentMessage
 from tests.harness import SAMPLE, TOKEN, Chat, Member, TickingClock, running, seed_people, seed_street
-from tests.test_console import Terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETARY, LEADER, ADMIN = 3301, 3401, 3900
@@ -404,13 +401,7 @@ async def test_telegram_sender_edits_in_place_and_uploads_a_photo_once(server: F
 
 
 async def test_the_console_admin_broadcasts_and_sees_progress(tmp_path: Path) -> None:
-    env = {**os.environ, "JINLIN_DB": str(tmp_path / "demo.db"), "JINLIN_LOCALE": "zh_CN", "PYTHONUNBUFFERED": "1"}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "run_bot.py"), cwd=tmp_path, env=env, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    terminal = Terminal(process)
-    try:
+    async with console_demo(tmp_path) as terminal:
         await terminal.expect("同意吗？")
         for line, answer in (("/as admin", "请选择"), ("📢 群发通知", "📢 群发范围：近邻街道"),
                              ("幸福社区", "📢 群发范围：幸福社区"), ("✅ 发给幸福社区", "发给幸福社区的哪些人？"),
@@ -424,11 +415,7 @@ async def test_the_console_admin_broadcasts_and_sees_progress(tmp_path: Path) ->
         shown = await terminal.expect("📢 群发完成 · 幸福社区 · 网格成员\n共 6 人\n✅ 已送达 6")
         assert shown.count("📢 通知 · 幸福社区\n\n今晚七点网格员例会") == 6
         await terminal.type("/quit")
-        await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        assert await terminal.process.wait() == 0
 
 
 @pytest.mark.parametrize("locale", SUPPORTED)

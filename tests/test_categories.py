@@ -16,7 +16,7 @@ from bot.services.categories import ImportRejected, export_categories, import_ca
 from bot.services.grid_import import import_grid, render_errors
 from bot.storage import grid, issues, people
 from bot.storage.db import Database
-from tests.test_cli import run
+from tests.cli_harness import run
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "code,duty,building_hours,complex_hours,community_hours,street_hours,infrastructure,name_zh,name_en\n"

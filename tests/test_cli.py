@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,15 +13,7 @@ from bot.domain.people import Duty
 from bot.services import posters
 from bot.storage import invites as invite_store
 from bot.storage.db import Database
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "JINLIN_DB": str(tmp_path / "office.db"), "JINLIN_LOCALE": "zh_CN", **env}
-    environ.pop("TELEGRAM_BOT_TOKEN", None)
-    return subprocess.run([sys.executable, str(ROOT / "run_bot.py"), *args], cwd=tmp_path, env=environ,
-                          capture_output=True, text=True, timeout=60, check=False)
+from tests.cli_harness import ROOT, python, run
 
 
 def test_grid_import_export_invite_and_posters(tmp_path: Path) -> None:
@@ -141,3 +130,27 @@ async def test_invite_takes_several_duties_in_one_option(tmp_path: Path) -> None
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == ("没有“cooking”这个分工。"
                                       "可以用的分工：safety, sanitation, mediation, publicity, legal_advisor")
+
+
+def test_office_commands_load_no_channel_library(tmp_path: Path) -> None:
+    """Each office tool through bot.cli.main in one process, which then lists the channels' libraries it holds; last,
+    it loads bot.app (the channels) and lists them again, to show that the listing sees them."""
+    commands = [["grid", "import", str(ROOT / "sample" / "grid.csv")], ["grid", "export", "grid.csv"],
+                ["categories", "export", "categories.csv"], ["lecture", "list"],
+                ["invite", "--role", "building_leader", "--unit", "C01-A-B1"],
+                ["posters", "--out", "posters", "--bot-username", "jinlin_bot"]]
+    script = f"""
+import sys
+from bot.cli import main
+codes = [main(command) for command in {commands!r}]
+channels = lambda: sorted({{name.split(".")[0] for name in sys.modules}} & {{"telegram", "wechatpy", "aiohttp"}})
+print(codes, channels())
+import bot.app
+print(channels())
+"""
+    result = python(tmp_path, "-c", script)
+
+    assert result.returncode == 0, result.stderr
+    office, after_app = result.stdout.splitlines()[-2:]
+    assert office.startswith("[0, 0, 0, 0, 0, ") and office.endswith("] []")  # posters: 0, or 1 without a CJK font
+    assert after_app == "['aiohttp', 'telegram', 'wechatpy']"

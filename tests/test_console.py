@@ -7,7 +7,6 @@ import asyncio
 import io
 import os
 import re
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,53 +29,19 @@ from bot.services.media import MediaStore
 from bot.storage import grid, people
 from bot.storage import meetings as meeting_store
 from bot.storage.db import Database
+from tests.cli_harness import Terminal, console_demo
 from tests.harness import TickingClock
 
-ROOT = Path(__file__).resolve().parent.parent
 TZ = "Asia/Shanghai"
 ZONE = ZoneInfo(TZ)
 MONDAY = datetime(2030, 3, 4, 0, 0, tzinfo=UTC)  # Monday 08:00 in Shanghai; this week's meeting is Saturday 9 March
 WHEN = "3月9日（周六）09:00"
 
 
-class Terminal:
-    """A running `python run_bot.py console`, read until expected text appears."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.screen = ""
-        self._read = 0
-
-    async def type(self, line: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(f"{line}\n".encode())
-        await self.process.stdin.drain()
-
-    async def expect(self, text: str, timeout: float = 10.0) -> str:  # noqa: ASYNC109
-        """Wait for `text` after what earlier expectations consumed; returns the output up to it."""
-        assert self.process.stdout is not None
-        async with asyncio.timeout(timeout):
-            while (found := self.screen.find(text, self._read)) < 0:
-                chunk = await self.process.stdout.read(4096)
-                if not chunk:
-                    raise AssertionError(f"console ended without {text!r}; it printed:\n{self.screen}")
-                self.screen += chunk.decode()
-        seen = self.screen[self._read:found + len(text)]
-        self._read = found + len(text)
-        return seen
-
-
 @pytest.fixture
 async def terminal(tmp_path: Path) -> AsyncIterator[Terminal]:
-    env = {**os.environ, "JINLIN_DB": str(tmp_path / "demo.db"), "JINLIN_LOCALE": "zh_CN", "PYTHONUNBUFFERED": "1"}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "run_bot.py"), cwd=tmp_path, env=env, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    yield Terminal(process)
-    if process.returncode is None:
-        process.kill()
-    await process.wait()
+    async with console_demo(tmp_path) as running:
+        yield running
 
 
 async def test_resident_joins_by_picking_their_building(terminal: Terminal) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import time
-import warnings
 from collections.abc import AsyncIterator
 
 import pytest
@@ -54,10 +53,9 @@ def keyboard(*pairs: tuple[str, str]) -> InlineKeyboardMarkup:
 
 
 def retry_seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():  # as above
-        warnings.simplefilter("ignore")
-        value = error.retry_after
-    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
+    """The wait the fake asked for, which PTB gives as a timedelta (PTB_TIMEDELTA, see conftest.py)."""
+    assert isinstance(error.retry_after, dtm.timedelta)
+    return error.retry_after.total_seconds()
 
 
 async def test_get_me_and_url_layout(server: FakeTelegramServer, bot: Bot) -> None:
@@ -155,8 +153,7 @@ async def test_text_validation(server: FakeTelegramServer, bot: Bot) -> None:
 
 async def test_retry_after(server: FakeTelegramServer, bot: Bot) -> None:
     server.fail_next("SendMessage", status=429, retry_after=7)
-    with pytest.raises(RetryAfter) as caught, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # PTB 22 warns that int retry_after is deprecated
+    with pytest.raises(RetryAfter) as caught:
         await bot.send_message(USER, "first try")
     assert retry_seconds(caught.value) == 7
     await bot.send_message(USER, "second try")
@@ -489,9 +486,7 @@ async def send_all(bot: Bot, chats: list[int]) -> list[Message | RetryAfter]:
         except RetryAfter as error:
             return error
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # PTB 22 warns that int retry_after is deprecated
-        return await asyncio.gather(*map(one, chats))
+    return await asyncio.gather(*map(one, chats))
 
 
 async def test_limits_are_off_by_default(server: FakeTelegramServer) -> None:
@@ -542,8 +537,7 @@ async def test_two_messages_to_one_chat_within_the_interval_get_429(
     server.enforce_limits(100, per_chat_interval=0.3)
     await bot.send_message(USER, "first")
     seconds.now += 0.29
-    with pytest.raises(RetryAfter) as caught, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with pytest.raises(RetryAfter) as caught:
         await bot.send_message(USER, "too soon")
     assert retry_seconds(caught.value) == 1
     await bot.send_message(USER + 1, "another chat is not held up")

@@ -27,7 +27,7 @@ KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 def _literal_keys() -> set[str]:
     """String keys passed to t(), translate() and Retry() anywhere in the code."""
     keys: set[str] = set()
-    for path in [*ROOT.joinpath("bot").rglob("*.py"), ROOT / "run_bot.py"]:
+    for path in ROOT.joinpath("bot").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in CALLS:
                 for arg in [*node.args, *(keyword.value for keyword in node.keywords)]:

@@ -4,10 +4,8 @@ check-in and the satisfaction poll; scheduled sends across downtime; rights; and
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,7 +21,7 @@ from bot.services.grid_import import import_grid
 from bot.storage import grid, people
 from bot.storage.db import Database
 from bot.storage.lectures import Kind, Lecture
-from tests import harness
+from tests import cli_harness, harness
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import SAMPLE, Chat, Member, TickingClock, running, seed_street
 
@@ -401,10 +399,7 @@ def test_typed_times(typed: str, expected: str) -> None:
 
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "JINLIN_DB": str(tmp_path / "office.db"), "JINLIN_LOCALE": "zh_CN", "JINLIN_TIMEZONE": TZ}
-    environ.pop("TELEGRAM_BOT_TOKEN", None)
-    return subprocess.run([sys.executable, str(ROOT / "run_bot.py"), *args], cwd=tmp_path, env=environ,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return cli_harness.run(tmp_path, *args, JINLIN_TIMEZONE=TZ)
 
 
 def test_command_line_creates_lists_and_cancels(tmp_path: Path) -> None:
@@ -439,7 +434,7 @@ def test_command_line_creates_lists_and_cancels(tmp_path: Path) -> None:
 
 def test_every_lecture_message_is_in_both_catalogs() -> None:
     sources = [ROOT / "bot" / "services" / "lectures.py", ROOT / "bot" / "conversations" / "lecture.py",
-               ROOT / "run_bot.py"]
+               ROOT / "bot" / "cli.py"]
     used = {key for path in sources for key in re.findall(r"[\"'](lecture\.[a-z_.]*[a-z_])[\"']", path.read_text())}
     used |= {f"lecture.kind.{kind.value}" for kind in Kind} | {f"lecture.new.{kind.value}" for kind in Kind}
     used |= {f"lecture.ask.{field}" for field in ("title", "speaker", "place")}

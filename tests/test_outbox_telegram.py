@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -87,12 +90,8 @@ async def test_photos_are_uploaded_from_a_path_or_reused_by_file_id(
     assert (reused.file, reused.file_id, reused.text) == (None, file_id, None)
 
 
-@pytest.mark.parametrize("timedelta_mode", [False, True])
 async def test_a_429_pauses_sending_until_retry_after_has_passed(
-        db: Database, clock: ManualClock, server: FakeTelegramServer, worker: OutboxWorker,
-        monkeypatch: pytest.MonkeyPatch, timedelta_mode: bool) -> None:
-    if timedelta_mode:
-        monkeypatch.setenv("PTB_TIMEDELTA", "true")  # PTB then reports retry_after as a timedelta
+        db: Database, clock: ManualClock, server: FakeTelegramServer, worker: OutboxWorker) -> None:
     server.fail_next("sendMessage", status=429, retry_after=3)
     await enqueue(db, clock, PRIVATE, Reply("hello"), key="r1")
     await enqueue(db, clock, PRIVATE + 1, Reply("hello too"), key="r2")
@@ -226,3 +225,14 @@ async def _after_slot(worker: OutboxWorker, clock: ManualClock) -> int:
     assert at is not None
     clock.advance((at - clock.now()).total_seconds())
     return await worker.run_once()
+
+
+def test_loading_the_telegram_adapter_opts_ptb_into_timedelta_durations() -> None:
+    """In a process whose environment lacks PTB_TIMEDELTA, with warnings as errors: once the adapter is loaded, PTB
+    gives RetryAfter's wait as a timedelta, without the deprecation warning an int would raise."""
+    script = ("import bot.handlers.telegram_send; from telegram.error import RetryAfter; "
+              "print(repr(RetryAfter(3).retry_after))")
+    environ = {name: value for name, value in os.environ.items() if name != "PTB_TIMEDELTA"}
+    result = subprocess.run([sys.executable, "-W", "error", "-c", script], env=environ, capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert (result.stdout.strip(), result.returncode) == ("datetime.timedelta(seconds=3)", 0), result.stderr

@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import warnings
+import os
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import telegram
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions
 from telegram import error as tg_error
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery.outbox import ChannelLimits, Permanent, RetryAfter, SendResult, Sent, Transient, Unreachable
 from bot.domain.messages import Reply
 
 log = logging.getLogger(__name__)
+# PTB 22 gives durations (RetryAfter.retry_after ...) as timedelta, as PTB 23 will, when this is set, and as int
+# seconds with a PTBDeprecationWarning otherwise; it reads the variable at every use, so it holds from here on.
+os.environ["PTB_TIMEDELTA"] = "true"
 
 CHANNEL = "telegram"
 PRIVATE_CHAT_INTERVAL = 1.0  # seconds between two messages to one person
@@ -137,7 +140,7 @@ class TelegramSender:
 def _outcome(exc: tg_error.TelegramError) -> SendResult:
     match exc:
         case tg_error.RetryAfter():
-            return RetryAfter(_retry_seconds(exc))
+            return RetryAfter(cast(timedelta, exc.retry_after).total_seconds())  # PTB_TIMEDELTA is set above
         case tg_error.Forbidden():
             return Unreachable(exc.message)
         case tg_error.BadRequest() if "chat not found" in exc.message.lower():
@@ -149,14 +152,6 @@ def _outcome(exc: tg_error.TelegramError) -> SendResult:
             return Transient(exc.message)
         case _:
             return Transient(f"{type(exc).__name__}: {exc.message}")
-
-
-def _retry_seconds(exc: tg_error.RetryAfter) -> float:
-    """PTB 22 reports retry_after as int seconds or, with PTB_TIMEDELTA set, as a timedelta."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _chat(chat_id: str) -> int | str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
+from importlib.resources import files
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, SystemClock
@@ -20,7 +20,7 @@ from bot.storage import grid, people
 from bot.storage import meetings as meeting_store
 from bot.storage.db import Database, Tx
 
-SAMPLE_GRID = Path(__file__).resolve().parents[2] / "sample" / "grid.csv"
+SAMPLE_GRID = files("bot.sample") / "grid.csv"  # the repository's sample/, installed as bot/sample
 CHANNEL = "console"
 ADMIN_ID = "admin"  # the console demo's street administrator
 DEFAULT_TIMEZONE = "Asia/Shanghai"  # the settings' default, for callers that do not pass theirs
