@@ -24,14 +24,15 @@ from bot.config import Settings
 from bot.delivery.outbox import OutboxWorker, Sent
 from bot.domain.messages import Reply
 from bot.domain.people import Account, Duty, Role
+from bot.features.broadcasts import service
+from bot.features.broadcasts import store as broadcasts
+from bot.features.broadcasts.service import Audience, BroadcastError
 from bot.handlers.console import ConsoleSender
 from bot.handlers.telegram_send import TelegramSender
 from bot.i18n import SUPPORTED, translate
-from bot.services import broadcasts as service
-from bot.services.broadcasts import Audience, BroadcastError
 from bot.services.grid_import import import_grid
 from bot.services.people import grant_street_admin
-from bot.storage import broadcasts, grid, outbox, people
+from bot.storage import grid, outbox, people
 from bot.storage.db import Database
 from tests import harness
 from tests.fake_telegram import FakeTelegramServer, SentMessage

@@ -17,12 +17,12 @@ from babel.messages.pofile import read_po
 
 from bot.clock import ManualClock, iso
 from bot.domain.people import Role
+from bot.features.lectures import service
+from bot.features.lectures.store import Kind, Lecture
 from bot.i18n import SUPPORTED, po_path, use_locale
-from bot.services import lectures as service
 from bot.services.grid_import import import_grid
 from bot.storage import grid, people
 from bot.storage.db import Database
-from bot.storage.lectures import Kind, Lecture
 from tests import harness
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import SAMPLE, Chat, Member, TickingClock, running, seed_street
