@@ -435,7 +435,7 @@ async def test_the_console_admin_broadcasts_and_sees_progress(tmp_path: Path) ->
 @pytest.mark.parametrize("locale", SUPPORTED)
 def test_refusals_are_in_the_catalogs(locale: str) -> None:
     """tests/test_i18n.py does not look inside BroadcastError(...): the keys its refusals name exist too."""
-    source = (ROOT / "bot" / "services" / "broadcasts.py").read_text(encoding="utf-8")
+    source = (ROOT / "bot" / "features" / "broadcasts" / "service.py").read_text(encoding="utf-8")
     keys = set(re.findall(r'BroadcastError\("([a-z_.]+)"', source))
     assert keys == {"auth.denied", "broadcast.need_text", "broadcast.too_long", "broadcast.nobody_sent"}
     assert all(translate(locale, key) != key for key in keys)

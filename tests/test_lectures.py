@@ -438,8 +438,8 @@ def test_command_line_creates_lists_and_cancels(tmp_path: Path) -> None:
 
 
 def test_every_lecture_message_is_in_both_catalogs() -> None:
-    sources = [ROOT / "bot" / "services" / "lectures.py", ROOT / "bot" / "conversations" / "lecture.py",
-               ROOT / "run_bot.py"]
+    sources = [ROOT / "bot" / "features" / "lectures" / "service.py",
+               ROOT / "bot" / "features" / "lectures" / "lecture.py", ROOT / "run_bot.py"]
     used = {key for path in sources for key in re.findall(r"[\"'](lecture\.[a-z_.]*[a-z_])[\"']", path.read_text())}
     used |= {f"lecture.kind.{kind.value}" for kind in Kind} | {f"lecture.new.{kind.value}" for kind in Kind}
     used |= {f"lecture.ask.{field}" for field in ("title", "speaker", "place")}

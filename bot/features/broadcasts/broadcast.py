@@ -9,7 +9,8 @@ from bot.conversations.flow import Ctx, Done, Flow, Goto, Retry, State, Transiti
 from bot.domain.grid import GridUnit, Level
 from bot.domain.messages import Inbound, InboundKind, Reply
 from bot.features.broadcasts import service
-from bot.features.broadcasts.service import Audience, BroadcastError
+from bot.features.broadcasts.model import Audience
+from bot.features.broadcasts.service import BroadcastError
 from bot.i18n import t
 from bot.services.people import place_label
 from bot.storage import grid

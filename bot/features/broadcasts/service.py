@@ -19,7 +19,7 @@ from bot.domain.messages import Reply
 from bot.domain.people import Person, Role
 from bot.domain.refusal import Refusal
 from bot.features.broadcasts import store
-from bot.features.broadcasts.store import Audience, Broadcast, Progress
+from bot.features.broadcasts.model import Audience, Broadcast, Progress
 from bot.i18n import t, use_locale
 from bot.services.people import place_label
 from bot.storage import grid, outbox, people

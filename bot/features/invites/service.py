@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
-from bot.domain.grid import GridUnit
 from bot.domain.people import Duty, Role
 from bot.domain.refusal import Refusal
 from bot.features.invites import store as invites
+from bot.features.invites.model import Redemption, Status
 from bot.i18n import t, use_locale
 from bot.services import notify
 from bot.services.people import place_label
@@ -26,22 +24,6 @@ _DUTY_SEPARATORS = re.compile(r"[,，、\s]")
 
 class InviteError(Refusal):
     """A bad invite request."""
-
-
-class Status(StrEnum):
-    OK = "ok"
-    UNKNOWN = "unknown"
-    USED = "used"
-    EXPIRED = "expired"
-
-
-@dataclass(frozen=True, slots=True)
-class Redemption:
-    status: Status
-    role: Role | None = None
-    unit: GridUnit | None = None
-    duties: tuple[Duty, ...] = ()
-    created_by: str = ""
 
 
 def is_invite_payload(payload: str) -> bool:

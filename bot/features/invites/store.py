@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import iso, parse_iso
 from bot.domain.people import Duty, Role
+from bot.features.invites.model import Invite
 from bot.storage.db import Tx
-
-
-@dataclass(frozen=True, slots=True)
-class Invite:
-    code: str
-    role: Role
-    unit_id: int
-    duties: tuple[Duty, ...]
-    expires_at: datetime
-    used: bool
-    created_by: str  # "channel:user_id" of the admin, or "cli"
 
 
 async def create(tx: Tx, *, code: str, role: Role, unit_id: int, duties: tuple[Duty, ...], created_by: str,

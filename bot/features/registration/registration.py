@@ -21,6 +21,7 @@ from bot.conversations.flow import (
 from bot.domain.grid import Level
 from bot.domain.messages import Inbound, Reply
 from bot.features.invites import service as invites
+from bot.features.invites.model import Status
 from bot.features.registration import language
 from bot.i18n import normalize, t
 from bot.services import people as people_service
@@ -31,7 +32,7 @@ async def begin(ctx: Ctx) -> Transition:
     payload = str(ctx.data.pop("payload", ""))
     if payload and invites.is_invite_payload(payload):
         found = await invites.check(ctx.tx, payload, ctx.now)
-        if found.status is not invites.Status.OK:
+        if found.status is not Status.OK:
             return Done((Reply(t(f"invite.status.{found.status.value}")),))
         ctx.data["invite"] = payload
         return Goto("invite")
@@ -130,7 +131,7 @@ async def on_room(ctx: Ctx, inbound: Inbound) -> Transition:
 
 async def ask_invite(ctx: Ctx) -> Reply:
     found = await invites.check(ctx.tx, ctx.data["invite"], ctx.now)
-    if found.status is not invites.Status.OK or found.role is None or found.unit is None:
+    if found.status is not Status.OK or found.role is None or found.unit is None:
         return Reply(t(f"invite.status.{found.status.value}"))
     return Reply(
         t("invite.offer", role=t(f"role.{found.role.value}"),
@@ -152,7 +153,7 @@ async def on_invite(ctx: Ctx, inbound: Inbound) -> Transition:
 async def _redeem(ctx: Ctx) -> Transition:
     assert ctx.person is not None
     found = await invites.redeem(ctx.tx, ctx.data.pop("invite"), ctx.person.id, ctx.now)
-    if found.status is not invites.Status.OK or found.role is None or found.unit is None:
+    if found.status is not Status.OK or found.role is None or found.unit is None:
         return Done((Reply(t(f"invite.status.{found.status.value}")),))
     place = await people_service.place_label(ctx.tx, found.unit.id)
     return Done((Reply(t("invite.granted", role=t(f"role.{found.role.value}"), place=place)),))
