@@ -21,7 +21,7 @@ from bot.services.dates import WEEKDAYS
 ROOT = Path(__file__).resolve().parent.parent
 # Functions whose string arguments (positional or keyword) are message keys: these, and every feature's refusals.
 CALLS = {"t", "translate", "say", "Retry", "push", "_reply", "_tell_reporter", "_ask_fixed", "GridError",
-         "MediaError", "PosterError", "confirm_abandon", "_page_told"}
+         "MediaError", "PosterError", "confirm_abandon", "_page_told", "MenuEntry"}
 CALLS |= {refusal.__name__ for refusal in discover().refusals}
 KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 
