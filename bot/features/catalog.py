@@ -78,8 +78,8 @@ def collect(features: Iterable[Feature]) -> Catalog:
 
 def _feature_of(name: str) -> Feature:
     declared = getattr(importlib.import_module(f"{package.__name__}.{name}.feature"), "FEATURE", None)
-    if not isinstance(declared, Feature):
-        raise TypeError(f"{package.__name__}.{name}.feature must define FEATURE = Feature(...)")
+    if not isinstance(declared, Feature) or declared.name != name:
+        raise TypeError(f"{package.__name__}.{name}.feature must define FEATURE = Feature({name!r}, ...)")
     return declared
 
 
