@@ -44,7 +44,7 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.domain.grid import Level
 from bot.domain.people import Account, Role
-from bot.services.categories import COLUMNS, import_categories
+from bot.features.reports.categories import COLUMNS, import_categories
 from bot.services.grid_import import import_grid
 from bot.storage import grid, people
 from bot.storage.db import Database

@@ -9,13 +9,13 @@ the bot numbers them, the newest 5 % still open (with their building leader as r
 escalation timer each), the rest closed.
 
 Timed, on that database opened as the bot opens it (WAL, synchronous=FULL, PRAGMA optimize), each through the
-services the flows call: filing a report (bot.services.issues.submit, in its own write transaction: number, route,
-audit, push), "my tasks" of a building leader and of the street administrator (issues.tasks_for), one timer pass
-over every source of scheduled work with 200 reminders due and with nothing due, a notice to every resident
-(bot.services.broadcasts.create: one outbox row each, one transaction), and closing the store. Start-up is timed
-in a child process: bot.app.start_service with no channel configured (store, HTTP server, outbox, scheduler) on
-the seeded file; its resident set size then (VmRSS of /proc/self/status) and at most (getrusage) are printed
-beside those of a bare Python interpreter.
+services the flows call: filing a report (bot.features.reports.service.submit, in its own write transaction:
+number, route, audit, push), "my tasks" of a building leader and of the street administrator (issues.tasks_for),
+one timer pass over every source of scheduled work with 200 reminders due and with nothing due, a notice to every
+resident (bot.features.broadcasts.service.create: one outbox row each, one transaction), and closing the store.
+Start-up is timed in a child process: bot.app.start_service with no channel configured (store, HTTP server,
+outbox, scheduler) on the seeded file; its resident set size then (VmRSS of /proc/self/status) and at most
+(getrusage) are printed beside those of a bare Python interpreter.
 
     .venv/bin/python bench/scale.py [--residents 50000] [--issues 1000000]
 """
@@ -48,10 +48,11 @@ from bot.app import start_service
 from bot.clock import SystemClock, iso
 from bot.config import Settings
 from bot.domain.people import Person
-from bot.services import broadcasts, timers
-from bot.services import issues as issue_service
+from bot.features.broadcasts import service as broadcasts
+from bot.features.broadcasts.store import Audience
+from bot.features.catalog import discover
+from bot.features.reports import service as issue_service
 from bot.storage import people
-from bot.storage.broadcasts import Audience
 from bot.storage.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,7 +218,7 @@ async def measure(path: Path, street: Street, now: datetime) -> list[tuple[str, 
     fired: list[int] = []
 
     async def timer_pass() -> None:
-        fired.append(sum([await source.fire_due(db, pass_at, TIMEZONE) for source in timers.sources(None)]))
+        fired.append(sum([await source.fire_due(db, pass_at, TIMEZONE) for source in discover().job_sources(None)]))
 
     results.append((f"timer pass: {DUE_REMINDERS} reminders due", await timed(timer_pass), f"{fired[-1]} fired"))
     results.append(("timer pass: nothing due", await timed(timer_pass, 5), f"{fired[-1]} fired"))

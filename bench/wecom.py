@@ -16,7 +16,7 @@ timed within one process.
    aiohttp (WeChatCrypto.decrypt_message, answer 200, then WeChatClient.message.send_text in a thread): the cost of
    the transport and crypto alone.
 2. Broadcast. `--members` residents of 和谐社区 on WeCom accounts (all within the application's range); the street's
-   administrator starts a notice to them through bot.services.broadcasts.create (the service the broadcast flow
+   administrator starts a notice to them through bot.features.broadcasts.service.create (the service the broadcast flow
    uses) on the running service's database, and the outbox is woken. Timed from just before that transaction until
    the last notice message/send call and until the administrator's delivery report ("群发完成") reaches the fake.
    Counted: message/send calls carrying the notice (target ≤ 10: 1,000 members a call) and their sizes; throughput
@@ -55,8 +55,8 @@ from bot.app import start_service
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.domain.people import Account
-from bot.services import broadcasts
-from bot.services.broadcasts import Audience
+from bot.features.broadcasts import service as broadcasts
+from bot.features.broadcasts.service import Audience
 from bot.services.grid_import import import_grid
 from bot.services.people import grant_street_admin
 from bot.storage import grid, people

@@ -17,9 +17,10 @@ from typing import TextIO
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, StartupError
 from bot.conversations.engine import Engine
-from bot.conversations.registry import all_flows
 from bot.delivery.inbox import InboxChannel, InboxWorker
 from bot.delivery.outbox import ChannelSender, OutboxWorker
+from bot.features.broadcasts.service import ProgressReporter
+from bot.features.catalog import all_flows
 from bot.handlers.console import ConsoleChannel, ConsoleSender
 from bot.handlers.http import HttpServer
 from bot.handlers.telegram import TelegramChannel
@@ -29,7 +30,6 @@ from bot.i18n import use_locale
 from bot.scheduler import Scheduler
 from bot.services import demo
 from bot.services import people as people_service
-from bot.services.broadcasts import ProgressReporter
 from bot.services.demo import ADMIN_ID
 from bot.services.media import MediaStore
 from bot.storage.db import Database

@@ -15,13 +15,14 @@ from typing import Any, NoReturn
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, StartupError, load
 from bot.domain.people import Role
+from bot.features.invites import service as invites
+from bot.features.lectures import service as lectures
+from bot.features.lectures.store import Kind
+from bot.features.reports.categories import export_categories, import_categories
 from bot.i18n import DEFAULT_LOCALE, t, use_locale
-from bot.services import invites, lectures
-from bot.services.categories import export_categories, import_categories
 from bot.services.grid_import import ImportRejected, ImportReport, export_grid, import_grid, render_errors
 from bot.services.posters import PosterError, write_posters
 from bot.storage.db import Database, StoreLockedError
-from bot.storage.lectures import Kind
 
 
 class _Formatter(argparse.HelpFormatter):

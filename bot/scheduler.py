@@ -12,7 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.clock import Clock
 from bot.delivery.outbox import OutboxWorker
 from bot.domain.quiet import QuietHours
-from bot.services import timers
+from bot.features.catalog import discover
 from bot.services.media import MediaStore
 from bot.storage import inbox, outbox
 from bot.storage.db import Database
@@ -31,7 +31,7 @@ class Scheduler:
     def __init__(self, db: Database, clock: Clock, worker: OutboxWorker, timezone: str, media: MediaStore,
                  quiet: QuietHours | None, *, outbox_retention: timedelta) -> None:
         self._db = db
-        self._sources = timers.sources(quiet)
+        self._sources = discover().job_sources(quiet)
         self._media = media
         self._clock = clock
         self._outbox = worker

@@ -21,14 +21,15 @@ from bot.config import Settings
 from bot.delivery.outbox import OutboxWorker, Sent
 from bot.domain.messages import Reply
 from bot.domain.people import Account, Duty, Role
+from bot.features.broadcasts import service
+from bot.features.broadcasts import store as broadcasts
+from bot.features.broadcasts.service import Audience, BroadcastError
 from bot.handlers.console import ConsoleSender
 from bot.handlers.telegram_send import TelegramSender
 from bot.i18n import SUPPORTED, translate
-from bot.services import broadcasts as service
-from bot.services.broadcasts import Audience, BroadcastError
 from bot.services.grid_import import import_grid
 from bot.services.people import grant_street_admin
-from bot.storage import broadcasts, grid, outbox, people
+from bot.storage import grid, outbox, people
 from bot.storage.db import Database
 from tests import harness
 from tests.cli_harness import console_demo
@@ -421,7 +422,7 @@ async def test_the_console_admin_broadcasts_and_sees_progress(tmp_path: Path) ->
 @pytest.mark.parametrize("locale", SUPPORTED)
 def test_refusals_are_in_the_catalogs(locale: str) -> None:
     """tests/test_i18n.py does not look inside BroadcastError(...): the keys its refusals name exist too."""
-    source = (ROOT / "bot" / "services" / "broadcasts.py").read_text(encoding="utf-8")
+    source = (ROOT / "bot" / "features" / "broadcasts" / "service.py").read_text(encoding="utf-8")
     keys = set(re.findall(r'BroadcastError\("([a-z_.]+)"', source))
     assert keys == {"auth.denied", "broadcast.need_text", "broadcast.too_long", "broadcast.nobody_sent"}
     assert all(translate(locale, key) != key for key in keys)

@@ -10,11 +10,12 @@ import pytest
 from bot.clock import ManualClock
 from bot.domain.grid import Level
 from bot.domain.people import Account, Duty, Role
+from bot.features.reports import service as issue_service
+from bot.features.reports import store as issues
+from bot.features.reports.categories import ImportRejected, export_categories, import_categories
 from bot.i18n import use_locale
-from bot.services import issues as issue_service
-from bot.services.categories import ImportRejected, export_categories, import_categories
 from bot.services.grid_import import import_grid, render_errors
-from bot.storage import grid, issues, people
+from bot.storage import grid, people
 from bot.storage.db import Database
 from tests.cli_harness import run
 

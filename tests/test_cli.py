@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from bot.domain.people import Duty
+from bot.features.invites import store as invite_store
 from bot.services import posters
-from bot.storage import invites as invite_store
 from bot.storage.db import Database
 from tests.cli_harness import ROOT, python, run
 

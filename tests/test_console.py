@@ -19,15 +19,15 @@ from bot import app
 from bot.clock import Clock, ManualClock
 from bot.config import Settings
 from bot.conversations.engine import Engine
-from bot.conversations.registry import all_flows
 from bot.domain.people import Role
+from bot.features.catalog import all_flows
+from bot.features.meetings import service as meeting_service
+from bot.features.meetings import store as meeting_store
 from bot.handlers.console import ConsoleChannel
 from bot.i18n import use_locale
 from bot.services import demo
-from bot.services import meetings as meeting_service
 from bot.services.media import MediaStore
 from bot.storage import grid, people
-from bot.storage import meetings as meeting_store
 from bot.storage.db import Database
 from tests.cli_harness import Terminal, console_demo
 from tests.harness import TickingClock

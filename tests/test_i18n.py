@@ -11,16 +11,18 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.domain.grid import Level
-from bot.domain.issues import Status as IssueStatus
 from bot.domain.people import Duty, Role
+from bot.features.catalog import discover
+from bot.features.invites.service import Status
+from bot.features.reports.model import Status as IssueStatus
 from bot.i18n import SUPPORTED, catalog, normalize, po_path, t, translate, use_locale
 from bot.services.dates import WEEKDAYS
-from bot.services.invites import Status
 
 ROOT = Path(__file__).resolve().parent.parent
-# Functions whose string arguments (positional or keyword) are message keys.
-CALLS = {"t", "translate", "say", "Retry", "push", "_reply", "_tell_reporter", "_ask_fixed", "IssueError",
-         "InviteError", "GridError", "confirm_abandon", "_page_told"}
+# Functions whose string arguments (positional or keyword) are message keys: these, and every feature's refusals.
+CALLS = {"t", "translate", "say", "Retry", "push", "_reply", "_tell_reporter", "_ask_fixed", "GridError",
+         "MediaError", "PosterError", "confirm_abandon", "_page_told", "MenuEntry"}
+CALLS |= {refusal.__name__ for refusal in discover().refusals}
 KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 
 

@@ -13,9 +13,9 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.conversations.engine import Engine
-from bot.conversations.registry import all_flows
 from bot.delivery.inbox import FLOOD_BURST, FLOOD_RATE
 from bot.domain.messages import Reply, Sender, text_inbound
+from bot.features.catalog import all_flows
 from bot.scheduler import SEEN_EVENTS_KEPT
 from bot.storage import inbox
 from bot.storage.db import Database

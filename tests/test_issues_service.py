@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bot.clock import ManualClock
-from bot.domain.issues import Issue, Status
 from bot.domain.people import Duty, Person, Role
+from bot.features.reports import service, timers
+from bot.features.reports import store as issues
+from bot.features.reports.model import Issue, Status
 from bot.i18n import use_locale
-from bot.services import issues as service
-from bot.services import timers
 from bot.services.grid_import import import_grid
-from bot.storage import grid, issues, people
+from bot.storage import grid, people
 from bot.storage.db import Database, Tx
 from tests.harness import SAMPLE, Member, seed_people
 

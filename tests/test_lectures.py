@@ -15,12 +15,12 @@ from babel.messages.pofile import read_po
 
 from bot.clock import ManualClock, iso
 from bot.domain.people import Role
+from bot.features.lectures import service
+from bot.features.lectures.store import Kind, Lecture
 from bot.i18n import SUPPORTED, po_path, use_locale
-from bot.services import lectures as service
 from bot.services.grid_import import import_grid
 from bot.storage import grid, people
 from bot.storage.db import Database
-from bot.storage.lectures import Kind, Lecture
 from tests import cli_harness, harness
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import SAMPLE, Chat, Member, TickingClock, running, seed_street
@@ -433,8 +433,8 @@ def test_command_line_creates_lists_and_cancels(tmp_path: Path) -> None:
 
 
 def test_every_lecture_message_is_in_both_catalogs() -> None:
-    sources = [ROOT / "bot" / "services" / "lectures.py", ROOT / "bot" / "conversations" / "lecture.py",
-               ROOT / "bot" / "cli.py"]
+    sources = [ROOT / "bot" / "features" / "lectures" / "service.py",
+               ROOT / "bot" / "features" / "lectures" / "lecture.py", ROOT / "bot" / "cli.py"]
     used = {key for path in sources for key in re.findall(r"[\"'](lecture\.[a-z_.]*[a-z_])[\"']", path.read_text())}
     used |= {f"lecture.kind.{kind.value}" for kind in Kind} | {f"lecture.new.{kind.value}" for kind in Kind}
     used |= {f"lecture.ask.{field}" for field in ("title", "speaker", "place")}

@@ -17,9 +17,9 @@ from bot.config import ConfigError, Settings, load
 from bot.conversations.engine import merge
 from bot.domain.messages import Button, Reply
 from bot.domain.people import Role
+from bot.features.reports import service as issue_service
 from bot.handlers.console import render
 from bot.handlers.telegram_send import send_reply
-from bot.services import issues as issue_service
 from bot.services.media import MediaError, MediaStore
 from bot.storage import people
 from tests.fake_telegram import FakeTelegramServer

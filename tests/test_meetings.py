@@ -16,13 +16,12 @@ from bot.app import Service
 from bot.clock import ManualClock, iso, parse_iso
 from bot.domain.grid import GridUnit
 from bot.domain.people import Person, Role
+from bot.features.meetings import service, store
+from bot.features.meetings.store import MeetingSettings
 from bot.i18n import SUPPORTED, catalog
-from bot.services import meetings as service
 from bot.services.grid_import import import_grid
 from bot.storage import grid, people
-from bot.storage import meetings as store
 from bot.storage.db import Database, Tx
-from bot.storage.meetings import MeetingSettings
 from tests import harness
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import SAMPLE, Chat, Member, TickingClock, running, seed_people, seed_street
@@ -447,7 +446,7 @@ def test_typed_times(typed: str, clock_time: str | None) -> None:
 def test_every_meeting_message_is_translated() -> None:
     """Keys passed to MeetingError and built from data are not seen by test_i18n's scan; check them here."""
     sources = "".join((ROOT / "bot" / path).read_text(encoding="utf-8")
-                      for path in ("services/meetings.py", "conversations/meeting.py"))
+                      for path in ("features/meetings/service.py", "features/meetings/meeting.py"))
     keys = set(re.findall(r'"(meeting\.[a-z_.]+)"', sources))
     keys |= {f"meeting.weekday.{day}" for day in service.WEEKDAYS}
     keys |= {f"meeting.job.{kind}" for kind in service.KINDS}

@@ -9,12 +9,13 @@ from bot.clock import ManualClock
 from bot.delivery.outbox import OutboxWorker
 from bot.domain.messages import Reply
 from bot.domain.people import Account, Role
+from bot.features.broadcasts import store as broadcasts
+from bot.features.broadcasts.service import Audience
+from bot.features.meetings import service as meetings
 from bot.scheduler import Scheduler
-from bot.services import meetings
-from bot.services.broadcasts import Audience
 from bot.services.grid_import import import_grid
 from bot.services.media import MediaStore
-from bot.storage import broadcasts, grid, outbox, people
+from bot.storage import grid, outbox, people
 from bot.storage.db import Database, Tx
 from tests.harness import SAMPLE, Member, seed_people
 

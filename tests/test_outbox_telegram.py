@@ -16,12 +16,13 @@ from bot.clock import ManualClock
 from bot.delivery.outbox import OutboxWorker
 from bot.domain.messages import Button, Reply
 from bot.domain.people import Account
+from bot.features.broadcasts import store as broadcasts
+from bot.features.broadcasts.service import Audience
 from bot.handlers.telegram_send import TelegramSender, chat_interval, send_reply
 from bot.handlers.wecom_api import WeComApi
 from bot.handlers.wecom_send import WeComSender
-from bot.services.broadcasts import Audience
 from bot.services.grid_import import import_grid
-from bot.storage import broadcasts, grid, outbox, people
+from bot.storage import grid, outbox, people
 from bot.storage.db import Database
 from bot.storage.outbox import Outgoing
 from tests.fake_telegram import FakeTelegramServer

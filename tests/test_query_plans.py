@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from bot.domain.people import Duty, Role
+from bot.features.reports import store as issues
 from bot.services.grid_import import import_grid
-from bot.storage import grid, inbox, issues, people
+from bot.storage import grid, inbox, people
 from bot.storage.db import Database, Params, Row, Tx
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

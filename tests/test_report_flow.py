@@ -19,8 +19,8 @@ from bot.app import Service
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.domain.people import Person, Role
-from bot.services import issues
-from bot.storage import issues as issue_store
+from bot.features.reports import service as issues
+from bot.features.reports import store as issue_store
 from bot.storage import people
 from bot.storage.db import Tx
 from tests.fake_telegram import FakeTelegramServer, SentMessage

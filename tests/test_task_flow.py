@@ -14,8 +14,9 @@ from PIL import Image
 
 from bot.clock import ManualClock, iso
 from bot.domain.people import Duty, Role
-from bot.services import issues as service
-from bot.storage import grid, issues, people
+from bot.features.reports import service
+from bot.features.reports import store as issues
+from bot.storage import grid, people
 from tests import harness
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import Chat, Member, TickingClock, running, seed_street

@@ -10,7 +10,20 @@ from dataclasses import replace
 from typing import Any
 
 from bot.clock import Clock
-from bot.conversations.flow import BACK, CANCEL, MENU, Ctx, Done, Flow, Goto, Retry, Start, Transition, nav_row
+from bot.conversations.flow import (
+    BACK,
+    CANCEL,
+    MENU,
+    Ctx,
+    Done,
+    Flow,
+    Goto,
+    Retry,
+    Start,
+    Transition,
+    nav_row,
+    unique,
+)
 from bot.domain.messages import Inbound, InboundKind, Reply, clean_text
 from bot.i18n import DEFAULT_LOCALE, normalize, t, use_locale
 from bot.storage import conversations, inbox, outbox, people
@@ -81,8 +94,9 @@ class Engine:
         self._links = dict(links or {})
         self._after_commit = after_commit
         self._locks = KeyedLocks()
-        self._commands = {flow.command: name for name, flow in flows.items() if flow.command}
-        self._claims = {prefix: name for name, flow in flows.items() for prefix in flow.claims}
+        self._commands = unique(((flow.command, name) for name, flow in flows.items() if flow.command), "command")
+        self._claims = unique(((prefix, name) for name, flow in flows.items() for prefix in flow.claims),
+                              "button-token prefix")
         self._timezone = timezone
 
     def set_link(self, channel: str, build: Callable[[str], str]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -146,3 +146,14 @@ def token_id(inbound: Inbound, prefix: str) -> int | None:
     if not sep or head != prefix or not (tail.isascii() and tail.isdigit()) or len(tail) > 12:
         return None
     return int(tail)
+
+
+def unique(claims: Iterable[tuple[str, str]], what: str) -> dict[str, str]:
+    """`claims` as (key, claimant) pairs, made a dict key → claimant; a key claimed twice raises ValueError naming
+    both claimants (a command or token prefix must never quietly go to whichever flow came last)."""
+    owners: dict[str, str] = {}
+    for key, owner in claims:
+        if key in owners:
+            raise ValueError(f"{what} {key!r} is claimed by both {owners[key]} and {owner}")
+        owners[key] = owner
+    return owners

@@ -1,49 +1,90 @@
-"""The main menu: each person sees only what their roles allow. Diagram: menu.mmd."""
+"""The main menu: the features' entries and the menu's own, each shown to whom it is for. Diagram: menu.mmd."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.conversations.engine import MENU_FLOW
 from bot.conversations.flow import Ctx, Done, Flow, Goto, Retry, Start, State, Transition, choices
 from bot.domain.messages import Inbound, Reply
 from bot.i18n import t
 from bot.services import people as people_service
+from bot.storage.media import MediaColumn
+
+Visible = Callable[[Ctx], bool]
 
 
-def _items(ctx: Ctx) -> list[tuple[str, str]]:
-    items = [(t("menu.report"), "m:report"), (t("menu.mine"), "m:mine"), (t("menu.meeting"), "m:meeting")]
-    if ctx.person is not None and ctx.person.is_grid_member:
-        items.append((t("menu.tasks"), "m:tasks"))
-    if ctx.is_admin or (ctx.person is not None and ctx.person.roles):
-        items += [(t("menu.broadcast"), "m:broadcast"), (t("menu.lecture"), "m:lecture")]
-    items += [(t("menu.me"), "m:me"), (t("menu.home"), "m:home")]
-    if ctx.is_admin:
-        items.append((t("menu.invite"), "m:invite"))
-    return [*items, (t("menu.language"), "m:language"), (t("menu.help"), "m:help"), (t("menu.forget"), "m:forget")]
+def everyone(ctx: Ctx) -> bool:
+    """Every registered person."""
+    return True
 
 
-async def ask_main(ctx: Ctx) -> Reply:
-    return Reply(t("menu.title"), choices(_items(ctx)))
+def grid_members(ctx: Ctx) -> bool:
+    return ctx.person is not None and ctx.person.is_grid_member
 
 
-async def on_main(ctx: Ctx, inbound: Inbound) -> Transition:
-    allowed = {token for _, token in _items(ctx)}
-    if inbound.token not in allowed:
-        return Retry("auth.denied" if inbound.token.startswith("m:") else "nav.use_buttons")
-    action = inbound.token.removeprefix("m:")
-    if action == "me":
-        return Goto("main", (Reply(await _profile(ctx)),))
-    if action == "help":
-        return Goto("main", (Reply(t("help.text")),))
-    if action == "home":
-        return Start("registration", {"move": True})
-    if action == "invite":
-        return Start("invite_create")
-    flows = {"report": "report", "mine": "my_reports", "tasks": "tasks", "meeting": "meeting",
-             "broadcast": "broadcast", "lecture": "lecture"}
-    if action in flows:
-        return Start(flows[action])
-    if action == "forget":
+def organizers(ctx: Ctx) -> bool:
+    """Administrators, and anyone who holds a role in the grid."""
+    return ctx.is_admin or (ctx.person is not None and bool(ctx.person.roles))
+
+
+def admins(ctx: Ctx) -> bool:
+    return ctx.is_admin
+
+
+@dataclass(frozen=True, slots=True)
+class MenuEntry:
+    """A main-menu button: its label's catalog key, its token (pressed as "m:<token>"), the flow it starts, its
+    place in the menu (lowest first; see OWN for the menu's own places) and who sees it."""
+
+    label: str
+    token: str
+    flow: str
+    order: int
+    visible: Visible = everyone
+
+
+# The menu's own entries; "me", "help" and "forget" stay in this flow, "home" moves the person (registration).
+OWN = (MenuEntry("menu.me", "me", "", 70), MenuEntry("menu.home", "home", "", 80),
+       MenuEntry("menu.language", "language", "language", 100), MenuEntry("menu.help", "help", "", 110),
+       MenuEntry("menu.forget", "forget", "", 120))
+
+
+def build(entries: Iterable[MenuEntry], media: Sequence[MediaColumn]) -> Flow:
+    """The menu flow showing the features' `entries` among its own, in order; "delete my information" clears the
+    files people sent that `media` holds."""
+    ordered = sorted([*OWN, *entries], key=lambda entry: entry.order)
+
+    def visible(ctx: Ctx) -> dict[str, MenuEntry]:
+        return {f"m:{entry.token}": entry for entry in ordered if entry.visible(ctx)}
+
+    async def ask_main(ctx: Ctx) -> Reply:
+        return Reply(t("menu.title"), choices([(t(entry.label), token) for token, entry in visible(ctx).items()]))
+
+    async def on_main(ctx: Ctx, inbound: Inbound) -> Transition:
+        entry = visible(ctx).get(inbound.token)
+        if entry is None:
+            return Retry("auth.denied" if inbound.token.startswith("m:") else "nav.use_buttons")
+        if entry.flow:
+            return Start(entry.flow)
+        if entry.token == "me":
+            return Goto("main", (Reply(await _profile(ctx)),))
+        if entry.token == "help":
+            return Goto("main", (Reply(t("help.text")),))
+        if entry.token == "home":
+            return Start("registration", {"move": True})
         return Goto("forget")
-    return Start("language")
+
+    async def on_forget(ctx: Ctx, inbound: Inbound) -> Transition:
+        if inbound.token != "forget:yes" or ctx.person is None:
+            return Retry("nav.use_buttons")
+        await people_service.forget(ctx.tx, ctx.person, ctx.now, media)
+        ctx.person = None
+        return Done((Reply(t("forget.done")),), menu=False)
+
+    return Flow(name=MENU_FLOW, first="main", states={"main": State(ask_main, on_main, nav=False),
+                                                      "forget": State(ask_forget, on_forget)})
 
 
 async def _profile(ctx: Ctx) -> str:
@@ -64,14 +105,3 @@ async def _profile(ctx: Ctx) -> str:
 async def ask_forget(ctx: Ctx) -> Reply:
     return Reply(t("forget.confirm"), choices([(t("forget.yes"), "forget:yes")]))
 
-
-async def on_forget(ctx: Ctx, inbound: Inbound) -> Transition:
-    if inbound.token != "forget:yes" or ctx.person is None:
-        return Retry("nav.use_buttons")
-    await people_service.forget(ctx.tx, ctx.person, ctx.now)
-    ctx.person = None
-    return Done((Reply(t("forget.done")),), menu=False)
-
-
-FLOW = Flow(name="menu", first="main", states={"main": State(ask_main, on_main, nav=False),
-                                               "forget": State(ask_forget, on_forget)})

@@ -13,10 +13,10 @@ from bot.conversations.engine import Engine
 from bot.delivery.outbox import ChannelLimits, SendResult, Sent
 from bot.domain.messages import Button, Inbound, InboundKind, Reply, Sender, text_inbound
 from bot.domain.people import Role
+from bot.features.meetings.service import when
 from bot.i18n import t
 from bot.services.demo import ADMIN_ID, CHANNEL, TimeTravel, later_target, member_id
 from bot.services.media import MediaError, MediaStore
-from bot.services.meetings import when
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 

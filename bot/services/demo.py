@@ -13,11 +13,12 @@ from bot.clock import Clock, SystemClock
 from bot.domain.grid import Level
 from bot.domain.people import Account, Duty, Role
 from bot.domain.quiet import QuietHours
-from bot.services import meetings, timers
+from bot.features.catalog import discover
+from bot.features.meetings import service as meetings
+from bot.features.meetings import store as meeting_store
 from bot.services import people as people_service
 from bot.services.grid_import import import_grid
 from bot.storage import grid, people
-from bot.storage import meetings as meeting_store
 from bot.storage.db import Database, Tx
 
 SAMPLE_GRID = files("bot.sample") / "grid.csv"  # the repository's sample/, installed as bot/sample
@@ -131,7 +132,7 @@ class TimeTravel:
 
     def __init__(self, db: Database, clock: DemoClock, timezone: str, quiet: QuietHours | None = None) -> None:
         self._db = db
-        self._sources = timers.sources(quiet)
+        self._sources = discover().job_sources(quiet)
         self.clock = clock
         self.timezone = timezone
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from bot.domain.grid import GridUnit, Level
@@ -11,6 +11,7 @@ from bot.domain.people import Account, Person, Role
 from bot.i18n import t
 from bot.storage import grid, media, outbox, people
 from bot.storage.db import Tx
+from bot.storage.media import MediaColumn
 
 ROOM_MAX = 16
 
@@ -62,10 +63,11 @@ async def sync_admins(tx: Tx, admins: Iterable[tuple[str, str]]) -> None:
             await grant_street_admin(tx, person.id)
 
 
-async def forget(tx: Tx, person: Person, now: datetime) -> None:
-    """Delete the person: accounts, home, roles and answers with them, every photo and voice note they sent (the
-    files once this commits), and what the outbox kept of their chats and of pushes quoting them. Reports and
-    meeting topics they raised stay, without their name, so that the grid can finish the work."""
-    await media.let_go_of_person(tx, person.id, now)
+async def forget(tx: Tx, person: Person, now: datetime, files: Sequence[MediaColumn]) -> None:
+    """Delete the person: accounts, home, roles and answers with them, every photo and voice note they sent (held
+    in `files`, the features' media columns; the files once this commits), and what the outbox kept of their chats
+    and of pushes quoting them. Reports and meeting topics they raised stay, without their name, so that the grid
+    can finish the work."""
+    await media.let_go_of_person(tx, person.id, now, files)
     await outbox.forget_person(tx, person.id)
     await people.delete(tx, person.id)

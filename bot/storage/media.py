@@ -2,34 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import iso
 from bot.storage.db import Tx
 
-# Everything a person sent that is kept as a file: photos added to reports, a report's voice notes, and a meeting
-# topic's voice note and photo. Only local files (a path) go to the trash; a channel's file id is not ours.
-_THEIRS = """
-    SELECT path FROM issue_photos WHERE added_by = ?1
-    UNION SELECT path FROM issue_voices WHERE added_by = ?1
-    UNION SELECT voice_ref FROM issues WHERE reporter_id = ?1
-    UNION SELECT voice_ref FROM meeting_topics WHERE submitter_id = ?1
-    UNION SELECT photo_ref FROM meeting_topics WHERE submitter_id = ?1
-"""
+
+@dataclass(frozen=True, slots=True)
+class MediaColumn:
+    """A column holding stored files (a local path; a channel's file id is not ours). `sent_by` names the column
+    of the person who sent the file: when they are forgotten the file goes, and with it the row when `whole_row`
+    (the row is only that file), else the column is emptied. `sent_by` empty: the street's own file (a notice's
+    photo), which stays when its author is forgotten."""
+
+    table: str
+    column: str
+    sent_by: str = ""
+    whole_row: bool = False
+
+    def __post_init__(self) -> None:
+        if not all(name.isidentifier() for name in (self.table, self.column, self.sent_by or "_")):
+            raise ValueError(f"not an SQL identifier: {self}")
 
 
-async def let_go_of_person(tx: Tx, person_id: int, now: datetime) -> int:
-    """Detach every photo and voice note `person_id` sent from what keeps it, and queue their files for deletion
-    (after commit); returns how many files were queued. Reports and topics stay, without them."""
+async def let_go_of_person(tx: Tx, person_id: int, now: datetime, columns: Sequence[MediaColumn]) -> int:
+    """Detach every file `person_id` sent from the `columns` that keep it, and queue those files for deletion
+    (after commit); returns how many files were queued. Rows that are more than the file stay, without it."""
+    theirs = [column for column in columns if column.sent_by]
+    if not theirs:
+        return 0
+    # Identifiers come from the features' declarations (checked above), never from input.
+    sent = " UNION ".join(f"SELECT {c.column} AS path FROM {c.table} WHERE {c.sent_by} = ?1"  # noqa: S608
+                          for c in theirs)
     queued = await tx.all(
-        f"INSERT OR IGNORE INTO media_trash (path, added_at) SELECT path, ?2 FROM ({_THEIRS}) "  # noqa: S608
+        f"INSERT OR IGNORE INTO media_trash (path, added_at) SELECT path, ?2 FROM ({sent}) "  # noqa: S608
         "WHERE path LIKE '/%' RETURNING path",
         (person_id, iso(now)),
     )
-    await tx.execute("DELETE FROM issue_photos WHERE added_by = ?", (person_id,))
-    await tx.execute("DELETE FROM issue_voices WHERE added_by = ?", (person_id,))
-    await tx.execute("UPDATE issues SET voice_ref = '' WHERE reporter_id = ?", (person_id,))
-    await tx.execute("UPDATE meeting_topics SET voice_ref = '', photo_ref = '' WHERE submitter_id = ?", (person_id,))
+    for c in theirs:
+        if c.whole_row:
+            await tx.execute(f"DELETE FROM {c.table} WHERE {c.sent_by} = ?", (person_id,))  # noqa: S608
+        else:
+            await tx.execute(f"UPDATE {c.table} SET {c.column} = '' WHERE {c.sent_by} = ?", (person_id,))  # noqa: S608
     return len(queued)
 
 

@@ -1,0 +1,1 @@
+"""Capabilities, one folder each: flows, service, store and a `feature.py` declaring what the core derives."""

@@ -1,0 +1,38 @@
+"""What a capability declares in its `feature.py` (`FEATURE = Feature(...)`), for the core to derive from: the
+engine's flows, the main menu, the scheduler's work, what "delete my information" clears, the refusals it says."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.conversations.flow import Flow
+from bot.conversations.menu import MenuEntry
+from bot.domain.quiet import QuietHours
+from bot.domain.refusal import Refusal
+from bot.storage.db import Database
+from bot.storage.media import MediaColumn
+
+
+class DueWork(Protocol):
+    """Scheduled work kept as rows: fire what is due by a moment, and tell when the next thing falls due."""
+
+    async def fire_due(self, db: Database, now: datetime, timezone: str) -> int: ...
+
+    async def next_due(self, db: Database) -> datetime | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """One capability. `jobs` builds its scheduled work from the street's configured quiet hours; `media` are the
+    columns holding files people send; `refusals` the `Refusal` types its services raise (their keys are
+    checked against the catalogs)."""
+
+    name: str
+    flows: tuple[Flow, ...] = ()
+    menu: tuple[MenuEntry, ...] = ()
+    jobs: Callable[[QuietHours | None], DueWork] | None = None
+    media: tuple[MediaColumn, ...] = ()
+    refusals: tuple[type[Refusal], ...] = ()

@@ -1,0 +1,785 @@
+"""Saturday meetings (周六说事、居民议事): each community's weekly meeting, planned from its settings, announced to its
+residents, answered (RSVP, with an optional capacity and a waitlist), fed with topics until a cut-off, chaired by the
+community's secretary (agenda, topics discussed / answered / turned into reports, attendance, outcomes) and rated
+afterwards.
+
+Times are planned in the street's time zone and stored in UTC, so a later change of the zone setting does not move a
+meeting already planned. Scheduled sends are rows in `meeting_jobs`; `MeetingJobs` is their `DueWork` source. A job
+is marked done before it is sent (in the same transaction as the pushes it writes to the outbox), so after downtime it
+goes out once; a notice whose meeting has already begun is not sent late but reported to the chair. The chair may
+call off a single meeting before it begins: everyone who heard of it is told, nothing more is sent for it, and that
+week is not planned again.
+
+Every action re-checks rights here: only the community's secretary chairs, only its residents answer, submit topics
+and check in, only attendees rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.grid import Level
+from bot.domain.messages import Button, Reply
+from bot.domain.people import Person, Role
+from bot.domain.refusal import Refusal
+from bot.features.meetings import store
+from bot.features.meetings.store import Meeting, MeetingSettings, Topic
+from bot.features.reports import service as issue_service
+from bot.features.reports import store as issue_store
+from bot.features.reports.model import Issue
+from bot.i18n import t
+from bot.services import jobs, notify
+from bot.services.dates import WEEKDAYS as WEEKDAYS  # the settings' days, as stored
+from bot.services.dates import local_time
+from bot.storage import grid, people
+from bot.storage.db import Database, Tx
+
+PRE_MEETING = ("announce", "agenda", "remind_eve", "remind_hour")  # notices that make no sense once it has begun
+KINDS = (*PRE_MEETING, "poll")
+EVENING = time(19, 0)  # the reminder the evening before
+POLL_AT = time(10, 0)  # the satisfaction poll, the day after
+CHECK_IN_EARLY = timedelta(minutes=30)  # residents may check in this long before the start
+MARKING_AFTER = timedelta(days=1)  # the chair may still correct attendance this long after the end
+POLL_LATE = timedelta(days=2)  # a poll that could not go out within this is reported instead
+RATING_WINDOW = timedelta(days=14)  # attendees may rate until this long after the end
+CHAIR_LOOKBACK = timedelta(days=6)  # a started meeting without outcomes stays the chair's focus this long
+MAX_TOPIC = 1000  # characters
+MAX_TOPICS_EACH = 3  # per resident and meeting
+MAX_OUTCOME = 2000
+MAX_PLACE = 60
+MAX_CAPACITY = 10000
+MAX_COMMENT = 500
+ANSWER_TOKENS = {"y": "yes", "m": "maybe", "n": "no"}
+ANNOUNCE_DAYS = (1, 2, 3, 4, 5, 6)  # how many days ahead a chair may announce the week's meeting
+CUTOFF_HOURS = (2, 6, 12, 24, 48, 72)  # how long before the start a chair may close the topics
+TIME_SETTINGS = frozenset({"weekday", "start_time", "duration_minutes", "announce_days_ahead", "topic_cutoff_hours"})
+
+Render = Callable[[], Awaitable[Reply]]
+
+
+class MeetingError(Refusal):
+    """A refused action on a meeting."""
+
+
+# ------------------------------------------------------------------------------------------------ time
+
+
+def parse_time(text: str) -> time | None:
+    """A local clock time typed as "9:00", "09:30" or "19：00" (None when it is none)."""
+    hours, sep, minutes = text.strip().replace("：", ":").partition(":")
+    if not sep or not (hours.isascii() and hours.isdigit() and minutes.isascii() and minutes.isdigit()):
+        return None
+    if len(hours) > 2 or len(minutes) != 2 or int(hours) > 23 or int(minutes) > 59:
+        return None
+    return time(int(hours), int(minutes))
+
+
+def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
+
+
+def occurrence(settings: MeetingSettings, after: datetime, timezone: str) -> tuple[datetime, datetime, datetime]:
+    """(start, end, topic cut-off) of the first meeting the settings describe that starts after `after`."""
+    zone = ZoneInfo(timezone)
+    clock = parse_time(settings.start_time) or time(9, 0)
+    day = after.astimezone(zone).date()
+    day += timedelta(days=(settings.weekday - day.weekday()) % 7)
+    starts = _at(day, clock, zone)
+    if starts <= after:
+        starts = _at(day + timedelta(days=7), clock, zone)
+    return (starts, starts + timedelta(minutes=settings.duration_minutes),
+            starts - timedelta(hours=settings.topic_cutoff_hours))
+
+
+def due_times(meeting: Meeting, announce_days: int, timezone: str) -> dict[str, datetime | None]:
+    """When each scheduled send of `meeting` falls due (None: not for this meeting)."""
+    zone = ZoneInfo(timezone)
+    day = meeting.starts_at.astimezone(zone).date()
+    hour_before = meeting.starts_at - timedelta(hours=1)
+    evening = _at(day - timedelta(days=1), EVENING, zone)
+    return {"announce": meeting.starts_at - timedelta(days=announce_days), "agenda": meeting.topics_until,
+            "remind_eve": evening if evening < hour_before else None, "remind_hour": hour_before,
+            "poll": _at(day + timedelta(days=1), POLL_AT, zone)}
+
+
+def when(moment: datetime, timezone: str, now: datetime) -> str:
+    """A meeting's moment as people read it, with its day of the week: "11月28日（周六）09:00"."""
+    return local_time(moment, timezone, now, weekday=True)
+
+
+# ------------------------------------------------------------------------------------------- planning
+
+
+async def _schedule(tx: Tx, meeting: Meeting, announce_days: int, now: datetime, timezone: str) -> None:
+    """Put the meeting's sends in the schedule (or move those not yet done). The announcement of a meeting planned
+    late goes out at once; other sends whose time has already passed are left out."""
+    for kind, due in due_times(meeting, announce_days, timezone).items():
+        if due is None or (due <= now and kind != "announce"):
+            await store.unschedule(tx, meeting.id, kind)
+        else:
+            await store.upsert_job(tx, meeting.id, kind, max(due, now))
+
+
+async def _unplanned(tx: Tx, now: datetime) -> list[MeetingSettings]:
+    """Communities holding meetings that have none ahead."""
+    return [settings for settings in await store.active_settings(tx)
+            if await store.next_meeting(tx, settings.community_id, now) is None]
+
+
+async def _slot(tx: Tx, settings: MeetingSettings, now: datetime,
+                timezone: str) -> tuple[datetime, datetime, datetime]:
+    """(start, end, topic cut-off) of the community's next meeting after `now`, passing over weeks whose meeting
+    the chair called off."""
+    starts, ends, until = occurrence(settings, now, timezone)
+    while await store.called_off(tx, settings.community_id, starts):
+        starts, ends, until = occurrence(settings, starts, timezone)
+    return starts, ends, until
+
+
+async def plan(tx: Tx, now: datetime, timezone: str) -> list[int]:
+    """Create the next meeting of every community holding meetings that has none ahead; their ids."""
+    created = []
+    for settings in await _unplanned(tx, now):
+        starts, ends, until = await _slot(tx, settings, now, timezone)
+        meeting_id = await store.create_meeting(tx, community_id=settings.community_id, starts_at=starts,
+                                                ends_at=ends, topics_until=until, place=settings.place,
+                                                capacity=settings.capacity, now=now)
+        if meeting_id is None:
+            continue
+        meeting = await _meeting(tx, meeting_id)
+        await _schedule(tx, meeting, settings.announce_days_ahead, now, timezone)
+        created.append(meeting_id)
+    return created
+
+
+class MeetingJobs:
+    """The `DueWork` of meetings: plans each community's next meeting and fires its scheduled sends."""
+
+    async def fire_due(self, db: Database, now: datetime, timezone: str) -> int:
+        return await fire_due(db, now, timezone)
+
+    async def next_due(self, db: Database) -> datetime | None:
+        async with db.read() as tx:
+            return await store.next_job_at(tx)
+
+
+async def fire_due(db: Database, now: datetime, timezone: str) -> int:
+    """Plan what is missing, then fire every job due by `now`, each in its own transaction; returns how many fired."""
+    async with db.read() as tx:
+        missing = await _unplanned(tx, now)
+    if missing:
+        async with db.write() as tx:
+            await plan(tx, now, timezone)
+
+    async def fire(tx: Tx, job: store.Job) -> bool:
+        if not await store.finish_job(tx, job.id, now, ""):
+            return False
+        await store.set_job_result(tx, job.id, await _fire(tx, job, now, timezone))
+        return True
+
+    return await jobs.fire_each(db, lambda tx, limit: store.due_jobs(tx, now, limit), fire,
+                                lambda job: f"meeting job {job.id} ({job.kind})")
+
+
+def _late(job: store.Job, meeting: Meeting, now: datetime) -> bool:
+    if job.kind in PRE_MEETING:
+        return now >= meeting.starts_at
+    return now > job.due_at + POLL_LATE
+
+
+async def _fire(tx: Tx, job: store.Job, now: datetime, timezone: str) -> str:
+    """Send one job (already marked done); what became of it."""
+    meeting = await store.meeting(tx, job.meeting_id)
+    if meeting is None or meeting.status == "cancelled":
+        return "skipped"
+    if _late(job, meeting, now):
+        await _report_late(tx, meeting, job, now, timezone)
+        return "late"
+    if job.kind == "remind_eve" and now >= meeting.starts_at - timedelta(hours=1):
+        return "skipped"  # back up only just before the start: the hour-before reminder says it all
+    senders: Mapping[str, Callable[[Tx, Meeting, datetime, str], Awaitable[None]]] = {
+        "announce": _announce, "agenda": _send_agenda, "remind_eve": _remind_evening, "remind_hour": _remind_hour,
+        "poll": _send_poll}
+    await senders[job.kind](tx, meeting, now, timezone)
+    return "sent"
+
+
+async def _report_late(tx: Tx, meeting: Meeting, job: store.Job, now: datetime, timezone: str) -> None:
+    """Tell the chair which notices of the meeting could not go out in time (with any others just as late)."""
+    late = [job.kind]
+    for other in await store.due_jobs_of(tx, meeting.id, now):
+        if _late(other, meeting, now) and await store.finish_job(tx, other.id, now, "late"):
+            late.append(other.kind)
+
+    async def render() -> Reply:
+        notices = t("meeting.list_separator").join(t(f"meeting.job.{kind}") for kind in late)
+        return Reply(t("meeting.missed", when=when(meeting.starts_at, timezone, now), notices=notices),
+                     ((Button(t("meeting.chair_open"), f"mt:c:{meeting.community_id}"),),))
+
+    for chair in await chairs(tx, meeting.community_id):
+        await notify.push_reply(tx, person_id=chair, idempotency=f"meeting:{meeting.id}:late:{job.id}", now=now,
+                                render=render)
+
+
+
+def rsvp_row(meeting_id: int) -> tuple[Button, ...]:
+    return (Button(t("meeting.yes"), f"mt:r:{meeting_id}:y"), Button(t("meeting.maybe"), f"mt:r:{meeting_id}:m"),
+            Button(t("meeting.no"), f"mt:r:{meeting_id}:n"))
+
+
+async def _announce(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
+    place = await place_of(tx, meeting)
+
+    async def build() -> Reply:
+        lines = [t("meeting.announce", when=when(meeting.starts_at, timezone, now), place=await place()),
+                 t("meeting.announce_topics", until=when(meeting.topics_until, timezone, now))
+                 if now < meeting.topics_until else ""]
+        if meeting.capacity is not None:
+            lines.append(t("meeting.capacity_note", capacity=meeting.capacity))
+        rows: list[tuple[Button, ...]] = [rsvp_row(meeting.id)]
+        if now < meeting.topics_until:
+            rows.append((Button(t("meeting.add_topic"), f"mt:tp:{meeting.id}"),))
+        rows.append((Button(t("meeting.mute"), f"mt:mute:{meeting.community_id}"),))
+        return Reply("\n".join(line for line in lines if line), tuple(rows))
+
+    reached = await notify.push_all(tx, await store.residents(tx, meeting.community_id),
+                                    idempotency=f"meeting:{meeting.id}:announce", now=now, render=build)
+    await store.add_audience(tx, meeting.id, reached)
+
+
+async def _remind_evening(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
+    place = await place_of(tx, meeting)
+
+    async def build() -> Reply:
+        return Reply(t("meeting.remind_eve", when=when(meeting.starts_at, timezone, now), place=await place()),
+                     (rsvp_row(meeting.id),))
+
+    await notify.push_all(tx, await store.answered(tx, meeting.id, ("yes", "maybe")),
+                          idempotency=f"meeting:{meeting.id}:remind_eve", now=now, render=build)
+
+
+async def _remind_hour(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
+    place = await place_of(tx, meeting)
+
+    async def build() -> Reply:
+        return Reply(t("meeting.remind_hour", when=when(meeting.starts_at, timezone, now), place=await place()),
+                     ((Button(t("meeting.check_in"), f"mt:in:{meeting.id}"),),))
+
+    await notify.push_all(tx, await store.answered(tx, meeting.id, ("yes", "maybe")),
+                          idempotency=f"meeting:{meeting.id}:remind_hour", now=now, render=build)
+
+
+async def _send_agenda(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
+    async def render() -> Reply:
+        text = "\n".join([t("meeting.agenda_push", when=when(meeting.starts_at, timezone, now)),
+                          await counts_text(tx, meeting), await agenda_text(tx, meeting)])
+        return Reply(text, ((Button(t("meeting.agenda_open"), f"mt:ag:{meeting.id}"),
+                             Button(t("meeting.chair_open"), f"mt:c:{meeting.community_id}")),))
+
+    for chair in await chairs(tx, meeting.community_id):
+        await notify.push_reply(tx, person_id=chair, idempotency=f"meeting:{meeting.id}:agenda", now=now,
+                                render=render)
+
+
+def star_rows(meeting_id: int) -> tuple[tuple[Button, ...], ...]:
+    return tuple((Button("⭐" * stars, f"mt:p:{meeting_id}:{stars}"),) for stars in range(5, 0, -1))
+
+
+async def _send_poll(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
+    async def build() -> Reply:
+        return Reply(t("meeting.poll", when=when(meeting.starts_at, timezone, now)), star_rows(meeting.id))
+
+    await notify.push_all(tx, await store.attendees(tx, meeting.id),
+                          idempotency=f"meeting:{meeting.id}:poll", now=now, render=build)
+
+
+# ------------------------------------------------------------------------------------------ rendering
+
+
+async def _meeting(tx: Tx, meeting_id: int) -> Meeting:
+    found = await store.meeting(tx, meeting_id)
+    if found is None:
+        raise MeetingError("meeting.error.unknown")
+    if found.status == "cancelled":
+        raise MeetingError("meeting.error.cancelled")
+    return found
+
+
+async def place_of(tx: Tx, meeting: Meeting) -> Callable[[], Awaitable[str]]:
+    """The meeting's place as people read it (rendered later, in each reader's locale)."""
+    community = await grid.by_id(tx, meeting.community_id)
+    name = community.name if community is not None else ""
+
+    async def render() -> str:
+        return meeting.place or t("meeting.place_default", community=name)
+
+    return render
+
+
+async def counts_text(tx: Tx, meeting: Meeting) -> str:
+    """The live counts the chair sees."""
+    counts = await store.answer_counts(tx, meeting.id)
+    capacity = "" if meeting.capacity is None else f"/{meeting.capacity}"
+    return t("meeting.counts", yes=f"{counts['yes']}{capacity}", maybe=counts["maybe"], no=counts["no"],
+             waitlist=counts["waitlist"], present=len(await store.attendees(tx, meeting.id)),
+             topics=len(await store.topics_of(tx, meeting.id)))
+
+
+def topic_label(topic: Topic, limit: int = 40) -> str:
+    text = " ".join(topic.text.split())
+    if not text:
+        return t("meeting.voice_topic")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+async def person_label(tx: Tx, person_id: int | None) -> str:
+    """A resident as the chair sees them: their name and room."""
+    person = None if person_id is None else await people.by_id(tx, person_id)
+    if person is None:
+        return t("meeting.someone")
+    return " ".join(part for part in (person.display_name or t("meeting.someone"), person.room) if part)
+
+
+async def agenda_text(tx: Tx, meeting: Meeting) -> str:
+    topics = await store.topics_of(tx, meeting.id)
+    if not topics:
+        return t("meeting.agenda_empty")
+    lines = [t("meeting.agenda_title", count=len(topics))]
+    for number, topic in enumerate(topics, start=1):
+        lines.append(t("meeting.agenda_line", number=number, status=t(f"meeting.topic_status.{topic.status}"),
+                       topic=topic_label(topic), who=await person_label(tx, topic.submitter_id)))
+    return "\n".join(lines)
+
+
+async def decision_text(tx: Tx, topic: Topic) -> str:
+    """What became of one topic, as its submitter reads it."""
+    if topic.status == "answered":
+        return t("meeting.decision.answered", answer=topic.outcome)
+    if topic.status == "reported":
+        issue = None if topic.issue_id is None else await issue_store.get(tx, topic.issue_id)
+        return t("meeting.decision.reported", ref=issue.ref) if issue else t("meeting.decision.reported_unnumbered")
+    return t(f"meeting.decision.{topic.status}")
+
+
+# ------------------------------------------------------------------------------------------ who is who
+
+
+async def community_of(tx: Tx, person: Person) -> int | None:
+    """The community the person's home building lies in."""
+    if person.building_id is None:
+        return None
+    return next((unit.id for unit in await grid.ancestry(tx, person.building_id) if unit.level is Level.COMMUNITY),
+                None)
+
+
+async def chairs(tx: Tx, community_id: int) -> list[int]:
+    """Who chairs the community's meetings: its secretaries."""
+    return await people.role_holders(tx, Role.COMMUNITY_SECRETARY, community_id)
+
+
+async def chaired_by(tx: Tx, person: Person) -> list[int]:
+    """Communities whose meetings `person` chairs."""
+    return [grant.unit_id for grant in person.roles if grant.role is Role.COMMUNITY_SECRETARY
+            and person.id in await chairs(tx, grant.unit_id)]
+
+
+async def _require_chair(tx: Tx, community_id: int, person: Person) -> None:
+    if person.id not in await chairs(tx, community_id):
+        raise MeetingError("auth.denied")
+
+
+async def _resident_meeting(tx: Tx, meeting_id: int, person: Person) -> Meeting:
+    meeting = await _meeting(tx, meeting_id)
+    if await community_of(tx, person) != meeting.community_id:
+        raise MeetingError("meeting.error.not_resident")
+    return meeting
+
+
+def _require_open(meeting: Meeting) -> None:
+    if meeting.status != "scheduled":
+        raise MeetingError("meeting.error.closed")
+
+
+async def chair_meeting(tx: Tx, meeting_id: int, person: Person) -> Meeting:
+    """The meeting, if `person` chairs it."""
+    meeting = await _meeting(tx, meeting_id)
+    await _require_chair(tx, meeting.community_id, person)
+    return meeting
+
+
+async def current_for(tx: Tx, community_id: int, now: datetime) -> Meeting | None:
+    """The community's meeting under way or ahead."""
+    return await store.current_meeting(tx, community_id, now)
+
+
+async def focus_for_chair(tx: Tx, community_id: int, person: Person, now: datetime) -> Meeting | None:
+    """The meeting the chair works on: one that began lately and still lacks outcomes, else the next one."""
+    await _require_chair(tx, community_id, person)
+    started = await store.started_unclosed(tx, community_id, now, now - CHAIR_LOOKBACK)
+    return started or await store.current_meeting(tx, community_id, now)
+
+
+# ------------------------------------------------------------------------------------------- residents
+
+
+async def rsvp(tx: Tx, meeting_id: int, person: Person, answer: str, now: datetime, timezone: str) -> str:
+    """Answer yes / maybe / no (changeable until the start); a yes beyond the capacity joins the waitlist. A seat
+    given up goes to the first on the waitlist, who is told. Returns the answer recorded."""
+    if answer not in ("yes", "maybe", "no"):
+        raise MeetingError("auth.denied")
+    meeting = await _resident_meeting(tx, meeting_id, person)
+    _require_open(meeting)
+    if now >= meeting.starts_at:
+        raise MeetingError("meeting.error.started")
+    before = await store.answer_of(tx, meeting.id, person.id)
+    if answer == "yes" and before in ("yes", "waitlist"):
+        return before
+    if answer == "yes" and meeting.capacity is not None:
+        if (await store.answer_counts(tx, meeting.id))["yes"] >= meeting.capacity:
+            answer = "waitlist"
+    if answer != before:
+        await store.set_answer(tx, meeting.id, person.id, answer, now)
+        if before == "yes":
+            await _promote(tx, meeting, now, timezone)
+    return answer
+
+
+async def waitlist_position(tx: Tx, meeting_id: int, person_id: int) -> int:
+    line = await store.waitlist(tx, meeting_id)
+    return line.index(person_id) + 1 if person_id in line else 0
+
+
+async def _promote(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> list[int]:
+    """Give free seats to the waitlist, first in line first; each promoted resident is told."""
+    promoted: list[int] = []
+    place = await place_of(tx, meeting)
+
+    async def render() -> Reply:
+        return Reply(t("meeting.promoted", when=when(meeting.starts_at, timezone, now), place=await place()),
+                     ((Button(t("meeting.cannot_come"), f"mt:r:{meeting.id}:n"),),))
+
+    while True:
+        line = await store.waitlist(tx, meeting.id)
+        if not line or (meeting.capacity is not None
+                        and (await store.answer_counts(tx, meeting.id))["yes"] >= meeting.capacity):
+            return promoted
+        person_id = line[0]
+        await store.set_answer(tx, meeting.id, person_id, "yes", now)
+        promoted.append(person_id)
+        await notify.push_reply(tx, person_id=person_id, now=now, render=render,
+                                idempotency=f"meeting:{meeting.id}:promoted:{person_id}:{_stamp(now)}")
+
+
+def _stamp(now: datetime) -> str:
+    return now.strftime("%Y%m%d%H%M%S%f")
+
+
+async def topics_open(tx: Tx, meeting_id: int, person: Person, now: datetime, timezone: str) -> Meeting:
+    """The meeting, if `person` may still submit a topic to it."""
+    meeting = await _resident_meeting(tx, meeting_id, person)
+    _require_open(meeting)
+    if now >= meeting.topics_until:
+        raise MeetingError("meeting.error.topics_closed", until=when(meeting.topics_until, timezone, now))
+    if len(await store.topics_by(tx, meeting.id, person.id)) >= MAX_TOPICS_EACH:
+        raise MeetingError("meeting.error.topic_limit", limit=MAX_TOPICS_EACH)
+    return meeting
+
+
+async def submit_topic(tx: Tx, meeting_id: int, person: Person, text: str, voice_ref: str, photo_ref: str,
+                       now: datetime, timezone: str) -> Topic:
+    """A topic for the agenda: words or a voice note, and optionally a photo."""
+    meeting = await topics_open(tx, meeting_id, person, now, timezone)
+    text = text.strip()
+    if not text and not voice_ref:
+        raise MeetingError("meeting.error.topic_empty")
+    if len(text) > MAX_TOPIC:
+        raise MeetingError("meeting.error.topic_too_long", limit=MAX_TOPIC)
+    topic_id = await store.add_topic(tx, meeting.id, person.id, text, voice_ref, photo_ref, now)
+    return await _topic(tx, topic_id)
+
+
+async def check_in(tx: Tx, meeting_id: int, person: Person, now: datetime, timezone: str) -> bool:
+    """"I'm here", during the meeting (from a little before the start); False when already checked in."""
+    meeting = await _resident_meeting(tx, meeting_id, person)
+    _require_open(meeting)
+    if not meeting.starts_at - CHECK_IN_EARLY <= now < meeting.ends_at:
+        raise MeetingError("meeting.error.not_now", when=when(meeting.starts_at, timezone, now))
+    return await store.check_in(tx, meeting.id, person.id, now, None)
+
+
+async def rate(tx: Tx, meeting_id: int, person: Person, stars: int, comment: str, now: datetime) -> None:
+    """An attendee's satisfaction (1–5) and optional comment; rating again replaces it."""
+    meeting = await _meeting(tx, meeting_id)
+    if not await store.is_present(tx, meeting.id, person.id):
+        raise MeetingError("meeting.error.not_attendee")
+    if not 1 <= stars <= 5:
+        raise MeetingError("auth.denied")
+    if not meeting.starts_at <= now < meeting.ends_at + RATING_WINDOW:
+        raise MeetingError("meeting.error.poll_closed")
+    await store.save_poll(tx, meeting.id, person.id, stars, comment.strip()[:MAX_COMMENT], now)
+
+
+async def set_muted(tx: Tx, community_id: int, person: Person, muted: bool, now: datetime) -> None:
+    """Stop or resume the announcements of the person's community."""
+    if muted and await community_of(tx, person) != community_id:
+        raise MeetingError("meeting.error.not_resident")
+    await store.set_muted(tx, person.id, community_id, muted, now)
+
+
+async def is_muted(tx: Tx, person: Person, community_id: int) -> bool:
+    return await store.is_muted(tx, person.id, community_id)
+
+
+# ------------------------------------------------------------------------------------------------ chair
+
+
+async def _topic(tx: Tx, topic_id: int) -> Topic:
+    found = await store.topic(tx, topic_id)
+    if found is None:
+        raise MeetingError("meeting.error.unknown_topic")
+    return found
+
+
+async def chair_topic(tx: Tx, topic_id: int, person: Person) -> tuple[Topic, Meeting]:
+    """The topic and its meeting, if `person` chairs it."""
+    topic = await _topic(tx, topic_id)
+    return topic, await chair_meeting(tx, topic.meeting_id, person)
+
+
+async def actionable_topic(tx: Tx, topic_id: int, person: Person,
+                           allowed: tuple[str, ...] = ("open", "discussed")) -> tuple[Topic, Meeting]:
+    """The topic and its meeting, if `person` chairs it and may still act on the topic."""
+    topic, meeting = await chair_topic(tx, topic_id, person)
+    _require_open(meeting)
+    if topic.status not in allowed:
+        raise MeetingError("meeting.error.topic_state", status=t(f"meeting.topic_status.{topic.status}"))
+    return topic, meeting
+
+
+async def mark_discussed(tx: Tx, topic_id: int, person: Person, now: datetime) -> Topic:
+    topic, _ = await actionable_topic(tx, topic_id, person, ("open",))
+    await store.update_topic(tx, topic.id, now, status="discussed")
+    return await _topic(tx, topic.id)
+
+
+async def answer_topic(tx: Tx, topic_id: int, person: Person, answer: str, now: datetime, timezone: str) -> Topic:
+    """The chair's answer on a topic; its submitter gets it at once."""
+    topic, _ = await actionable_topic(tx, topic_id, person)
+    answer = answer.strip()
+    if not answer:
+        raise MeetingError("meeting.error.answer_empty")
+    if len(answer) > MAX_TOPIC:
+        raise MeetingError("meeting.error.topic_too_long", limit=MAX_TOPIC)
+    await store.update_topic(tx, topic.id, now, status="answered", outcome=answer)
+    if topic.submitter_id is not None:
+        params = {"topic": topic_label(topic), "answer": answer}
+        await notify.push(tx, person_id=topic.submitter_id, idempotency=f"meeting:topic:{topic.id}:answered",
+                          now=now, text_key="meeting.topic_answered", params=params)
+    return await _topic(tx, topic.id)
+
+
+async def report_topic(tx: Tx, topic_id: int, person: Person, category: str, now: datetime, timezone: str) -> Issue:
+    """Turn a topic into a report routed like any other: its submitter reports it, at the community."""
+    topic, meeting = await actionable_topic(tx, topic_id, person)
+    reporter = None if topic.submitter_id is None else await people.by_id(tx, topic.submitter_id)
+    if reporter is None:
+        raise MeetingError("meeting.error.submitter_gone")
+    draft = issue_service.Draft(category=category, description=topic.text, unit_id=meeting.community_id,
+                                voice_ref=topic.voice_ref, photos=(topic.photo_ref,) if topic.photo_ref else ())
+    try:
+        issue = await issue_service.submit(tx, reporter, draft, now, timezone)
+    except issue_service.IssueError as error:
+        raise MeetingError(error.key, **error.params) from error
+    await store.update_topic(tx, topic.id, now, status="reported", issue_id=issue.id)
+    await notify.push(tx, person_id=reporter.id, idempotency=f"meeting:topic:{topic.id}:reported", now=now,
+                      text_key="meeting.topic_reported", params={"topic": topic_label(topic), "ref": issue.ref},
+                      buttons=[[("issue.view", f"r:view:{issue.id}")]])
+    return issue
+
+
+async def participants(tx: Tx, meeting_id: int, person: Person) -> list[store.Participant]:
+    await chair_meeting(tx, meeting_id, person)
+    return await store.participants(tx, meeting_id)
+
+
+async def mark_attendance(tx: Tx, meeting_id: int, resident_id: int, person: Person, now: datetime,
+                          timezone: str) -> bool:
+    """The chair marks a resident present, or (pressed again) absent; returns whether they are present now."""
+    meeting = await chair_meeting(tx, meeting_id, person)
+    _require_open(meeting)
+    if not meeting.starts_at - CHECK_IN_EARLY <= now < meeting.ends_at + MARKING_AFTER:
+        raise MeetingError("meeting.error.not_now", when=when(meeting.starts_at, timezone, now))
+    resident = await people.by_id(tx, resident_id)
+    if resident is None or await community_of(tx, resident) != meeting.community_id:
+        raise MeetingError("meeting.error.not_resident")
+    if await store.is_present(tx, meeting.id, resident.id):
+        await store.uncheck(tx, meeting.id, resident.id)
+        return False
+    await store.check_in(tx, meeting.id, resident.id, now, person.id)
+    return True
+
+
+async def enter_outcome(tx: Tx, meeting_id: int, person: Person, outcome: str, now: datetime,
+                        timezone: str) -> int:
+    """The chair's summary, once the meeting has begun: it goes to the attendees and to everyone who submitted a
+    topic, each submitter with what became of their own. Returns how many people are told."""
+    meeting = await chair_meeting(tx, meeting_id, person)
+    _require_open(meeting)
+    if now < meeting.starts_at:
+        raise MeetingError("meeting.error.not_started")
+    outcome = outcome.strip()
+    if not outcome:
+        raise MeetingError("meeting.error.outcome_empty")
+    if len(outcome) > MAX_OUTCOME:
+        raise MeetingError("meeting.error.topic_too_long", limit=MAX_OUTCOME)
+    await store.update_meeting(tx, meeting.id, status="held", outcome=outcome, outcome_by=person.id, outcome_at=now)
+    topics = await store.topics_of(tx, meeting.id)
+    audience = list(dict.fromkeys([*await store.attendees(tx, meeting.id),
+                                   *(topic.submitter_id for topic in topics if topic.submitter_id is not None)]))
+    for person_id in audience:
+        own = [topic for topic in topics if topic.submitter_id == person_id]
+
+        async def render(own: list[Topic] = own) -> Reply:
+            lines = [t("meeting.outcome", when=when(meeting.starts_at, timezone, now), outcome=outcome)]
+            for topic in own:
+                lines.append(t("meeting.your_topic", topic=topic_label(topic),
+                               decision=await decision_text(tx, topic)))
+            return Reply("\n\n".join(lines))
+
+        await notify.push_reply(tx, person_id=person_id, idempotency=f"meeting:{meeting.id}:outcome", now=now,
+                                render=render)
+    return len(audience)
+
+
+async def poll_summary(tx: Tx, meeting_id: int) -> tuple[int, float]:
+    return await store.poll_summary(tx, meeting_id)
+
+
+async def cancellable(tx: Tx, meeting_id: int, person: Person, now: datetime) -> tuple[Meeting, list[int]]:
+    """The meeting, if `person` chairs it and it may still be called off (it has not begun), and who would be told:
+    everyone who heard of it (announced to, answered, raised a topic)."""
+    meeting = await chair_meeting(tx, meeting_id, person)
+    _require_open(meeting)
+    if now >= meeting.starts_at:
+        raise MeetingError("meeting.error.cancel_started")
+    return meeting, await store.told(tx, meeting.id)
+
+
+async def cancel(tx: Tx, meeting_id: int, person: Person, now: datetime, timezone: str) -> tuple[Meeting, int]:
+    """The chair calls off one meeting before it begins: everyone who heard of it is told, its reminders and other
+    sends are taken off the schedule, its buttons answer that it is cancelled, and the next week's meeting is
+    planned (the weekly settings stay as they are). Returns the meeting and how many people are told."""
+    meeting, told = await cancellable(tx, meeting_id, person, now)
+    await store.update_meeting(tx, meeting.id, status="cancelled", outcome_by=person.id, outcome_at=now)
+    for kind in KINDS:
+        await store.unschedule(tx, meeting.id, kind)
+    place = await place_of(tx, meeting)
+
+    async def build() -> Reply:
+        return Reply(t("meeting.cancelled", when=when(meeting.starts_at, timezone, now), place=await place()))
+
+    await notify.push_all(tx, told, idempotency=f"meeting:{meeting.id}:cancelled", now=now, render=build)
+    await plan(tx, now, timezone)
+    return meeting, len(told)
+
+
+# ----------------------------------------------------------------------------------------------- settings
+
+
+async def settings_for(tx: Tx, community_id: int, person: Person) -> MeetingSettings | None:
+    await _require_chair(tx, community_id, person)
+    return await store.settings_of(tx, community_id)
+
+
+def _check_settings(changes: Mapping[str, object]) -> None:
+    place = changes.get("place")
+    if isinstance(place, str) and (len(place) > MAX_PLACE or not place.isprintable()):
+        raise MeetingError("meeting.error.place_too_long", limit=MAX_PLACE)
+    capacity = changes.get("capacity")
+    if "capacity" in changes and capacity is not None and not (
+            isinstance(capacity, int) and 1 <= capacity <= MAX_CAPACITY):
+        raise MeetingError("meeting.error.capacity", limit=MAX_CAPACITY)
+    weekday = changes.get("weekday")
+    if "weekday" in changes and not (isinstance(weekday, int) and 0 <= weekday <= 6):
+        raise MeetingError("auth.denied")
+    start = changes.get("start_time")
+    if "start_time" in changes and (not isinstance(start, str) or parse_time(start) is None):
+        raise MeetingError("meeting.error.time")
+    days = changes.get("announce_days_ahead")
+    if "announce_days_ahead" in changes and days not in ANNOUNCE_DAYS:
+        raise MeetingError("auth.denied")
+    hours = changes.get("topic_cutoff_hours")
+    if "topic_cutoff_hours" in changes and hours not in CUTOFF_HOURS:
+        raise MeetingError("auth.denied")
+    unknown = set(changes) - {"place", "capacity", "weekday", "start_time", "active", "announce_days_ahead",
+                              "topic_cutoff_hours"}
+    if unknown:
+        raise ValueError(f"not settable from a chat: {sorted(unknown)}")
+
+
+async def configure(tx: Tx, community_id: int, person: Person, now: datetime, timezone: str,
+                    **changes: object) -> str:
+    """The chair changes the community's meeting settings (turning meetings on creates them with the defaults).
+
+    Place and capacity apply to the meeting ahead at once (those who answered are told of a new place; a larger
+    capacity promotes the waitlist). A new day or time moves the meeting ahead only while it is unannounced;
+    otherwise it applies from the one after. Pausing cancels an unannounced meeting ahead. Returns the i18n key
+    of what happened.
+    """
+    await _require_chair(tx, community_id, person)
+    _check_settings(changes)
+    current = await store.settings_of(tx, community_id)
+    if current is not None:
+        days = changes.get("announce_days_ahead", current.announce_days_ahead)
+        hours = changes.get("topic_cutoff_hours", current.topic_cutoff_hours)
+        if isinstance(days, int) and isinstance(hours, int) and hours >= days * 24:
+            raise MeetingError("meeting.error.cutoff_before_notice", days=days, hours=hours)
+    if "start_time" in changes:
+        clock = parse_time(str(changes["start_time"]))
+        assert clock is not None
+        changes["start_time"] = clock.strftime("%H:%M")
+    await store.save_settings(tx, community_id, now, **changes)
+    settings = await store.settings_of(tx, community_id)
+    assert settings is not None
+    ahead = await store.next_meeting(tx, community_id, now)
+    if ahead is None:
+        if settings.active:
+            await plan(tx, now, timezone)
+        return "meeting.settings.saved" if settings.active else "meeting.settings.paused"
+    announced = await store.job_done(tx, ahead.id, "announce")
+    if not settings.active:
+        if announced:
+            return "meeting.settings.paused_kept"
+        await store.update_meeting(tx, ahead.id, status="cancelled")
+        for kind in KINDS:
+            await store.unschedule(tx, ahead.id, kind)
+        return "meeting.settings.paused"
+    result = "meeting.settings.saved"
+    if "place" in changes and changes["place"] != ahead.place:
+        await store.update_meeting(tx, ahead.id, place=settings.place)
+        if announced:
+            await _tell_new_place(tx, await _meeting(tx, ahead.id), now, timezone)
+    if "capacity" in changes and changes["capacity"] != ahead.capacity:
+        await store.update_meeting(tx, ahead.id, capacity=settings.capacity)
+        await _promote(tx, await _meeting(tx, ahead.id), now, timezone)
+    if TIME_SETTINGS & set(changes):
+        if announced:
+            result = "meeting.settings.next_week"
+        else:
+            starts, ends, until = await _slot(tx, settings, now, timezone)
+            await store.forget_cancelled(tx, community_id, starts)
+            await store.update_meeting(tx, ahead.id, starts_at=starts, ends_at=ends, topics_until=until)
+            await _schedule(tx, await _meeting(tx, ahead.id), settings.announce_days_ahead, now, timezone)
+    return result
+
+
+async def _tell_new_place(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
+    place = await place_of(tx, meeting)
+
+    async def build() -> Reply:
+        return Reply(t("meeting.place_changed", when=when(meeting.starts_at, timezone, now), place=await place()))
+
+    await notify.push_all(tx, await store.answered(tx, meeting.id, ("yes", "maybe", "waitlist")),
+                          idempotency=f"meeting:{meeting.id}:place:{_stamp(now)}", now=now, render=build)

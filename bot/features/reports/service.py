@@ -1,0 +1,632 @@
+"""Reports, from filing to rating: routing, the task life cycle of grid members, the resident's side, time limits
+and follow-up. Every action re-checks who may take it; every change is one audited transition."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.clock import parse_iso
+from bot.domain.grid import Level
+from bot.domain.messages import Button, Reply
+from bot.domain.people import Person
+from bot.domain.refusal import Refusal
+from bot.features.reports import routing
+from bot.features.reports import store as issues
+from bot.features.reports.model import TRANSITIONS, Category, Issue, Status
+from bot.i18n import current_locale, t
+from bot.services import notify
+from bot.services.dates import local_time
+from bot.services.people import place_label
+from bot.storage import grid, people
+from bot.storage.db import Tx
+
+FOLLOWUP_REMIND = timedelta(days=3)  # no answer to "is it fixed?": one reminder …
+FOLLOWUP_CLOSE = timedelta(days=6)  # … then closed unrated, three days after the reminder
+RECHECK = timedelta(days=14)  # infrastructure: "did it stay fixed?"
+REMIND_SHARE = 0.8  # owners are reminded when this share of their level's time has passed
+MAX_PHOTOS = 5
+MAX_DESCRIPTION = 1000  # characters
+LEVEL_TIMERS = ("remind", "escalate")
+HISTORY_SHOWN = 20  # entries of the audit trail on a task page, the latest
+HISTORY_TEXT = 200  # characters of a note or reason shown there
+_HISTORY = {"submitted": "tasks.event.submitted", "route": "tasks.event.route", "accepted": "tasks.event.accepted",
+            "note": "tasks.event.note", "info": "tasks.event.info", "escalate": "tasks.event.escalate",
+            "hand_up": "tasks.event.hand_up", "resolved": "tasks.event.resolved", "reopened": "tasks.event.reopened",
+            "rejected": "tasks.event.rejected", "duplicate": "tasks.event.duplicate", "overdue": "tasks.event.overdue",
+            "closed": "tasks.event.closed", "withdrawn": "tasks.event.withdrawn"}  # event kind or new status → key
+FOLLOWUP_TIMERS = ("followup_remind", "followup_close")
+
+
+Lazy = Callable[[], Awaitable[str]]  # text rendered in each recipient's own locale
+
+
+class IssueError(Refusal):
+    """A refused action on a report."""
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    category: str
+    description: str
+    unit_id: int
+    voice_ref: str = ""
+    photos: tuple[str, ...] = ()
+    location: str = ""
+
+
+def category_name(category: Category) -> str:
+    """The category's name in the current locale."""
+    custom = category.name_en if current_locale() == "en" else category.name_zh
+    return custom or t(f"category.{category.code}")
+
+
+def _check_description(text: str) -> None:
+    if len(text) > MAX_DESCRIPTION:
+        raise IssueError("issue.error.too_long", limit=MAX_DESCRIPTION)
+
+
+async def _category(tx: Tx, code: str, *, active_only: bool = False) -> Category:
+    found = await issues.category(tx, code, active_only=active_only)
+    if found is None:
+        raise IssueError("issue.error.category")
+    return found
+
+
+async def _issue(tx: Tx, issue_id: int) -> Issue:
+    found = await issues.get(tx, issue_id)
+    if found is None:
+        raise IssueError("issue.error.unknown")
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- filing
+
+
+async def submit(tx: Tx, reporter: Person, draft: Draft, now: datetime, timezone: str) -> Issue:
+    """File a report: number it, route it, record the decision, push the task and start its clock."""
+    category = await _category(tx, draft.category, active_only=True)
+    unit = await grid.by_id(tx, draft.unit_id)
+    if unit is None or unit.level not in (Level.BUILDING, Level.COMPLEX, Level.COMMUNITY):
+        raise IssueError("issue.error.place")
+    description = draft.description.strip()
+    if not description and not draft.voice_ref:
+        raise IssueError("issue.error.empty")
+    _check_description(description)
+    route = await routing.route(tx, category, unit.id)
+    if route is None:
+        raise IssueError("issue.error.place")
+    prefix = f"JL-{now.astimezone(ZoneInfo(timezone)):%Y%m%d}-"
+    ref = f"{prefix}{await issues.count_refs_with_prefix(tx, prefix) + 1:04d}"
+    due = now + timedelta(hours=category.limits[route.owner.level])
+    issue_id = await issues.create(tx, ref=ref, reporter_id=reporter.id, category=category.code,
+                                   description=description, voice_ref=draft.voice_ref, unit_id=unit.id,
+                                   location=draft.location, owner_unit_id=route.owner.id, due_at=due, now=now)
+    await issues.record(tx, issue_id, kind="transition", actor_id=reporter.id, now=now, to_status="submitted")
+    for path in draft.photos[:MAX_PHOTOS]:
+        await issues.add_photo(tx, issue_id, "report", path, reporter.id, now)
+    issue = await _issue(tx, issue_id)
+    return await _assign(tx, issue, route, Status.ASSIGNED, None, now, timezone, reason=lambda: "")
+
+
+async def _assign(tx: Tx, issue: Issue, route: routing.Route, status: Status, actor_id: int | None,
+                  now: datetime, timezone: str, *, reason: Callable[[], str], **fields: object) -> Issue:
+    """Give the issue to `route`'s owner: record the decision, restart the level's clock, push the task (with
+    `reason()`, built in each recipient's language)."""
+    category = await _category(tx, issue.category)
+    limit = timedelta(hours=category.limits[route.owner.level])
+    await issues.record(tx, issue.id, kind="route", actor_id=actor_id, now=now, detail=route.describe())
+    issue = await _move(tx, issue, status, actor_id, now, reason(), owner_unit_id=route.owner.id, assignee_id=None,
+                        due_at=now + limit, **fields)
+    await issues.set_recipients(tx, issue.id, [(r.person_id, r.reason, r.unit_id) for r in route.recipients])
+    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
+    await issues.schedule(tx, issue.id, "remind", now + limit * REMIND_SHARE)
+    await issues.schedule(tx, issue.id, "escalate", now + limit)
+    for recipient in route.recipients:
+        await notify.push_reply(tx, person_id=recipient.person_id, now=now,
+                                idempotency=f"issue:{issue.id}:task:{status.value}:{route.owner.id}:{_stamp(now)}",
+                                render=lambda: task_card(tx, issue, timezone, now, reason=reason()))
+    return issue
+
+
+def _stamp(now: datetime) -> str:
+    return now.strftime("%Y%m%d%H%M%S%f")
+
+
+async def _move(tx: Tx, issue: Issue, to: Status, actor_id: int | None, now: datetime, detail: str = "",
+                **fields: object) -> Issue:
+    """The one way an issue changes state: checked against TRANSITIONS and written to the audit trail."""
+    if to not in TRANSITIONS[issue.status]:
+        raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
+    await issues.update(tx, issue.id, now, status=to, **fields)
+    await issues.record(tx, issue.id, kind="transition", actor_id=actor_id, now=now, from_status=issue.status.value,
+                        to_status=to.value, detail=detail)
+    return await _issue(tx, issue.id)
+
+
+async def open_duplicate(tx: Tx, category: str, unit_id: int) -> Issue | None:
+    """An open report of the same category at the same place, to offer following it instead."""
+    return await issues.open_same(tx, unit_id, category)
+
+
+async def follow(tx: Tx, issue_id: int, person: Person) -> Issue:
+    issue = await _issue(tx, issue_id)
+    if not issue.is_open:
+        raise IssueError("issue.error.closed")
+    await issues.follow(tx, issue.id, person.id)
+    return issue
+
+
+# ------------------------------------------------------------------------------------------ rendering
+
+
+async def task_card(tx: Tx, issue: Issue, timezone: str, now: datetime, *, reason: str = "",
+                    words: str = "") -> Reply:
+    """The task as pushed to a grid member, with its action buttons; a reopened one carries the resident's
+    `words` (what is still wrong)."""
+    lines = [t("task.card", ref=issue.ref, category=category_name(await _category(tx, issue.category)),
+               place=await _place(tx, issue), description=issue.description or t("task.voice_only"),
+               due=local_time(issue.due_at, timezone, now))]
+    if reason:
+        lines.append(t("task.escalated_because", reason=reason))
+    if issue.status is Status.REOPENED:
+        lines.append(t("task.reopened"))
+        if words:
+            lines.append(t("task.resident_says", words=words))
+    elif issue.flagged:
+        lines.append(t("task.flagged"))
+    photos = await issues.photos(tx, issue.id, "report")
+    if len(photos) > 1:
+        lines.append(t("task.more_photos", count=len(photos) - 1))
+    buttons = task_buttons(issue, at_top=await at_top(tx, issue))
+    return Reply("\n".join(lines), buttons, photo=photos[0] if photos else "", voice=issue.voice_ref)
+
+
+async def at_top(tx: Tx, issue: Issue) -> bool:
+    """The street owns the issue: it is the last owner, there is nowhere higher to send it."""
+    owner = await grid.by_id(tx, issue.owner_unit_id)
+    return owner is not None and owner.level is Level.STREET
+
+
+def task_buttons(issue: Issue, *, at_top: bool) -> tuple[tuple[Button, ...], ...]:
+    """The actions open to the task now: none once it is no longer open, no "accept" once accepted, and no
+    "escalate" or "not ours" at the street (`at_top`: the last owner)."""
+    if not issue.is_open:
+        return ()
+    actions = [("task.accept", "acc")] if issue.status is not Status.ACCEPTED else []
+    actions += [("task.note", "note"), ("task.answer" if issue.category == "legal" else "task.resolve", "res")]
+    actions += [] if at_top else [("task.escalate", "esc"), ("task.not_ours", "up")]
+    actions += [("task.reject", "rej"), ("task.duplicate", "dup")]
+    buttons = [Button(t(label), f"t:{action}:{issue.id}") for label, action in actions]
+    return tuple(tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2))
+
+
+async def _place(tx: Tx, issue: Issue, *, with_room: bool = True) -> str:
+    room = ""
+    if with_room and issue.reporter_id is not None:
+        reporter = await people.by_id(tx, issue.reporter_id)
+        room = reporter.room if reporter is not None and reporter.building_id == issue.unit_id else ""
+    label = await place_label(tx, issue.unit_id, room)
+    return f"{label} 📍{issue.location}" if issue.location else label
+
+
+async def summary(tx: Tx, issue: Issue, timezone: str, now: datetime, *, with_room: bool) -> str:
+    """One report as read in a list or detail view; the reporter's room only for the reporter and grid members."""
+    return t("issue.summary", ref=issue.ref, category=category_name(await _category(tx, issue.category)),
+             status=t(f"status.{issue.status.value}"), place=await _place(tx, issue, with_room=with_room),
+             description=issue.description or t("task.voice_only"),
+             created=local_time(issue.created_at, timezone, now))
+
+
+# --------------------------------------------------------------------------------------- grid members
+
+
+async def _member_issue(tx: Tx, issue_id: int, member: Person) -> Issue:
+    """The issue, if `member` may act on it now: it lies in the scope of a role or duty they hold."""
+    issue = await _issue(tx, issue_id)
+    if await routing.in_scope(tx, member, issue.unit_id):
+        return issue
+    raise IssueError("auth.denied")
+
+
+def _require_open(issue: Issue) -> None:
+    if not issue.is_open:
+        raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
+
+
+async def accept(tx: Tx, issue_id: int, member: Person, now: datetime) -> Issue:
+    """First accept wins; the others who got the task are told who took it."""
+    issue = await _member_issue(tx, issue_id, member)
+    if issue.status is Status.ACCEPTED:
+        if issue.assignee_id == member.id:
+            return issue
+        raise IssueError("task.taken", who=await _who(tx, issue.assignee_id))
+    _require_open(issue)
+    issue = await _move(tx, issue, Status.ACCEPTED, member.id, now, assignee_id=member.id)
+    taken = {"ref": issue.ref, "who": _lazy_who(tx, member.id)}
+    for other in await issues.recipients(tx, issue.id):
+        if other != member.id:
+            await notify.push_reply(tx, person_id=other, idempotency=f"issue:{issue.id}:taken:{_stamp(now)}",
+                                    now=now, render=lambda: _reply("task.taken_by", taken))
+    await _tell_reporter(tx, issue, f"accepted:{_stamp(now)}", now, "issue.accepted", who=_lazy_who(tx, member.id))
+    return issue
+
+
+async def add_note(tx: Tx, issue_id: int, member: Person, note: str, now: datetime) -> Issue:
+    issue = await _member_issue(tx, issue_id, member)
+    _require_open(issue)
+    await issues.record(tx, issue.id, kind="note", actor_id=member.id, now=now, detail=note)
+    await _tell_reporter(tx, issue, f"note:{_stamp(now)}", now, "issue.noted", who=_lazy_who(tx, member.id),
+                         note=note)
+    return issue
+
+
+async def resolve(tx: Tx, issue_id: int, member: Person, note: str, photo: str, now: datetime) -> Issue:
+    """Done: the reporter is asked whether it is fixed (and reminded, then it closes unrated)."""
+    issue = await _member_issue(tx, issue_id, member)
+    _require_open(issue)
+    if issue.category == "legal" and not note.strip():
+        raise IssueError("task.answer_needed")
+    issue = await _move(tx, issue, Status.RESOLVED, member.id, now, note, resolved_at=now,
+                        assignee_id=issue.assignee_id or member.id)
+    if photo:
+        await issues.add_photo(tx, issue.id, "resolution", photo, member.id, now)
+    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
+    await issues.schedule(tx, issue.id, "followup_remind", now + FOLLOWUP_REMIND)
+    await issues.schedule(tx, issue.id, "followup_close", now + FOLLOWUP_CLOSE)
+    done_by = {"ref": issue.ref, "who": _lazy_who(tx, member.id)}
+    for other in await issues.recipients(tx, issue.id):
+        if other != member.id:
+            await notify.push_reply(tx, person_id=other, idempotency=f"issue:{issue.id}:done:{_stamp(now)}",
+                                    now=now, render=lambda: _reply("task.resolved_by", done_by))
+    key = "issue.answered" if issue.category == "legal" else "issue.resolved" if note.strip() else "issue.done"
+    await _ask_fixed(tx, issue, f"resolved:{_stamp(now)}", now, key, photo=photo, note=note,
+                     who=_lazy_who(tx, member.id))
+    return issue
+
+
+async def escalate(tx: Tx, issue_id: int, member: Person | None, reason: str, now: datetime, timezone: str,
+                   *, hand_up: bool = False) -> Issue:
+    """Hand the issue to the next level up (a member's choice, or the clock's when `member` is None)."""
+    issue = await _issue(tx, issue_id) if member is None else await _member_issue(tx, issue_id, member)
+    _require_open(issue)
+    owner = await grid.by_id(tx, issue.owner_unit_id)
+    assert owner is not None
+    route = await routing.route(tx, await _category(tx, issue.category), issue.unit_id, above=owner.level)
+    if route is None:
+        raise IssueError("task.at_top")
+    old = await issues.recipients(tx, issue.id)
+    actor = None if member is None else member.id
+    timed_out = member is None and not reason  # a member's own choice is no timeout
+    detail = t("task.timeout_reason") if timed_out else reason  # the audit trail's, in the street's language
+    await issues.record(tx, issue.id, kind="hand_up" if hand_up else "escalate", actor_id=actor, now=now,
+                        detail=detail)
+    issue = await _assign(tx, issue, route, Status.ESCALATED, actor, now, timezone,
+                          reason=lambda: t("task.timeout_reason") if timed_out else reason)
+    new_owner = await place_label(tx, route.owner.id)
+    for person_id in old:
+        if person_id != actor and person_id not in {r.person_id for r in route.recipients}:
+            await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:moved:{_stamp(now)}", now=now,
+                              text_key="task.moved_up", params={"ref": issue.ref, "place": new_owner})
+    await _tell_reporter(tx, issue, f"escalated:{_stamp(now)}", now, "issue.escalated", place=new_owner)
+    return issue
+
+
+async def reject(tx: Tx, issue_id: int, member: Person, reason: str, now: datetime) -> Issue:
+    issue = await _member_issue(tx, issue_id, member)
+    if not reason.strip():
+        raise IssueError("task.reason_needed")
+    issue = await _move(tx, issue, Status.REJECTED, member.id, now, reason, closed_at=now)
+    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
+    review = (("issue.review", f"r:rev:{issue.id}"),) if await reviewable(tx, issue) else ()
+    await _tell_reporter(tx, issue, "rejected", now, "issue.rejected", buttons=review, reason=reason)
+    return issue
+
+
+async def rejection_reason(tx: Tx, issue: Issue) -> str:
+    """Why the report was not taken on (empty when it was not)."""
+    found = await issues.last_transition(tx, issue.id, Status.REJECTED) if issue.status is Status.REJECTED else None
+    return "" if found is None else found[1]
+
+
+async def _review_route(tx: Tx, issue: Issue) -> routing.Route | None:
+    """The next level up from the one that turned the report down."""
+    owner = await grid.by_id(tx, issue.owner_unit_id)
+    assert owner is not None
+    return await routing.route(tx, await _category(tx, issue.category), issue.unit_id, above=owner.level)
+
+
+async def reviewable(tx: Tx, issue: Issue) -> bool:
+    """A rejected report may be taken to the next level up, once, if there is one."""
+    return (issue.status is Status.REJECTED and not await issues.has_event(tx, issue.id, "review")
+            and await _review_route(tx, issue) is not None)
+
+
+async def request_review(tx: Tx, issue_id: int, person: Person, now: datetime, timezone: str) -> Issue:
+    """The resident asks the next level up to look again at a rejected report: it goes there as an escalation
+    would, with the reason it was turned down. Once per report."""
+    issue = await _reporter_issue(tx, issue_id, person, followers=True)
+    if await issues.has_event(tx, issue.id, "review"):
+        raise IssueError("issue.error.reviewed")
+    if issue.status is not Status.REJECTED:
+        raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
+    route = await _review_route(tx, issue)
+    if route is None:
+        raise IssueError("issue.error.reviewed")
+    rejected = await rejection_reason(tx, issue)
+    await issues.record(tx, issue.id, kind="review", actor_id=person.id, now=now, detail=rejected)
+    return await _assign(tx, issue, route, Status.ESCALATED, person.id, now, timezone,
+                         reason=lambda: t("task.review_reason", reason=rejected), closed_at=None)
+
+
+async def mark_duplicate(tx: Tx, issue_id: int, member: Person, original_ref: str, now: datetime) -> Issue:
+    """Close `issue_id` as the same matter as the report `original_ref`; its reporter follows the original."""
+    issue = await _member_issue(tx, issue_id, member)
+    original = await issues.by_ref(tx, original_ref.strip().upper())
+    if original is None or original.id == issue.id or original.status in (Status.WITHDRAWN, Status.DUPLICATE):
+        raise IssueError("task.duplicate_unknown", ref=original_ref.strip()[:20])
+    await _member_issue(tx, original.id, member)
+    issue = await _move(tx, issue, Status.DUPLICATE, member.id, now, original.ref, duplicate_of=original.id,
+                        closed_at=now)
+    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
+    if issue.reporter_id is not None and issue.reporter_id != original.reporter_id:
+        await issues.follow(tx, original.id, issue.reporter_id)
+    await _tell_reporter(tx, issue, "duplicate", now, "issue.duplicate", original=original.ref)
+    return issue
+
+
+async def overdue_nudge(tx: Tx, issue: Issue, now: datetime) -> None:
+    """The street owns it and its time is up: flag it to the street again (it cannot climb further)."""
+    await issues.record(tx, issue.id, kind="overdue", actor_id=None, now=now)
+    for person_id in await issues.recipients(tx, issue.id):
+        await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:overdue:{_stamp(now)}", now=now,
+                          text_key="task.overdue", params={"ref": issue.ref})
+
+
+async def remind_owners(tx: Tx, issue: Issue, now: datetime, timezone: str) -> None:
+    for person_id in await issues.recipients(tx, issue.id):
+        await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:remind:{_stamp(issue.due_at)}",
+                          now=now, text_key="task.reminder",
+                          params={"ref": issue.ref, "due": local_time(issue.due_at, timezone, now)},
+                          buttons=[[("task.view", f"t:view:{issue.id}")]])
+
+
+async def history(tx: Tx, issue: Issue, timezone: str, now: datetime) -> list[str]:
+    """The audit trail as a grid member reads it, oldest first (the latest HISTORY_SHOWN entries): filing, routing
+    and reassignment, who accepted, notes, the resident's additions, escalations with their reasons, outcomes."""
+    lines = []
+    for event in await issues.events(tx, issue.id):
+        key = _HISTORY.get(event["to_status"] if event["kind"] == "transition" else event["kind"])
+        if key is None:
+            continue
+        place = ""
+        if event["kind"] == "route":
+            unit = await grid.by_code(tx, routing.described_owner(event["detail"]))
+            place = "" if unit is None else await place_label(tx, unit.id)
+        actor = event["actor_id"]
+        who = t("tasks.by_resident") if actor is not None and actor == issue.reporter_id else (
+            await _who(tx, actor) if actor is not None else t("tasks.by_clock"))
+        text = event["detail"][:HISTORY_TEXT]
+        line = t(key, at=local_time(parse_iso(event["at"]), timezone, now), who=who, place=place, text=text)
+        lines.append(line if text else line.rstrip(" ：:"))  # an entry without words ends at its verb
+    return lines[-HISTORY_SHOWN:]
+
+
+async def more_photos(tx: Tx, issue: Issue) -> list[str]:
+    """Every photo of the issue but the one its card carries: the report's others, the resident's additions, the
+    resolution's."""
+    every = await issues.photos(tx, issue.id)
+    first = await issues.photos(tx, issue.id, "report")
+    return [path for path in every if not first or path != first[0]]
+
+
+async def tasks_for(tx: Tx, member: Person, now: datetime) -> list[Issue]:
+    """Open issues in the member's scope: overdue first, then oldest first."""
+    return await issues.open_in_units(tx, await routing.scope_units(tx, member), now)
+
+
+async def view_as_member(tx: Tx, issue_id: int, member: Person) -> Issue:
+    return await _member_issue(tx, issue_id, member)
+
+
+# ----------------------------------------------------------------------------------------- residents
+
+
+async def _reporter_issue(tx: Tx, issue_id: int, person: Person, *, followers: bool = False) -> Issue:
+    issue = await _issue(tx, issue_id)
+    if issue.reporter_id == person.id or (followers and person.id in await issues.followers(tx, issue.id)):
+        return issue
+    raise IssueError("auth.denied")
+
+
+async def reports_of(tx: Tx, person: Person) -> list[Issue]:
+    """The person's own reports and those they follow, newest first."""
+    mine = await issues.by_reporter(tx, person.id)
+    followed = [issue for issue in await issues.followed_by(tx, person.id) if issue.reporter_id != person.id]
+    return sorted([*mine, *followed], key=lambda issue: issue.id, reverse=True)
+
+
+async def view_as_resident(tx: Tx, issue_id: int, person: Person) -> Issue:
+    return await _reporter_issue(tx, issue_id, person, followers=True)
+
+
+async def withdraw(tx: Tx, issue_id: int, person: Person, now: datetime) -> Issue:
+    issue = await _reporter_issue(tx, issue_id, person)
+    issue = await _move(tx, issue, Status.WITHDRAWN, person.id, now, closed_at=now)
+    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
+    for person_id in await issues.recipients(tx, issue.id):
+        await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:withdrawn", now=now,
+                          text_key="task.withdrawn", params={"ref": issue.ref})
+    for person_id in await issues.followers(tx, issue.id):  # those who followed it instead of reporting it
+        await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:withdrawn", now=now,
+                          text_key="issue.withdrawn_followed", params={"ref": issue.ref})
+    return issue
+
+
+async def add_info(tx: Tx, issue_id: int, person: Person, text: str, photo: str, now: datetime) -> Issue:
+    """More words or a photo from the reporter, passed to whoever has the task."""
+    issue = await _reporter_issue(tx, issue_id, person)
+    _require_open(issue)
+    _check_description(text)
+    if photo and len(await issues.photos(tx, issue.id)) >= MAX_PHOTOS * 2:
+        raise IssueError("issue.error.too_many_photos")
+    await issues.record(tx, issue.id, kind="info", actor_id=person.id, now=now, detail=text)
+    if photo:
+        await issues.add_photo(tx, issue.id, "info", photo, person.id, now)
+    targets = [issue.assignee_id] if issue.assignee_id else await issues.recipients(tx, issue.id)
+    for person_id in targets:
+        if person_id is not None:
+            await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:info:{_stamp(now)}",
+                                    now=now, render=lambda: _reply("task.info_added",
+                                                                   {"ref": issue.ref, "text": text or "📷"},
+                                                                   photo=photo))
+    return issue
+
+
+async def answerable(tx: Tx, issue_id: int, person: Person) -> Issue:
+    """The issue, if `person` (its reporter or a follower) may say now whether it is fixed."""
+    issue = await _reporter_issue(tx, issue_id, person, followers=True)
+    if issue.status not in (Status.RESOLVED, Status.CLOSED):
+        raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
+    return issue
+
+
+async def answer_fixed(tx: Tx, issue_id: int, person: Person, fixed: bool, now: datetime, timezone: str,
+                       words: str = "", voice: str = "") -> Issue:
+    """The answer to "is it fixed?" (after resolution) or "did it stay fixed?" (14 days on), from the reporter or
+    a follower. Not fixed: it is done again (重新办理) by the same level, told what is still wrong (`words`, or a
+    `voice` note, which is kept with the report and pushed with the task)."""
+    issue = await answerable(tx, issue_id, person)
+    _check_description(words)
+    if fixed:
+        if issue.status is Status.CLOSED:
+            await issues.record(tx, issue.id, kind="stayed_fixed", actor_id=person.id, now=now)
+        return issue
+    await issues.cancel_timers(tx, issue.id, (*FOLLOWUP_TIMERS, "recheck"), now)
+    owner = await grid.by_id(tx, issue.owner_unit_id)
+    category = await _category(tx, issue.category)
+    assert owner is not None
+    limit = timedelta(hours=category.limits[owner.level])
+    issue = await _move(tx, issue, Status.REOPENED, person.id, now, words or "not fixed", flagged=1,
+                        due_at=now + limit, closed_at=None, resolved_at=None)
+    await issues.schedule(tx, issue.id, "remind", now + limit * REMIND_SHARE)
+    await issues.schedule(tx, issue.id, "escalate", now + limit)
+    if voice:
+        await issues.add_voice(tx, issue.id, voice, person.id, now)
+
+    async def render() -> Reply:
+        card = await task_card(tx, issue, timezone, now, words=words or (t("task.voice_only") if voice else ""))
+        return replace(card, voice=voice) if voice else card
+
+    targets = [issue.assignee_id] if issue.assignee_id else await issues.recipients(tx, issue.id)
+    for person_id in targets:
+        if person_id is not None:
+            await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:reopened:{_stamp(now)}",
+                                    now=now, render=render)
+    return issue
+
+
+async def rate(tx: Tx, issue_id: int, person: Person, stars: int, comment: str, now: datetime) -> Issue:
+    """Close a resolved report with the rating (1–5) and optional comment of its reporter or a follower; the
+    member who resolved it hears both."""
+    issue = await _reporter_issue(tx, issue_id, person, followers=True)
+    if not 1 <= stars <= 5:
+        raise IssueError("issue.error.rating")
+    resolved = await issues.last_transition(tx, issue.id, Status.RESOLVED)
+    issue = await _close(tx, issue, person.id, now, rating=stars, comment=comment.strip()[:500])
+    member = resolved[0] if resolved is not None and resolved[0] is not None else issue.assignee_id
+    if member is not None:
+        await notify.push(tx, person_id=member, idempotency=f"issue:{issue.id}:rated:{_stamp(now)}", now=now,
+                          text_key="task.rated_comment" if issue.comment else "task.rated",
+                          params={"ref": issue.ref, "stars": "★" * stars, "comment": issue.comment})
+    return issue
+
+
+async def _close(tx: Tx, issue: Issue, actor_id: int | None, now: datetime, *, rating: int | None = None,
+                 comment: str = "") -> Issue:
+    issue = await _move(tx, issue, Status.CLOSED, actor_id, now, closed_at=now, rating=rating, comment=comment)
+    await issues.cancel_timers(tx, issue.id, FOLLOWUP_TIMERS, now)
+    if (await _category(tx, issue.category)).infrastructure:
+        await issues.schedule(tx, issue.id, "recheck", now + RECHECK)
+    return issue
+
+
+async def followup_reminder(tx: Tx, issue: Issue, now: datetime) -> None:
+    await _ask_fixed(tx, issue, f"followup:{_stamp(now)}", now, "issue.followup_reminder")
+
+
+async def close_unrated(tx: Tx, issue: Issue, now: datetime) -> None:
+    await _close(tx, issue, None, now)
+    await _tell_reporter(tx, issue, f"closed:{_stamp(now)}", now, "issue.closed_unrated")
+
+
+async def recheck(tx: Tx, issue: Issue, now: datetime) -> None:
+    await _ask_fixed(tx, issue, f"recheck:{_stamp(now)}", now, "issue.recheck", token="r:re")
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+async def _who(tx: Tx, person_id: int | None) -> str:
+    """A grid member as the resident sees them: their role and the place, not their name."""
+    person = None if person_id is None else await people.by_id(tx, person_id)
+    if person is None:
+        return t("task.someone")
+    if person.roles:
+        grant = person.roles[0]
+        return f"{await place_label(tx, grant.unit_id)} {t(f'role.{grant.role.value}')}"
+    if person.duties:
+        grant_d = person.duties[0]
+        return f"{await place_label(tx, grant_d.unit_id)} {t(f'duty.{grant_d.duty.value}')}"
+    return t("task.someone")
+
+
+def _lazy_who(tx: Tx, person_id: int | None) -> Lazy:
+    return lambda: _who(tx, person_id)
+
+
+async def _reply(key: str, params: Mapping[str, object], *, photo: str = "",
+                 buttons: tuple[tuple[Button, ...], ...] = ()) -> Reply:
+    """A catalog message; parameters that are `Lazy` are rendered now, in the recipient's locale."""
+    values = {name: await value() if callable(value) else value for name, value in params.items()}
+    return Reply(t(key, **values), buttons, photo=photo)
+
+
+async def _tell_reporter(tx: Tx, issue: Issue, cause: str, now: datetime, key: str, *,
+                         buttons: tuple[tuple[str, str], ...] = (), **params: object) -> None:
+    """Keep the reporter (and anyone following the report) informed; `buttons` (label key, token) go beside
+    the one that opens the report."""
+
+    async def render() -> Reply:
+        view = (tuple(Button(t(label), token) for label, token in (("issue.view", f"r:view:{issue.id}"), *buttons)),)
+        return await _reply(key, {"ref": issue.ref, **params}, buttons=view)
+
+    for person_id in await _audience(tx, issue):
+        await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:{cause}", now=now,
+                                render=render)
+
+
+async def _ask_fixed(tx: Tx, issue: Issue, cause: str, now: datetime, key: str, *, photo: str = "",
+                     token: str = "r:fix", **params: object) -> None:
+    """Ask the reporter and every follower whether it is fixed (a follower's answer counts as the reporter's)."""
+
+    async def render() -> Reply:
+        buttons = ((Button(t("issue.fixed_yes"), f"{token}:{issue.id}:y"),
+                    Button(t("issue.fixed_no"), f"{token}:{issue.id}:n")),)
+        return await _reply(key, {"ref": issue.ref, **params}, photo=photo, buttons=buttons)
+
+    await notify.push_all(tx, await _audience(tx, issue), idempotency=f"issue:{issue.id}:{cause}", now=now,
+                          render=render)
+
+
+async def anyone_told(tx: Tx, issue: Issue) -> bool:
+    """Whether anyone (the reporter, or a follower) hears of the report's changes and is asked if it is fixed."""
+    return bool(await _audience(tx, issue))
+
+
+async def _audience(tx: Tx, issue: Issue) -> list[int]:
+    reporter = [issue.reporter_id] if issue.reporter_id is not None else []
+    return [*reporter, *(p for p in await issues.followers(tx, issue.id) if p not in reporter)]
+

@@ -1,0 +1,106 @@
+"""Reports' scheduled work, kept as rows in the database: what the scheduler fires when it falls due (the
+reports feature's `DueWork`, see `bot.features.base`).
+
+Quiet hours (configured, or as an administrator set them with /quiet): a report's reminder, nudge or follow-up
+that falls due in them is not sent but moved, as a new timer row, to the end of the quiet period (a follow-up's
+closing waits with it). Escalation is never held: at its time the report climbs and the new owners get the task at
+once (a hand-over, not a reminder). Urgent categories (every level's limit at most URGENT_HOURS, e.g. safety
+hazards) are never held."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.quiet import QuietHours
+from bot.features.reports import service
+from bot.features.reports import store as issues
+from bot.features.reports.model import Issue, Status
+from bot.services import jobs
+from bot.storage import street_settings
+from bot.storage.db import Database, Tx
+
+URGENT_HOURS = 2  # a category no level may take longer on is urgent: its pushes ignore quiet hours
+QUIET_KEY = "quiet_hours"
+
+
+class IssueTimers:
+    """Reports' timers: reminders and escalation of unsolved work, follow-up of resolved work; what would push in
+    `quiet` hours waits for their end."""
+
+    def __init__(self, quiet: QuietHours | None) -> None:
+        self._quiet = quiet
+
+    async def fire_due(self, db: Database, now: datetime, timezone: str) -> int:
+        return await fire_due(db, now, timezone, self._quiet)
+
+    async def next_due(self, db: Database) -> datetime | None:
+        async with db.read() as tx:
+            return await issues.next_timer_at(tx)
+
+
+async def fire_due(db: Database, now: datetime, timezone: str, quiet: QuietHours | None = None) -> int:
+    """Fire every timer due by `now`, each in its own transaction (what would push in `quiet` hours is moved to
+    their end); returns how many fired."""
+
+    async def fire(tx: Tx, timer: tuple[int, str, int]) -> bool:
+        timer_id, kind, issue_id = timer
+        if not await issues.finish_timer(tx, timer_id, now):
+            return False
+        issue = await issues.get(tx, issue_id)
+        if issue is None:
+            return True
+        hours = await quiet_hours(tx, quiet)
+        later = None if hours is None else hours.until(now, timezone)
+        if later is not None and kind != "escalate" and not await _urgent(tx, issue):
+            await issues.schedule(tx, issue.id, kind, later)  # the same timer, after the quiet hours
+        else:
+            await _fire(tx, kind, issue, now, timezone, later)
+        return True
+
+    return await jobs.fire_each(db, lambda tx, limit: issues.due_timers(tx, now, limit), fire,
+                                lambda timer: f"timer {timer[0]} ({timer[1]})")
+
+
+async def quiet_hours(tx: Tx, default: QuietHours | None) -> QuietHours | None:
+    """The street's quiet hours: as an administrator set them in the chat, else `default` (the configured)."""
+    stored = await street_settings.get(tx, QUIET_KEY)
+    return default if stored is None else QuietHours.parse(stored)
+
+
+async def stored_quiet_hours(tx: Tx) -> str | None:
+    """What an administrator set ("HH:MM-HH:MM" or "off"), or None while the configured default applies."""
+    return await street_settings.get(tx, QUIET_KEY)
+
+
+async def set_quiet_hours(tx: Tx, text: str) -> QuietHours | None:
+    """Set the street's quiet hours from `HH:MM-HH:MM` or `off` (ValueError for anything else)."""
+    quiet = QuietHours.parse(text)
+    await street_settings.put(tx, QUIET_KEY, "off" if quiet is None else str(quiet))
+    return quiet
+
+
+async def _urgent(tx: Tx, issue: Issue) -> bool:
+    category = await issues.category(tx, issue.category, active_only=False)
+    return category is not None and max(category.limits.values()) <= URGENT_HOURS
+
+
+async def _fire(tx: Tx, kind: str, issue: Issue, now: datetime, timezone: str, later: datetime | None) -> None:
+    """`later`: the end of the quiet hours `now` falls in (the street's overdue nudge waits for it)."""
+    if kind == "remind" and issue.is_open:
+        await service.remind_owners(tx, issue, now, timezone)
+    elif kind == "escalate" and issue.is_open:
+        try:
+            await service.escalate(tx, issue.id, None, "", now, timezone)
+        except service.IssueError as error:
+            if error.key != "task.at_top":
+                raise
+            if later is not None and not await _urgent(tx, issue):
+                await issues.schedule(tx, issue.id, kind, later)  # only a nudge: it waits for the morning
+            else:
+                await service.overdue_nudge(tx, issue, now)  # the street owns it: nowhere higher to go
+    elif kind == "followup_remind" and issue.status is Status.RESOLVED:
+        await service.followup_reminder(tx, issue, now)
+    elif kind == "followup_close" and issue.status is Status.RESOLVED:
+        await service.close_unrated(tx, issue, now)
+    elif kind == "recheck" and issue.status is Status.CLOSED:
+        await service.recheck(tx, issue, now)
