@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -76,7 +76,11 @@ class Scheduler:
         upcoming = [at for source in self._sources if (at := await source.next_due(self._db)) is not None]
         next_at = min(upcoming, default=None)
         if next_at is not None:
-            self._jobs.add_job(self.run_timers, "date", run_date=next_at, id=TIMERS_JOB, replace_existing=True)
+            # APScheduler keeps wall-clock time; the wait is the injected clock's, so a clock that is not the
+            # system's (the demo's /later, tests) never sees a wake-up fire early or out of turn.
+            wait = max(timedelta(0), next_at - self._clock.now())
+            self._jobs.add_job(self.run_timers, "date", run_date=datetime.now(UTC) + wait, id=TIMERS_JOB,
+                               replace_existing=True)
         if fired:
             self._outbox.wake()
         await self._media.empty_trash(self._db)  # files let go of by what just committed
