@@ -6,16 +6,17 @@ leader for every building, a secretary for every complex and community (the comm
 safety, sanitation, mediation and publicity duties), a street administrator, the residents spread evenly over the
 buildings, each with a Telegram account, and the reports: one every ~30 s over the past year, numbered per day as
 the bot numbers them, the newest 5 % still open (with their building leader as recipient and a reminder and an
-escalation timer each), the rest closed.
+escalation timer each), the rest closed (their two timers done).
 
 Timed, on that database opened as the bot opens it (WAL, synchronous=FULL, PRAGMA optimize), each through the
-services the flows call: filing a report (bot.features.reports.service.submit, in its own write transaction:
-number, route, audit, push), "my tasks" of a building leader and of the street administrator (issues.tasks_for),
-one timer pass over every source of scheduled work with 200 reminders due and with nothing due, a notice to every
-resident (bot.features.broadcasts.service.create: one outbox row each, one transaction), and closing the store.
-Start-up is timed in a child process: bot.app.start_service with no channel configured (store, HTTP server,
-outbox, scheduler) on the seeded file; its resident set size then (VmRSS of /proc/self/status) and at most
-(getrusage) are printed beside those of a bare Python interpreter.
+services the flows call: filing a report (bot.features.reports.service.submit, in its own write transaction: number,
+route, audit, push), "my tasks" of a building leader and of the street administrator (issues.tasks_for), one timer
+pass over every source of scheduled work with 200 reminders due and with nothing due (then the next wake-up), the
+check a commit makes (the earliest pending job), a notice to every resident (bot.features.broadcasts.service.create:
+one outbox row each, one transaction), and closing the store. Start-up is timed in a child process:
+bot.app.start_service with no channel configured (store, HTTP server, outbox, scheduler) on the seeded file; its
+resident set size then (VmRSS of /proc/self/status) and at most (getrusage) are printed beside those of a bare
+Python interpreter.
 
     .venv/bin/python bench/scale.py [--residents 50000] [--issues 1000000]
 """
@@ -52,7 +53,7 @@ from bot.features.broadcasts import service as broadcasts
 from bot.features.broadcasts.store import Audience
 from bot.features.catalog import discover
 from bot.features.reports import service as issue_service
-from bot.storage import people
+from bot.storage import people, scheduled_jobs
 from bot.storage.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,7 +141,8 @@ def _units() -> tuple[list[tuple[Any, ...]], list[int], list[tuple[str, int]]]:
 
 def _seed_issues(conn: sqlite3.Connection, residents: int, count: int, buildings: list[int],
                  leader_of: dict[int, int], now: datetime) -> None:
-    """`count` reports over the past year, the newest OPEN_SHARE open with a recipient and two timers each."""
+    """`count` reports over the past year, the newest OPEN_SHARE open with a recipient and two timers each (the
+closed ones' done)."""
     zone, year = ZoneInfo(TIMEZONE), timedelta(days=365)
     first_open = count - int(count * OPEN_SHARE)
     per_day = Counter[str]()
@@ -166,11 +168,16 @@ def _seed_issues(conn: sqlite3.Connection, residents: int, count: int, buildings
                      "VALUES (?, ?, 'building_leader', ?)",
                      ((n, leader_of[buildings[n % len(buildings)]], buildings[n % len(buildings)]) for n in open_ids))
     later = now + timedelta(days=2)
-    conn.executemany("INSERT INTO timers (kind, issue_id, due_at) VALUES (?, ?, ?)",
-                     ((kind, n, iso(later + timedelta(minutes=n % 10_000))) for n in open_ids
+    conn.executemany("INSERT INTO scheduled_jobs (subject, subject_id, kind, due_at, done_at, outcome) "
+                     "VALUES ('issue', ?, ?, ?, ?, 'cancelled')",
+                     ((n, kind, iso(created), iso(created)) for n in range(1, first_open + 1)
+                      for created in (now - year + year * n / (count + 1),) for kind in ("remind", "escalate")))
+    conn.executemany("INSERT INTO scheduled_jobs (subject, subject_id, kind, due_at) VALUES ('issue', ?, ?, ?)",
+                     ((n, kind, iso(later + timedelta(minutes=n % 10_000))) for n in open_ids
                       for kind in ("remind", "escalate")))
-    conn.execute("UPDATE timers SET due_at = ? WHERE id IN (SELECT id FROM timers WHERE kind = 'remind' "
-                 "ORDER BY id LIMIT ?)", (iso(now + timedelta(days=1) - timedelta(minutes=1)), DUE_REMINDERS))
+    conn.execute("UPDATE scheduled_jobs SET due_at = ? WHERE id IN (SELECT id FROM scheduled_jobs "
+                 "WHERE done_at IS NULL AND kind = 'remind' ORDER BY id LIMIT ?)",
+                 (iso(now + timedelta(days=1) - timedelta(minutes=1)), DUE_REMINDERS))
 
 
 async def each(action: Callable[[Item], Awaitable[object]], items: Sequence[Item]) -> list[float]:
@@ -219,9 +226,15 @@ async def measure(path: Path, street: Street, now: datetime) -> list[tuple[str, 
 
     async def timer_pass() -> None:
         fired.append(sum([await source.fire_due(db, pass_at, TIMEZONE) for source in discover().job_sources(None)]))
+        await next_wake()
+
+    async def next_wake() -> None:
+        async with db.read() as tx:
+            await scheduled_jobs.next_due_at(tx)
 
     results.append((f"timer pass: {DUE_REMINDERS} reminders due", await timed(timer_pass), f"{fired[-1]} fired"))
     results.append(("timer pass: nothing due", await timed(timer_pass, 5), f"{fired[-1]} fired"))
+    results.append(("a commit's check: the next due time", await timed(next_wake, 20), ""))
     queued: list[int] = []
 
     async def notice() -> None:

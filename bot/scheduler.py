@@ -1,5 +1,9 @@
-"""APScheduler wiring. Jobs only wake workers; what is due lives in the database (timers, outbox rows), so the
-schedule is rebuilt from it at start and nothing is lost on restart."""
+"""APScheduler wiring. Jobs only wake workers; what is due lives in the database (scheduled_jobs, outbox rows), so
+the schedule is rebuilt from it at start and nothing is lost on restart.
+
+Due work is fired when the scheduler wakes: at start, at the earliest pending job's time (one date job) and at every
+sweep. A commit only checks whether it scheduled something earlier than that wake-up (one indexed query): work due
+already is fired at once, work due sooner moves the wake-up."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from bot.delivery.outbox import OutboxWorker
 from bot.domain.quiet import QuietHours
 from bot.features.catalog import discover
 from bot.services.media import MediaStore
-from bot.storage import inbox, outbox
+from bot.storage import inbox, outbox, scheduled_jobs
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -26,7 +30,7 @@ PRUNE_BATCH = 500  # sent outbox rows deleted per transaction, so that other wri
 
 
 class Scheduler:
-    """Wakes the outbox worker, fires due timers at their time, and keeps housekeeping going."""
+    """Wakes the outbox worker, fires due jobs at their time, and keeps housekeeping going."""
 
     def __init__(self, db: Database, clock: Clock, worker: OutboxWorker, timezone: str, media: MediaStore,
                  quiet: QuietHours | None, *, outbox_retention: timedelta) -> None:
@@ -41,8 +45,9 @@ class Scheduler:
         self._jobs.add_job(self._sweep, "interval", seconds=SWEEP_SECONDS, id="sweep")
         self._jobs.add_job(self._forget_old_events, "cron", hour=4, id="forget-old-events")
         self._jobs.add_job(self.prune_outbox, "cron", hour=4, minute=30, id="prune-outbox")
-        self._replan: asyncio.Task[None] | None = None
+        self._check: asyncio.Task[None] | None = None
         self._dirty = False
+        self._wake_at: datetime | None = None
 
     async def start(self) -> None:
         self._jobs.start()
@@ -50,40 +55,59 @@ class Scheduler:
 
     async def stop(self) -> None:
         self._jobs.shutdown(wait=False)
-        if self._replan is not None:
-            await self._replan
+        await self.caught_up()
+
+    @property
+    def wake_at(self) -> datetime | None:
+        """When the scheduler wakes next to fire due jobs (None: nothing is pending; sweeps go on)."""
+        return self._wake_at
 
     def changed(self) -> None:
-        """A transaction committed: new pushes may wait in the outbox and timers may have moved.
+        """A transaction committed: new pushes may wait in the outbox, files may wait to be deleted, and a job may
+        have been scheduled earlier than the next wake-up.
 
-        Re-planning is coalesced: commits during a run only make that run go round once more.
+        Checking is coalesced: commits during a check only make it go round once more.
         """
         self._outbox.wake()
         self._dirty = True
-        if self._replan is None or self._replan.done():
-            self._replan = asyncio.get_running_loop().create_task(self._replan_while_dirty(), name="timers-replan")
+        if self._check is None or self._check.done():
+            self._check = asyncio.get_running_loop().create_task(self._check_while_dirty(), name="jobs-check")
 
-    async def _replan_while_dirty(self) -> None:
+    async def caught_up(self) -> None:
+        """Wait until the commits so far have been checked."""
+        if self._check is not None:
+            await self._check
+
+    async def _check_while_dirty(self) -> None:
         while self._dirty:
             self._dirty = False
-            await self.run_timers()
+            await self._media.empty_trash(self._db)  # files let go of by what just committed
+            async with self._db.read() as tx:
+                earliest = await scheduled_jobs.next_due_at(tx)
+            if earliest is not None and earliest <= self._clock.now():
+                await self.run_timers()  # due already: scheduled for now, or its wake-up did not come
+            elif earliest is not None and (self._wake_at is None or earliest < self._wake_at):
+                self._wake(earliest)
+
+    def _wake(self, at: datetime | None) -> None:
+        self._wake_at = at
+        if at is not None:
+            # APScheduler keeps wall-clock time; the wait is the injected clock's, so a clock that is not the
+            # system's (the demo's /later, tests) never sees a wake-up fire early or out of turn.
+            wait = max(timedelta(0), at - self._clock.now())
+            self._jobs.add_job(self.run_timers, "date", run_date=datetime.now(UTC) + wait, id=TIMERS_JOB,
+                               replace_existing=True)
 
     async def run_timers(self) -> int:
-        """Fire what is due, then set the single timer job to the next due time found in the database."""
+        """Fire what is due, then set the single wake-up to the next due time found in the database."""
         fired = 0
         for source in self._sources:
             fired += await source.fire_due(self._db, self._clock.now(), self._timezone)
-        upcoming = [at for source in self._sources if (at := await source.next_due(self._db)) is not None]
-        next_at = min(upcoming, default=None)
-        if next_at is not None:
-            # APScheduler keeps wall-clock time; the wait is the injected clock's, so a clock that is not the
-            # system's (the demo's /later, tests) never sees a wake-up fire early or out of turn.
-            wait = max(timedelta(0), next_at - self._clock.now())
-            self._jobs.add_job(self.run_timers, "date", run_date=datetime.now(UTC) + wait, id=TIMERS_JOB,
-                               replace_existing=True)
+        async with self._db.read() as tx:
+            self._wake(await scheduled_jobs.next_due_at(tx))
         if fired:
             self._outbox.wake()
-        await self._media.empty_trash(self._db)  # files let go of by what just committed
+        await self._media.empty_trash(self._db)  # files let go of by what the jobs committed
         return fired
 
     async def _sweep(self) -> None:

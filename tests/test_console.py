@@ -22,13 +22,13 @@ from bot.conversations.engine import Engine
 from bot.domain.people import Role
 from bot.features.catalog import all_flows
 from bot.features.meetings import service as meeting_service
-from bot.features.meetings import store as meeting_store
 from bot.handlers.console import ConsoleChannel
 from bot.i18n import use_locale
 from bot.services import demo
 from bot.services.media import MediaStore
-from bot.storage import grid, people
+from bot.storage import grid, people, scheduled_jobs
 from bot.storage.db import Database
+from bot.storage.scheduled_jobs import Subject
 from tests.cli_harness import Terminal, console_demo
 from tests.harness import TickingClock
 
@@ -334,8 +334,8 @@ async def test_the_demo_opens_this_weeks_meeting_once(db: Database) -> None:
         settings = await tx.all("SELECT g.code, s.active FROM meeting_settings s JOIN grid_units g "
                                 "ON g.id = s.community_id ORDER BY g.code")
         people_count = await tx.scalar("SELECT COUNT(*) FROM people")
-        jobs = await tx.all("SELECT kind FROM meeting_jobs j JOIN meetings m ON m.id = j.meeting_id "
-                            "WHERE m.status = 'scheduled' ORDER BY j.due_at")
+        jobs = await tx.all("SELECT kind FROM scheduled_jobs j JOIN meetings m ON m.id = j.subject_id "
+                            "WHERE j.subject = 'meeting' AND m.status = 'scheduled' ORDER BY j.due_at")
     assert [tuple(row) for row in rows] == [("C01", "2030-03-09T01:00:00.000000Z", "scheduled"),
                                             ("C02", "2030-03-09T01:00:00.000000Z", "cancelled")]
     assert [tuple(row) for row in settings] == [("C01", 1), ("C02", 0)]  # a pause is not undone by a restart
@@ -379,7 +379,7 @@ async def test_later_moves_the_demo_clock_and_sends_each_thing_at_its_time(db: D
         community = await grid.by_code(tx, "C01")
         assert community is not None
         held = await tx.all("SELECT id FROM meetings WHERE community_id = ? ORDER BY starts_at", (community.id,))
-        results = {kind: result for kind, _, _, result in await meeting_store.jobs_of(tx, held[0][0])}
+        results = {job.kind: job.outcome for job in await scheduled_jobs.of(tx, Subject.MEETING, held[0][0])}
     assert results == {"announce": "sent", "agenda": "sent", "remind_eve": "sent", "remind_hour": "sent",
                        "poll": ""}  # each went out at its time, none late; the poll is for tomorrow
     assert len(held) == 2  # once this week's began, next week's was planned

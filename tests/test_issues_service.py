@@ -188,7 +188,8 @@ async def test_not_fixed_reopens_to_its_owner(db: Database, street: Street, cloc
         await service.accept(tx, leak, street.leader, clock.now())
         await service.resolve(tx, leak, street.leader, "修好了", "", clock.now())
         issue = await service.answer_fixed(tx, leak, street.resident, False, clock.now(), TZ)
-        timers_left = await tx.all("SELECT kind FROM timers WHERE issue_id = ? AND done_at IS NULL ORDER BY kind",
+        timers_left = await tx.all("SELECT kind FROM scheduled_jobs WHERE subject = 'issue' AND subject_id = ? "
+                                   "AND done_at IS NULL ORDER BY kind",
                                    (leak,))
     assert (issue.status, issue.flagged, issue.assignee_id) == (Status.REOPENED, True, street.leader.id)
     assert [row[0] for row in timers_left] == ["escalate", "remind"]

@@ -146,7 +146,7 @@ async def test_a_meeting_week(server: FakeTelegramServer, street: Street, clock:
         planned = await street.query("SELECT starts_at, ends_at, topics_until, place, capacity FROM meetings")
         assert planned == [("2030-03-09T01:00:00.000000Z", "2030-03-09T03:00:00.000000Z",
                             "2030-03-08T01:00:00.000000Z", PLACE, 2)]  # stored in UTC
-        jobs = await street.query("SELECT kind, due_at FROM meeting_jobs ORDER BY due_at")
+        jobs = await street.query("SELECT kind, due_at FROM scheduled_jobs ORDER BY due_at")
         assert jobs == [("announce", "2030-03-06T01:00:00.000000Z"), ("agenda", "2030-03-08T01:00:00.000000Z"),
                         ("remind_eve", "2030-03-08T11:00:00.000000Z"), ("remind_hour", "2030-03-09T00:00:00.000000Z"),
                         ("poll", "2030-03-10T02:00:00.000000Z")]
@@ -312,7 +312,8 @@ async def test_a_meeting_week(server: FakeTelegramServer, street: Street, clock:
         await chair.expect("上次议事会（3月9日（周六）09:00）满意度：4.0 ⭐（1 人评价）")
         await chair.expect("🗓 周六说事：3月16日（周六）09:00")  # next week's is planned already
 
-    results = await street.query("SELECT kind, result FROM meeting_jobs WHERE meeting_id = ? ORDER BY due_at",
+    results = await street.query("SELECT kind, outcome FROM scheduled_jobs WHERE subject = 'meeting' "
+                                 "AND subject_id = ? ORDER BY due_at",
                                 (meeting_id,))
     assert results == [("announce", "sent"), ("agenda", "sent"), ("remind_eve", "sent"), ("remind_hour", "sent"),
                        ("poll", "sent")]
@@ -356,7 +357,8 @@ async def test_downtime_sends_a_missed_notice_once_and_reports_those_too_late(
         assert jinlin.core.scheduler is not None
         assert await jinlin.core.scheduler.run_timers() == 0
     assert await street.pushed(WANG, HOUR_BEFORE) == 0  # not sent late
-    results = dict(await street.query("SELECT kind, result FROM meeting_jobs WHERE meeting_id = ?", (meeting_id,)))
+    results = dict(await street.query("SELECT kind, outcome FROM scheduled_jobs WHERE subject = 'meeting' "
+                                      "AND subject_id = ?", (meeting_id,)))
     assert results == {"announce": "sent", "agenda": "sent", "remind_eve": "sent", "remind_hour": "late",
                        "poll": ""}
 
@@ -516,7 +518,7 @@ async def test_a_new_time_moves_the_meeting_only_while_it_is_unannounced(db: Dat
         assert moved == "meeting.settings.saved"
         rows = await tx.all("SELECT starts_at, topics_until FROM meetings")
         assert [tuple(row) for row in rows] == [("2030-03-08T11:30:00.000000Z", "2030-03-07T11:30:00.000000Z")]
-        jobs = await tx.all("SELECT kind, due_at FROM meeting_jobs WHERE kind IN ('announce', 'remind_hour')")
+        jobs = await tx.all("SELECT kind, due_at FROM scheduled_jobs WHERE kind IN ('announce', 'remind_hour')")
         assert sorted(tuple(row) for row in jobs) == [("announce", "2030-03-05T11:30:00.000000Z"),
                                                      ("remind_hour", "2030-03-08T10:30:00.000000Z")]
     wednesday = datetime(2030, 3, 6, 0, 0, tzinfo=UTC)
@@ -600,7 +602,8 @@ async def test_the_chair_calls_off_this_weeks_meeting(server: FakeTelegramServer
 
     meetings = await street.query("SELECT starts_at, status FROM meetings ORDER BY starts_at")
     assert meetings == [("2030-03-09T01:00:00.000000Z", "cancelled"), ("2030-03-16T01:00:00.000000Z", "scheduled")]
-    jobs = await street.query("SELECT kind, result FROM meeting_jobs WHERE meeting_id = ?", (meeting_id,))
+    jobs = await street.query("SELECT kind, outcome FROM scheduled_jobs WHERE subject = 'meeting' AND subject_id = ?",
+                              (meeting_id,))
     assert jobs == [("announce", "sent")]  # the rest were taken off the schedule
 
 

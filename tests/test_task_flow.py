@@ -479,7 +479,8 @@ async def test_quiet_hours_hold_reminders_until_morning_but_not_urgent_ones(serv
         await timers.run_timers()
         await other.expect(f"⏰ 提醒：{hazard_ref}")  # urgent: in the middle of the night too
 
-        pending = "SELECT due_at FROM timers WHERE issue_id = ? AND kind = 'remind' AND done_at IS NULL"
+        pending = ("SELECT due_at FROM scheduled_jobs WHERE subject = 'issue' AND subject_id = ? "
+                   "AND kind = 'remind' AND done_at IS NULL")
         clock.to(_local(30, 2, 40))
         await timers.run_timers()
         assert await street.query(pending, (parking,)) == [(iso(_local(30, 7)),)]  # moved to the end of the night
@@ -565,7 +566,8 @@ async def test_a_street_admin_sets_the_quiet_hours_in_the_chat(server: FakeTeleg
 
         clock.to(_local(30, 2, 40))
         await timers.run_timers()
-        pending = "SELECT due_at FROM timers WHERE issue_id = ? AND kind = 'remind' AND done_at IS NULL"
+        pending = ("SELECT due_at FROM scheduled_jobs WHERE subject = 'issue' AND subject_id = ? "
+                   "AND kind = 'remind' AND done_at IS NULL")
         assert await street.query(pending, (parking,)) == [(iso(_local(30, 6)),)]  # the street's own morning
         admin.send("/quiet off")
         await admin.expect("🌙 已保存，免打扰时段：不设免打扰。")
@@ -586,7 +588,8 @@ async def test_the_streets_overdue_nudge_waits_for_the_morning(server: FakeTeleg
         clock.to(_local(30, 22))
         await timers.run_timers()
         morning = _local(30, 7) + timedelta(days=1)
-        pending = "SELECT due_at FROM timers WHERE issue_id = ? AND kind = 'escalate' AND done_at IS NULL"
+        pending = ("SELECT due_at FROM scheduled_jobs WHERE subject = 'issue' AND subject_id = ? "
+                   "AND kind = 'escalate' AND done_at IS NULL")
         assert await street.query(pending, (issue_id,)) == [(iso(morning),)]
         assert "overdue" not in [event[2] for event in (await street.snapshot(issue_id)).events]
         clock.to(morning)

@@ -17,11 +17,10 @@ from bot.storage.media import MediaColumn
 
 
 class DueWork(Protocol):
-    """Scheduled work kept as rows: fire what is due by a moment, and tell when the next thing falls due."""
+    """Scheduled work kept as `scheduled_jobs` rows: fire what is due by a moment (when the next job falls due is
+    one query over every feature's, `scheduled_jobs.next_due_at`)."""
 
     async def fire_due(self, db: Database, now: datetime, timezone: str) -> int: ...
-
-    async def next_due(self, db: Database) -> datetime | None: ...
 
 
 @dataclass(frozen=True, slots=True)

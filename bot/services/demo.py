@@ -18,7 +18,7 @@ from bot.features.meetings import service as meetings
 from bot.features.meetings import store as meeting_store
 from bot.services import people as people_service
 from bot.services.grid_import import import_grid
-from bot.storage import grid, people
+from bot.storage import grid, people, scheduled_jobs
 from bot.storage.db import Database, Tx
 
 SAMPLE_GRID = files("bot.sample") / "grid.csv"  # the repository's sample/, installed as bot/sample
@@ -141,8 +141,8 @@ class TimeTravel:
         scheduler, running meanwhile, may fire some of it itself: each thing still fires once)."""
         fired = stalled = 0
         for _ in range(MAX_STEPS):
-            upcoming = [at for source in self._sources if (at := await source.next_due(self._db)) is not None]
-            step = min(upcoming, default=None)
+            async with self._db.read() as tx:
+                step = await scheduled_jobs.next_due_at(tx)
             if step is None or step > target or stalled >= MAX_STALLS:
                 break  # stalled: what is due keeps failing (it is logged); the scheduler retries it later
             self.clock.move_to(step)

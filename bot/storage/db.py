@@ -6,6 +6,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -146,9 +147,17 @@ def _migrations() -> list[tuple[int, str, str]]:
 
 
 def _statements(script: str) -> list[str]:
-    """Split a migration into statements (our migrations keep ';' out of literals and comments)."""
+    """Split a migration into statements; a trigger's body keeps its own ';' (our migrations keep ';' and '--' out
+    of literals)."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+    statements, pending = [], ""
+    for part in "\n".join(lines).split(";"):
+        pending += f"{part};"
+        if sqlite3.complete_statement(pending):  # False inside CREATE TRIGGER … BEGIN … END
+            if pending.strip("; \n"):
+                statements.append(pending.strip())
+            pending = ""
+    return statements
 
 
 def hold_lock(path: Path, what: str) -> Any:

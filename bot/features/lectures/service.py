@@ -3,7 +3,7 @@ secretary for their community; a notice to the residents in scope, a reminder be
 check-in, and a satisfaction poll afterwards to those who said yes or checked in. Changes of time or place and a
 cancellation reach everyone who was told.
 
-Every scheduled send is a row in `lecture_jobs`, fired by the scheduler through `LectureJobs` (a `DueWork` source):
+Every scheduled send is a row of `scheduled_jobs`, fired by the scheduler through `LectureJobs` (a `DueWork` source):
 a job is marked done in the transaction that writes its pushes to the outbox, so after downtime it is sent once. A
 notice whose talk has already begun is not sent late; its organizer is told instead. Times are kept in UTC and shown
 in the street's time zone. Every action re-checks who may take it."""
@@ -21,13 +21,14 @@ from bot.domain.messages import Button, Reply
 from bot.domain.people import Person, Role
 from bot.domain.refusal import Refusal
 from bot.features.lectures import store
-from bot.features.lectures.store import Counts, Job, Kind, Lecture
+from bot.features.lectures.store import Counts, Kind, Lecture
 from bot.i18n import t
 from bot.services import jobs, notify
 from bot.services.dates import local_time
 from bot.services.people import place_label
-from bot.storage import grid
+from bot.storage import grid, scheduled_jobs
 from bot.storage.db import Database, Tx
+from bot.storage.scheduled_jobs import Job, Subject
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,7 @@ async def create(tx: Tx, draft: Draft, person: Person | None, is_admin: bool, no
         place=clean("place", draft.place), description=clean("description", draft.description), unit_id=unit.id,
         starts_at=draft.starts_at, rsvp=draft.rsvp, creator_id=None if person is None else person.id,
         created_by="cli" if person is None else f"person:{person.id}", now=now)
-    await store.schedule(tx, lecture_id, "notice", now)
+    await scheduled_jobs.schedule(tx, Subject.LECTURE, lecture_id, "notice", now)
     await _schedule_around(tx, lecture_id, draft.starts_at, now, timezone)
     return await _lecture(tx, lecture_id)
 
@@ -188,8 +189,8 @@ async def _schedule_around(tx: Tx, lecture_id: int, starts_at: datetime, now: da
     """The reminder (unless its moment has passed already) and the poll."""
     remind_at = reminder_time(starts_at, now, timezone)
     if remind_at is not None:
-        await store.schedule(tx, lecture_id, "remind", remind_at)
-    await store.schedule(tx, lecture_id, "poll", starts_at + POLL_AFTER)
+        await scheduled_jobs.schedule(tx, Subject.LECTURE, lecture_id, "remind", remind_at)
+    await scheduled_jobs.schedule(tx, Subject.LECTURE, lecture_id, "poll", starts_at + POLL_AFTER)
 
 
 def reminder_time(starts_at: datetime, now: datetime, timezone: str) -> datetime | None:
@@ -223,7 +224,7 @@ async def change(tx: Tx, lecture_id: int, person: Person | None, is_admin: bool,
         raise LectureError("lecture.error.unchanged")
     await store.change(tx, old.id, now, starts_at=starts_at, place=new_place)
     if starts_at is not None and starts_at != old.starts_at:
-        await store.cancel_jobs(tx, old.id, ("remind", "poll"), now)
+        await scheduled_jobs.cancel(tx, Subject.LECTURE, old.id, ("remind", "poll"), now)
         await _schedule_around(tx, old.id, starts_at, now, timezone)
     lecture = await _lecture(tx, old.id)
 
@@ -246,7 +247,7 @@ async def cancel(tx: Tx, lecture_id: int, person: Person | None, is_admin: bool,
     """Call the talk off: nothing more is sent for it, and everyone who was told hears of it."""
     lecture = await _changeable(tx, lecture_id, person, is_admin, now)
     await store.mark_cancelled(tx, lecture.id, now)
-    await store.cancel_jobs(tx, lecture.id, ("notice", "remind", "poll"), now)
+    await scheduled_jobs.cancel(tx, Subject.LECTURE, lecture.id, ("notice", "remind", "poll"), now)
 
     async def render() -> Reply:
         return Reply(t("lecture.cancelled", kind=t(f"lecture.kind.{lecture.kind.value}"), title=lecture.title,
@@ -364,9 +365,9 @@ async def recent(tx: Tx) -> list[Lecture]:
 
 async def notice_outcome(tx: Tx, lecture: Lecture) -> str:
     """"" while the notice waits, else its outcome: sent, late, skipped or cancelled."""
-    for kind, _, done_at, outcome in await store.jobs_of(tx, lecture.id):
-        if kind == "notice":
-            return outcome if done_at is not None else ""
+    for job in await scheduled_jobs.of(tx, Subject.LECTURE, lecture.id):
+        if job.kind == "notice":
+            return job.outcome if job.done_at is not None else ""
     return ""
 
 
@@ -394,25 +395,16 @@ def stats(lecture: Lecture, counts: Counts) -> str:
 
 
 class LectureJobs:
-    """The `DueWork` source of talks: notices, reminders and polls kept as rows in `lecture_jobs`."""
+    """The `DueWork` source of talks: notices, reminders and polls kept as rows of `scheduled_jobs`."""
 
     async def fire_due(self, db: Database, now: datetime, timezone: str) -> int:
         """Fire every job due by `now`, each in its own transaction; returns how many fired."""
 
-        async def fire(tx: Tx, job: Job) -> bool:
-            if not await store.finish_job(tx, job.id, now, ""):
-                return False
-            lecture = await store.get(tx, job.lecture_id)
-            await store.set_outcome(tx, job.id,
-                                    "skipped" if lecture is None else await _fire(tx, job, lecture, now, timezone))
-            return True
+        async def fire(tx: Tx, job: Job) -> str:
+            lecture = await store.get(tx, job.subject_id)
+            return "skipped" if lecture is None else await _fire(tx, job, lecture, now, timezone)
 
-        return await jobs.fire_each(db, lambda tx, limit: store.due_jobs(tx, now, limit), fire,
-                                    lambda job: f"lecture job {job.id} ({job.kind})")
-
-    async def next_due(self, db: Database) -> datetime | None:
-        async with db.read() as tx:
-            return await store.next_job_at(tx)
+        return await jobs.fire_each(db, Subject.LECTURE, now, fire)
 
 
 async def _fire(tx: Tx, job: Job, lecture: Lecture, now: datetime, timezone: str) -> str:

@@ -1,4 +1,5 @@
-"""Law talks and moral lectures repository: the talks, their audience (RSVP, check-in, rating) and their jobs."""
+"""Law talks and moral lectures repository: the talks and their audience (RSVP, check-in, rating); their scheduled
+sends are rows of `scheduled_jobs` (subject 'lecture')."""
 
 from __future__ import annotations
 
@@ -51,14 +52,6 @@ class Counts:
     checked_in: int
     rated: int
     rating_sum: int
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: int
-    kind: str  # notice, remind, poll
-    lecture_id: int
-    due_at: datetime
 
 
 _LECTURE = ("SELECT id, kind, title, speaker, place, description, unit_id, starts_at, rsvp, status, creator_id, "
@@ -207,47 +200,3 @@ async def counts(tx: Tx, lecture_id: int) -> Counts:
     )
     assert row is not None
     return Counts(*(int(value) for value in row))
-
-
-# ---------------------------------------------------------------------------------------------- jobs
-
-
-async def schedule(tx: Tx, lecture_id: int, kind: str, due_at: datetime) -> None:
-    await tx.execute("INSERT INTO lecture_jobs (lecture_id, kind, due_at) VALUES (?, ?, ?)",
-                     (lecture_id, kind, iso(due_at)))
-
-
-async def cancel_jobs(tx: Tx, lecture_id: int, kinds: Sequence[str], now: datetime) -> None:
-    await tx.execute("UPDATE lecture_jobs SET done_at = ?, outcome = 'cancelled' WHERE lecture_id = ? "
-                     "AND kind IN (SELECT value FROM json_each(?)) AND done_at IS NULL",
-                     (iso(now), lecture_id, json.dumps(list(kinds))))
-
-
-async def due_jobs(tx: Tx, now: datetime, limit: int) -> list[Job]:
-    """Jobs due by `now`, oldest first (a notice before the reminder of the same moment)."""
-    rows = await tx.all("SELECT id, kind, lecture_id, due_at FROM lecture_jobs WHERE done_at IS NULL AND due_at <= ? "
-                        "ORDER BY due_at, id LIMIT ?", (iso(now), limit))
-    return [Job(row[0], row[1], row[2], parse_iso(row[3])) for row in rows]
-
-
-async def next_job_at(tx: Tx) -> datetime | None:
-    value = await tx.scalar("SELECT MIN(due_at) FROM lecture_jobs WHERE done_at IS NULL")
-    return parse_iso(value) if value else None
-
-
-async def finish_job(tx: Tx, job_id: int, now: datetime, outcome: str) -> bool:
-    """Mark a job done with its outcome; False if it was done already (another pass took it)."""
-    changed = await tx.execute("UPDATE lecture_jobs SET done_at = ?, outcome = ? WHERE id = ? AND done_at IS NULL",
-                               (iso(now), outcome, job_id))
-    return changed == 1
-
-
-async def set_outcome(tx: Tx, job_id: int, outcome: str) -> None:
-    await tx.execute("UPDATE lecture_jobs SET outcome = ? WHERE id = ?", (outcome, job_id))
-
-
-async def jobs_of(tx: Tx, lecture_id: int) -> list[tuple[str, datetime, str | None, str]]:
-    """(kind, due, done at as stored or None, outcome) of every job of the talk, in order."""
-    rows = await tx.all("SELECT kind, due_at, done_at, outcome FROM lecture_jobs WHERE lecture_id = ? ORDER BY id",
-                        (lecture_id,))
-    return [(row[0], parse_iso(row[1]), row[2], row[3]) for row in rows]

@@ -4,7 +4,7 @@ community's secretary (agenda, topics discussed / answered / turned into reports
 afterwards.
 
 Times are planned in the street's time zone and stored in UTC, so a later change of the zone setting does not move a
-meeting already planned. Scheduled sends are rows in `meeting_jobs`; `MeetingJobs` is their `DueWork` source. A job
+meeting already planned. Scheduled sends are rows of `scheduled_jobs`; `MeetingJobs` is their `DueWork` source. A job
 is marked done before it is sent (in the same transaction as the pushes it writes to the outbox), so after downtime it
 goes out once; a notice whose meeting has already begun is not sent late but reported to the chair. The chair may
 call off a single meeting before it begins: everyone who heard of it is told, nothing more is sent for it, and that
@@ -33,8 +33,9 @@ from bot.i18n import t
 from bot.services import jobs, notify
 from bot.services.dates import WEEKDAYS as WEEKDAYS  # the settings' days, as stored
 from bot.services.dates import local_time
-from bot.storage import grid, people
+from bot.storage import grid, people, scheduled_jobs
 from bot.storage.db import Database, Tx
+from bot.storage.scheduled_jobs import Job, Subject
 
 PRE_MEETING = ("announce", "agenda", "remind_eve", "remind_hour")  # notices that make no sense once it has begun
 KINDS = (*PRE_MEETING, "poll")
@@ -117,9 +118,9 @@ async def _schedule(tx: Tx, meeting: Meeting, announce_days: int, now: datetime,
     late goes out at once; other sends whose time has already passed are left out."""
     for kind, due in due_times(meeting, announce_days, timezone).items():
         if due is None or (due <= now and kind != "announce"):
-            await store.unschedule(tx, meeting.id, kind)
+            await scheduled_jobs.unschedule(tx, Subject.MEETING, meeting.id, (kind,))
         else:
-            await store.upsert_job(tx, meeting.id, kind, max(due, now))
+            await scheduled_jobs.schedule_once(tx, Subject.MEETING, meeting.id, kind, max(due, now))
 
 
 async def _unplanned(tx: Tx, now: datetime) -> list[MeetingSettings]:
@@ -160,10 +161,6 @@ class MeetingJobs:
     async def fire_due(self, db: Database, now: datetime, timezone: str) -> int:
         return await fire_due(db, now, timezone)
 
-    async def next_due(self, db: Database) -> datetime | None:
-        async with db.read() as tx:
-            return await store.next_job_at(tx)
-
 
 async def fire_due(db: Database, now: datetime, timezone: str) -> int:
     """Plan what is missing, then fire every job due by `now`, each in its own transaction; returns how many fired."""
@@ -173,25 +170,18 @@ async def fire_due(db: Database, now: datetime, timezone: str) -> int:
         async with db.write() as tx:
             await plan(tx, now, timezone)
 
-    async def fire(tx: Tx, job: store.Job) -> bool:
-        if not await store.finish_job(tx, job.id, now, ""):
-            return False
-        await store.set_job_result(tx, job.id, await _fire(tx, job, now, timezone))
-        return True
-
-    return await jobs.fire_each(db, lambda tx, limit: store.due_jobs(tx, now, limit), fire,
-                                lambda job: f"meeting job {job.id} ({job.kind})")
+    return await jobs.fire_each(db, Subject.MEETING, now, lambda tx, job: _fire(tx, job, now, timezone))
 
 
-def _late(job: store.Job, meeting: Meeting, now: datetime) -> bool:
+def _late(job: Job, meeting: Meeting, now: datetime) -> bool:
     if job.kind in PRE_MEETING:
         return now >= meeting.starts_at
     return now > job.due_at + POLL_LATE
 
 
-async def _fire(tx: Tx, job: store.Job, now: datetime, timezone: str) -> str:
+async def _fire(tx: Tx, job: Job, now: datetime, timezone: str) -> str:
     """Send one job (already marked done); what became of it."""
-    meeting = await store.meeting(tx, job.meeting_id)
+    meeting = await store.meeting(tx, job.subject_id)
     if meeting is None or meeting.status == "cancelled":
         return "skipped"
     if _late(job, meeting, now):
@@ -206,11 +196,11 @@ async def _fire(tx: Tx, job: store.Job, now: datetime, timezone: str) -> str:
     return "sent"
 
 
-async def _report_late(tx: Tx, meeting: Meeting, job: store.Job, now: datetime, timezone: str) -> None:
+async def _report_late(tx: Tx, meeting: Meeting, job: Job, now: datetime, timezone: str) -> None:
     """Tell the chair which notices of the meeting could not go out in time (with any others just as late)."""
     late = [job.kind]
-    for other in await store.due_jobs_of(tx, meeting.id, now):
-        if _late(other, meeting, now) and await store.finish_job(tx, other.id, now, "late"):
+    for other in await scheduled_jobs.due_of(tx, Subject.MEETING, meeting.id, now):
+        if _late(other, meeting, now) and await scheduled_jobs.finish(tx, other.id, now, "late"):
             late.append(other.kind)
 
     async def render() -> Reply:
@@ -673,8 +663,7 @@ async def cancel(tx: Tx, meeting_id: int, person: Person, now: datetime, timezon
     planned (the weekly settings stay as they are). Returns the meeting and how many people are told."""
     meeting, told = await cancellable(tx, meeting_id, person, now)
     await store.update_meeting(tx, meeting.id, status="cancelled", outcome_by=person.id, outcome_at=now)
-    for kind in KINDS:
-        await store.unschedule(tx, meeting.id, kind)
+    await scheduled_jobs.unschedule(tx, Subject.MEETING, meeting.id, KINDS)
     place = await place_of(tx, meeting)
 
     async def build() -> Reply:
@@ -748,13 +737,12 @@ async def configure(tx: Tx, community_id: int, person: Person, now: datetime, ti
         if settings.active:
             await plan(tx, now, timezone)
         return "meeting.settings.saved" if settings.active else "meeting.settings.paused"
-    announced = await store.job_done(tx, ahead.id, "announce")
+    announced = await scheduled_jobs.done(tx, Subject.MEETING, ahead.id, "announce")
     if not settings.active:
         if announced:
             return "meeting.settings.paused_kept"
         await store.update_meeting(tx, ahead.id, status="cancelled")
-        for kind in KINDS:
-            await store.unschedule(tx, ahead.id, kind)
+        await scheduled_jobs.unschedule(tx, Subject.MEETING, ahead.id, KINDS)
         return "meeting.settings.paused"
     result = "meeting.settings.saved"
     if "place" in changes and changes["place"] != ahead.place:

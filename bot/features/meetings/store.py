@@ -1,5 +1,5 @@
-"""Saturday meetings repository: settings, meetings, answers (RSVP), topics, attendance, polls, mutes and the
-scheduled sends (meeting_jobs)."""
+"""Saturday meetings repository: settings, meetings, answers (RSVP), topics, attendance, polls and mutes (the
+scheduled sends are rows of `scheduled_jobs`, subject 'meeting')."""
 
 from __future__ import annotations
 
@@ -53,14 +53,6 @@ class Topic:
     issue_id: int | None
     outcome: str
     created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: int
-    kind: str
-    meeting_id: int
-    due_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,67 +184,6 @@ async def update_meeting(tx: Tx, meeting_id: int, **fields: object) -> None:
     values = [iso(v) if isinstance(v, datetime) else v for v in fields.values()]
     assignments = ", ".join(f"{name} = ?" for name in fields)
     await tx.execute(f"UPDATE meetings SET {assignments} WHERE id = ?", (*values, meeting_id))  # noqa: S608
-
-
-# ------------------------------------------------------------------------------------------ jobs
-
-
-async def upsert_job(tx: Tx, meeting_id: int, kind: str, due_at: datetime) -> None:
-    """Schedule `kind` for the meeting, or move it when it has not been done yet."""
-    await tx.execute(
-        """INSERT INTO meeting_jobs (kind, meeting_id, due_at) VALUES (?, ?, ?)
-           ON CONFLICT (meeting_id, kind) DO UPDATE SET due_at = excluded.due_at WHERE done_at IS NULL""",
-        (kind, meeting_id, iso(due_at)))
-
-
-async def unschedule(tx: Tx, meeting_id: int, kind: str) -> None:
-    """Take a send that has not gone out off the schedule (its time passed before it was planned, or the meeting
-    was cancelled)."""
-    await tx.execute("DELETE FROM meeting_jobs WHERE meeting_id = ? AND kind = ? AND done_at IS NULL",
-                     (meeting_id, kind))
-
-
-async def job_done(tx: Tx, meeting_id: int, kind: str) -> bool:
-    """Whether `kind` has gone out (or was settled otherwise) for the meeting."""
-    return bool(await tx.scalar("SELECT COUNT(*) FROM meeting_jobs WHERE meeting_id = ? AND kind = ? "
-                                "AND done_at IS NOT NULL", (meeting_id, kind)))
-
-
-def _job(row: Row) -> Job:
-    return Job(row["id"], row["kind"], row["meeting_id"], parse_iso(row["due_at"]))
-
-
-async def due_jobs(tx: Tx, now: datetime, limit: int) -> list[Job]:
-    rows = await tx.all("SELECT id, kind, meeting_id, due_at FROM meeting_jobs WHERE done_at IS NULL AND due_at <= ? "
-                        "ORDER BY due_at, id LIMIT ?", (iso(now), limit))
-    return [_job(row) for row in rows]
-
-
-async def due_jobs_of(tx: Tx, meeting_id: int, now: datetime) -> list[Job]:
-    rows = await tx.all("SELECT id, kind, meeting_id, due_at FROM meeting_jobs WHERE meeting_id = ? "
-                        "AND done_at IS NULL AND due_at <= ? ORDER BY due_at, id", (meeting_id, iso(now)))
-    return [_job(row) for row in rows]
-
-
-async def next_job_at(tx: Tx) -> datetime | None:
-    value = await tx.scalar("SELECT MIN(due_at) FROM meeting_jobs WHERE done_at IS NULL")
-    return parse_iso(value) if value else None
-
-
-async def finish_job(tx: Tx, job_id: int, now: datetime, result: str) -> bool:
-    """Mark a job done; False if it was done already (another pass took it)."""
-    await tx.execute("UPDATE meeting_jobs SET done_at = ?, result = ? WHERE id = ? AND done_at IS NULL",
-                     (iso(now), result, job_id))
-    return bool(await tx.scalar("SELECT changes()") == 1)
-
-
-async def set_job_result(tx: Tx, job_id: int, result: str) -> None:
-    await tx.execute("UPDATE meeting_jobs SET result = ? WHERE id = ?", (result, job_id))
-
-
-async def jobs_of(tx: Tx, meeting_id: int) -> list[Row]:
-    return await tx.all("SELECT kind, due_at, done_at, result FROM meeting_jobs WHERE meeting_id = ? ORDER BY due_at",
-                        (meeting_id,))
 
 
 # ------------------------------------------------------------------------------------------ answers

@@ -20,8 +20,9 @@ from bot.i18n import current_locale, t
 from bot.services import notify
 from bot.services.dates import local_time
 from bot.services.people import place_label
-from bot.storage import grid, people
+from bot.storage import grid, people, scheduled_jobs
 from bot.storage.db import Tx
+from bot.storage.scheduled_jobs import Subject
 
 FOLLOWUP_REMIND = timedelta(days=3)  # no answer to "is it fixed?": one reminder …
 FOLLOWUP_CLOSE = timedelta(days=6)  # … then closed unrated, three days after the reminder
@@ -121,9 +122,9 @@ async def _assign(tx: Tx, issue: Issue, route: routing.Route, status: Status, ac
     issue = await _move(tx, issue, status, actor_id, now, reason(), owner_unit_id=route.owner.id, assignee_id=None,
                         due_at=now + limit, **fields)
     await issues.set_recipients(tx, issue.id, [(r.person_id, r.reason, r.unit_id) for r in route.recipients])
-    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
-    await issues.schedule(tx, issue.id, "remind", now + limit * REMIND_SHARE)
-    await issues.schedule(tx, issue.id, "escalate", now + limit)
+    await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, LEVEL_TIMERS, now)
+    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, "remind", now + limit * REMIND_SHARE)
+    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, "escalate", now + limit)
     for recipient in route.recipients:
         await notify.push_reply(tx, person_id=recipient.person_id, now=now,
                                 idempotency=f"issue:{issue.id}:task:{status.value}:{route.owner.id}:{_stamp(now)}",
@@ -273,9 +274,9 @@ async def resolve(tx: Tx, issue_id: int, member: Person, note: str, photo: str, 
                         assignee_id=issue.assignee_id or member.id)
     if photo:
         await issues.add_photo(tx, issue.id, "resolution", photo, member.id, now)
-    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
-    await issues.schedule(tx, issue.id, "followup_remind", now + FOLLOWUP_REMIND)
-    await issues.schedule(tx, issue.id, "followup_close", now + FOLLOWUP_CLOSE)
+    await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, LEVEL_TIMERS, now)
+    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, "followup_remind", now + FOLLOWUP_REMIND)
+    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, "followup_close", now + FOLLOWUP_CLOSE)
     done_by = {"ref": issue.ref, "who": _lazy_who(tx, member.id)}
     for other in await issues.recipients(tx, issue.id):
         if other != member.id:
@@ -319,7 +320,7 @@ async def reject(tx: Tx, issue_id: int, member: Person, reason: str, now: dateti
     if not reason.strip():
         raise IssueError("task.reason_needed")
     issue = await _move(tx, issue, Status.REJECTED, member.id, now, reason, closed_at=now)
-    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
+    await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, LEVEL_TIMERS, now)
     review = (("issue.review", f"r:rev:{issue.id}"),) if await reviewable(tx, issue) else ()
     await _tell_reporter(tx, issue, "rejected", now, "issue.rejected", buttons=review, reason=reason)
     return issue
@@ -370,7 +371,7 @@ async def mark_duplicate(tx: Tx, issue_id: int, member: Person, original_ref: st
     await _member_issue(tx, original.id, member)
     issue = await _move(tx, issue, Status.DUPLICATE, member.id, now, original.ref, duplicate_of=original.id,
                         closed_at=now)
-    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
+    await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, LEVEL_TIMERS, now)
     if issue.reporter_id is not None and issue.reporter_id != original.reporter_id:
         await issues.follow(tx, original.id, issue.reporter_id)
     await _tell_reporter(tx, issue, "duplicate", now, "issue.duplicate", original=original.ref)
@@ -455,7 +456,7 @@ async def view_as_resident(tx: Tx, issue_id: int, person: Person) -> Issue:
 async def withdraw(tx: Tx, issue_id: int, person: Person, now: datetime) -> Issue:
     issue = await _reporter_issue(tx, issue_id, person)
     issue = await _move(tx, issue, Status.WITHDRAWN, person.id, now, closed_at=now)
-    await issues.cancel_timers(tx, issue.id, LEVEL_TIMERS, now)
+    await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, LEVEL_TIMERS, now)
     for person_id in await issues.recipients(tx, issue.id):
         await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:withdrawn", now=now,
                           text_key="task.withdrawn", params={"ref": issue.ref})
@@ -504,15 +505,15 @@ async def answer_fixed(tx: Tx, issue_id: int, person: Person, fixed: bool, now: 
         if issue.status is Status.CLOSED:
             await issues.record(tx, issue.id, kind="stayed_fixed", actor_id=person.id, now=now)
         return issue
-    await issues.cancel_timers(tx, issue.id, (*FOLLOWUP_TIMERS, "recheck"), now)
+    await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, (*FOLLOWUP_TIMERS, "recheck"), now)
     owner = await grid.by_id(tx, issue.owner_unit_id)
     category = await _category(tx, issue.category)
     assert owner is not None
     limit = timedelta(hours=category.limits[owner.level])
     issue = await _move(tx, issue, Status.REOPENED, person.id, now, words or "not fixed", flagged=1,
                         due_at=now + limit, closed_at=None, resolved_at=None)
-    await issues.schedule(tx, issue.id, "remind", now + limit * REMIND_SHARE)
-    await issues.schedule(tx, issue.id, "escalate", now + limit)
+    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, "remind", now + limit * REMIND_SHARE)
+    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, "escalate", now + limit)
     if voice:
         await issues.add_voice(tx, issue.id, voice, person.id, now)
 
@@ -547,9 +548,9 @@ async def rate(tx: Tx, issue_id: int, person: Person, stars: int, comment: str, 
 async def _close(tx: Tx, issue: Issue, actor_id: int | None, now: datetime, *, rating: int | None = None,
                  comment: str = "") -> Issue:
     issue = await _move(tx, issue, Status.CLOSED, actor_id, now, closed_at=now, rating=rating, comment=comment)
-    await issues.cancel_timers(tx, issue.id, FOLLOWUP_TIMERS, now)
+    await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, FOLLOWUP_TIMERS, now)
     if (await _category(tx, issue.category)).infrastructure:
-        await issues.schedule(tx, issue.id, "recheck", now + RECHECK)
+        await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, "recheck", now + RECHECK)
     return issue
 
 

@@ -1,4 +1,6 @@
-"""Issues repository: categories, issues, photos, the audit trail, recipients, followers and timers."""
+"""Issues repository: categories, issues, photos, the audit trail, recipients and followers.
+
+A report's timers are rows of `scheduled_jobs` (subject 'issue')."""
 
 from __future__ import annotations
 
@@ -203,31 +205,3 @@ async def follow(tx: Tx, issue_id: int, person_id: int) -> None:
 async def followers(tx: Tx, issue_id: int) -> list[int]:
     rows = await tx.all("SELECT person_id FROM issue_followers WHERE issue_id = ?", (issue_id,))
     return [row[0] for row in rows]
-
-
-async def schedule(tx: Tx, issue_id: int, kind: str, due_at: datetime) -> None:
-    await tx.execute("INSERT INTO timers (kind, issue_id, due_at) VALUES (?, ?, ?)", (kind, issue_id, iso(due_at)))
-
-
-async def cancel_timers(tx: Tx, issue_id: int, kinds: Sequence[str], now: datetime) -> None:
-    marks = ", ".join("?" for _ in kinds)
-    await tx.execute(f"UPDATE timers SET done_at = ? WHERE issue_id = ? AND kind IN ({marks}) "  # noqa: S608
-                     "AND done_at IS NULL", (iso(now), issue_id, *kinds))
-
-
-async def due_timers(tx: Tx, now: datetime, limit: int = 100) -> list[tuple[int, str, int]]:
-    """(timer id, kind, issue id) of timers due by `now`, oldest first."""
-    rows = await tx.all("SELECT id, kind, issue_id FROM timers WHERE done_at IS NULL AND due_at <= ? "
-                        "ORDER BY due_at, id LIMIT ?", (iso(now), limit))
-    return [(row[0], row[1], row[2]) for row in rows]
-
-
-async def next_timer_at(tx: Tx) -> datetime | None:
-    value = await tx.scalar("SELECT MIN(due_at) FROM timers WHERE done_at IS NULL")
-    return parse_iso(value) if value else None
-
-
-async def finish_timer(tx: Tx, timer_id: int, now: datetime) -> bool:
-    """Mark a timer done; False if it was done already (another pass took it)."""
-    await tx.execute("UPDATE timers SET done_at = ? WHERE id = ? AND done_at IS NULL", (iso(now), timer_id))
-    return bool(await tx.scalar("SELECT changes()") == 1)

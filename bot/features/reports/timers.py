@@ -16,8 +16,9 @@ from bot.features.reports import service
 from bot.features.reports import store as issues
 from bot.features.reports.model import Issue, Status
 from bot.services import jobs
-from bot.storage import street_settings
+from bot.storage import scheduled_jobs, street_settings
 from bot.storage.db import Database, Tx
+from bot.storage.scheduled_jobs import Job, Subject
 
 URGENT_HOURS = 2  # a category no level may take longer on is urgent: its pushes ignore quiet hours
 QUIET_KEY = "quiet_hours"
@@ -33,32 +34,24 @@ class IssueTimers:
     async def fire_due(self, db: Database, now: datetime, timezone: str) -> int:
         return await fire_due(db, now, timezone, self._quiet)
 
-    async def next_due(self, db: Database) -> datetime | None:
-        async with db.read() as tx:
-            return await issues.next_timer_at(tx)
-
 
 async def fire_due(db: Database, now: datetime, timezone: str, quiet: QuietHours | None = None) -> int:
     """Fire every timer due by `now`, each in its own transaction (what would push in `quiet` hours is moved to
     their end); returns how many fired."""
 
-    async def fire(tx: Tx, timer: tuple[int, str, int]) -> bool:
-        timer_id, kind, issue_id = timer
-        if not await issues.finish_timer(tx, timer_id, now):
-            return False
-        issue = await issues.get(tx, issue_id)
+    async def fire(tx: Tx, job: Job) -> str:
+        issue = await issues.get(tx, job.subject_id)
         if issue is None:
-            return True
+            return "skipped"
         hours = await quiet_hours(tx, quiet)
         later = None if hours is None else hours.until(now, timezone)
-        if later is not None and kind != "escalate" and not await _urgent(tx, issue):
-            await issues.schedule(tx, issue.id, kind, later)  # the same timer, after the quiet hours
-        else:
-            await _fire(tx, kind, issue, now, timezone, later)
-        return True
+        if later is not None and job.kind != "escalate" and not await _urgent(tx, issue):
+            # the same timer, after the quiet hours
+            await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, job.kind, later)
+            return "held"
+        return await _fire(tx, job.kind, issue, now, timezone, later)
 
-    return await jobs.fire_each(db, lambda tx, limit: issues.due_timers(tx, now, limit), fire,
-                                lambda timer: f"timer {timer[0]} ({timer[1]})")
+    return await jobs.fire_each(db, Subject.ISSUE, now, fire)
 
 
 async def quiet_hours(tx: Tx, default: QuietHours | None) -> QuietHours | None:
@@ -84,8 +77,9 @@ async def _urgent(tx: Tx, issue: Issue) -> bool:
     return category is not None and max(category.limits.values()) <= URGENT_HOURS
 
 
-async def _fire(tx: Tx, kind: str, issue: Issue, now: datetime, timezone: str, later: datetime | None) -> None:
-    """`later`: the end of the quiet hours `now` falls in (the street's overdue nudge waits for it)."""
+async def _fire(tx: Tx, kind: str, issue: Issue, now: datetime, timezone: str, later: datetime | None) -> str:
+    """`later`: the end of the quiet hours `now` falls in (the street's overdue nudge waits for it). Returns the
+    timer's outcome: sent, held (the nudge waits) or skipped (the report has moved on)."""
     if kind == "remind" and issue.is_open:
         await service.remind_owners(tx, issue, now, timezone)
     elif kind == "escalate" and issue.is_open:
@@ -95,12 +89,16 @@ async def _fire(tx: Tx, kind: str, issue: Issue, now: datetime, timezone: str, l
             if error.key != "task.at_top":
                 raise
             if later is not None and not await _urgent(tx, issue):
-                await issues.schedule(tx, issue.id, kind, later)  # only a nudge: it waits for the morning
-            else:
-                await service.overdue_nudge(tx, issue, now)  # the street owns it: nowhere higher to go
+                # only a nudge: it waits for the morning
+                await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, kind, later)
+                return "held"
+            await service.overdue_nudge(tx, issue, now)  # the street owns it: nowhere higher to go
     elif kind == "followup_remind" and issue.status is Status.RESOLVED:
         await service.followup_reminder(tx, issue, now)
     elif kind == "followup_close" and issue.status is Status.RESOLVED:
         await service.close_unrated(tx, issue, now)
     elif kind == "recheck" and issue.status is Status.CLOSED:
         await service.recheck(tx, issue, now)
+    else:
+        return "skipped"
+    return "sent"
