@@ -10,7 +10,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.conversations.engine import Engine
-from bot.conversations.flow import Ctx, Done, Flow, Retry, State, Transition
+from bot.conversations.flow import Ctx, Done, Flow, NoData, Retry, State, Transition
 from bot.conversations.menu import MenuEntry
 from bot.domain.messages import Inbound, InboundKind, Reply, Sender
 from bot.domain.people import Duty, DutyGrant, Person, Role, RoleGrant
@@ -59,7 +59,7 @@ async def test_menu_is_todays_for_every_role(db: Database, who: str) -> None:
     menu = discover().flows["menu"]
     async with db.read() as tx:
         ctx = Ctx(tx=tx, sender=SENDER, person=person, now=datetime.now(UTC), is_admin=person.is_admin,
-                  link=str)
+                  link=str, data=NoData())
         prompt = await menu.states["main"].prompt(ctx)
         denied = await menu.states["main"].handle(ctx, _press("m:nothing"))
     shown = [(button.label, button.token) for row in prompt.buttons for button in row]
@@ -71,7 +71,8 @@ async def test_menu_is_todays_for_every_role(db: Database, who: str) -> None:
 async def test_a_hidden_entry_cannot_be_pressed(db: Database) -> None:
     menu = discover().flows["menu"]
     async with db.read() as tx:
-        ctx = Ctx(tx=tx, sender=SENDER, person=RESIDENT, now=datetime.now(UTC), is_admin=False, link=str)
+        ctx = Ctx(tx=tx, sender=SENDER, person=RESIDENT, now=datetime.now(UTC), is_admin=False, link=str,
+                  data=NoData())
         assert await menu.states["main"].handle(ctx, _press("m:tasks")) == Retry("auth.denied")
         assert (await menu.states["main"].handle(ctx, _press("m:report"))).flow == "report"  # type: ignore[union-attr]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -16,15 +16,22 @@ from bot.conversations.flow import (
     MENU,
     Ctx,
     Done,
+    Entry,
     Flow,
     Goto,
+    NoData,
+    Paused,
     Retry,
+    Session,
     Start,
     Transition,
+    dump_data,
+    load_data,
     nav_row,
     unique,
 )
 from bot.domain.messages import Inbound, InboundKind, Reply, clean_text
+from bot.domain.refusal import Refusal
 from bot.i18n import DEFAULT_LOCALE, normalize, t, use_locale
 from bot.storage import conversations, inbox, outbox, people
 from bot.storage.db import Database, Tx
@@ -38,7 +45,6 @@ REGISTRATION_FLOW = "registration"
 MAX_TEXT = 4000  # longer texts are refused kindly rather than stored
 
 Step = tuple[list[Reply], tuple[str, str] | None]  # replies, and (flow, state) to save or None to forget
-RESUME = "_resume"  # flow data key: the flow a pushed button interrupted, resumed when this one ends
 
 
 def merge(replies: list[Reply]) -> list[Reply]:
@@ -82,7 +88,7 @@ class KeyedLocks:
 class Engine:
     """Turns inbound events into replies by running the person's current flow."""
 
-    def __init__(self, db: Database, clock: Clock, flows: Mapping[str, Flow], *,
+    def __init__(self, db: Database, clock: Clock, flows: Mapping[str, Flow[Any]], *,
                  admins: frozenset[tuple[str, str]] = frozenset(), default_locale: str = DEFAULT_LOCALE,
                  links: Mapping[str, Callable[[str], str]] | None = None, timezone: str = "Asia/Shanghai",
                  after_commit: Callable[[], None] = lambda: None) -> None:
@@ -153,17 +159,22 @@ class Engine:
                 if person is not None:
                     await people.mark_reachable(tx, sender.channel, sender.user_id)
                 saved = await conversations.load(tx, sender.channel, sender.user_id)
-                flow_name, state, data = saved or ("", "", {})
-                locale = person.locale if person else data.get("locale") or self._guess_locale(inbound)
-                ctx = Ctx(tx=tx, sender=sender, person=person, now=now, is_admin=sender.key in self.admins,
-                          link=self._links.get(sender.channel, lambda payload: f"/start {payload}"),
-                          data=data, locale=locale, timezone=self._timezone)
+                flow_name, state, raw = saved or ("", "", {})
+                session, data = Session.load(raw)
+                flow = self._flows.get(flow_name)
+                locale = person.locale if person else session.locale or self._guess_locale(inbound)
+                ctx: Ctx[Any] = Ctx(tx=tx, sender=sender, person=person, now=now, is_admin=sender.key in self.admins,
+                                    link=self._links.get(sender.channel, lambda payload: f"/start {payload}"),
+                                    data=NoData() if flow is None else load_data(flow.data, data), locale=locale,
+                                    timezone=self._timezone, session=session)
                 with use_locale(locale):
                     replies, where = await self._dispatch(ctx, flow_name, state, inbound)
                 if where is None:
                     await conversations.delete(tx, sender.channel, sender.user_id)
                 else:
-                    await conversations.save(tx, sender.channel, sender.user_id, *where, ctx.data, now)
+                    ctx.session.locale = ctx.locale if ctx.person is None else ""
+                    await conversations.save(tx, sender.channel, sender.user_id, *where, ctx.session.dump(ctx.data),
+                                             now)
                 replies = merge(replies)
                 if inbound.kind is InboundKind.BUTTON and replies:
                     replies[0] = replace(replies[0], edit=True)
@@ -182,20 +193,20 @@ class Engine:
     def _guess_locale(self, inbound: Inbound) -> str:
         return normalize(inbound.sender.language_hint) or self._default_locale
 
-    async def _dispatch(self, ctx: Ctx, flow_name: str, state: str, inbound: Inbound) -> Step:
+    async def _dispatch(self, ctx: Ctx[Any], flow_name: str, state: str, inbound: Inbound) -> Step:
         inbound = replace(inbound, text=clean_text(inbound.text))  # one cleaning for every flow's texts
         command = inbound.command if inbound.kind is InboundKind.COMMAND else ""
         home = REGISTRATION_FLOW if ctx.person is None else MENU_FLOW
         if command == "start":
             payload = inbound.text.strip()
-            return await self._begin(ctx, REGISTRATION_FLOW if payload else home, {"payload": payload})
+            return await self._begin(ctx, REGISTRATION_FLOW if payload else home, entry=Entry(payload=payload))
         if command in ("cancel", "menu") or inbound.token in (CANCEL, MENU):
             cancelled = command == "cancel" or inbound.token == CANCEL
             if ctx.person is None and not cancelled:  # no menu before joining: the way to join instead
                 note = t("nav.register_first")
                 if flow_name == REGISTRATION_FLOW and state in self._flows[flow_name].states:
                     return await self._prompt(ctx, flow_name, state, note=note)
-                return await self._begin(ctx, REGISTRATION_FLOW, {}, note=note)
+                return await self._begin(ctx, REGISTRATION_FLOW, note=note)
             flow = self._flows.get(flow_name)
             if cancelled and flow is not None and flow.on_cancel is not None and state in flow.states:
                 instead = await flow.on_cancel(ctx, state)  # e.g. ask before a typed draft is dropped
@@ -204,32 +215,44 @@ class Engine:
             key = "nav.cancelled" if ctx.person else "nav.cancelled_unregistered"
             return await self._finish(ctx, Done((Reply(t(key)),) if cancelled else ()))
         if command in self._commands:
-            return await self._begin(ctx, self._commands[command], {"args": inbound.text.strip()})
+            return await self._begin(ctx, self._commands[command], entry=Entry(args=inbound.text.strip()))
         claimed = self._claimed_by(inbound.token) if inbound.kind is InboundKind.BUTTON else None
         if claimed is not None and ctx.person is not None:
             interrupted = (flow_name in self._flows and flow_name not in (MENU_FLOW, claimed)
                            and state in self._flows[flow_name].states)
-            paused = {"flow": flow_name, "state": state, "data": ctx.data} if interrupted else None
-            return await self._begin(ctx, claimed, {"token": inbound.token, RESUME: paused})
+            paused = Paused(flow_name, state, dump_data(ctx.data), ctx.session.trail) if interrupted else None
+            return await self._begin(ctx, claimed, entry=Entry(token=inbound.token), paused=paused)
         note = t("help.text") if command == "help" else t("nav.unknown_command") if command else ""
         if flow_name not in self._flows or state not in self._flows[flow_name].states:
-            return await self._begin(ctx, home, {}, note=note)
+            return await self._begin(ctx, home, note=note)
         if note:
             return await self._prompt(ctx, flow_name, state, note=note)
         if inbound.token == BACK:
-            trail: list[str] = ctx.data.get("_trail", [])
+            trail = ctx.session.trail
             return await self._prompt(ctx, flow_name, trail.pop() if trail else state)
         if inbound.kind is InboundKind.TEXT and len(inbound.text) > MAX_TEXT:
             return await self._prompt(ctx, flow_name, state, note=t("nav.too_long"))
         inbound = await self._typed_choice(ctx, flow_name, state, inbound)
-        move = await self._flows[flow_name].states[state].handle(ctx, inbound)
-        return await self._apply(ctx, flow_name, state, move)
+        handle = self._flows[flow_name].states[state].handle
+        return await self._apply(ctx, flow_name, state, await self._step(ctx, state, lambda: handle(ctx, inbound)))
+
+    async def _step(self, ctx: Ctx[Any], state: str, run: Callable[[], Awaitable[Transition]]) -> Transition:
+        """Run a flow's handler or `begin`; a `Refusal` it raises undoes its writes and its data changes and is said:
+        asking `state` again when it can be fixed there, else ending the flow."""
+        before = load_data(type(ctx.data), dump_data(ctx.data))
+        try:
+            async with ctx.tx.savepoint():
+                return await run()
+        except Refusal as refusal:
+            ctx.data = before
+            note = Reply(t(refusal.key, **refusal.params))
+            return Goto(state, (note,)) if refusal.retry and state else Done((note,))
 
     def _claimed_by(self, token: str) -> str | None:
         head, sep, _ = token.partition(":")
         return self._claims.get(head + sep) if sep else None
 
-    async def _typed_choice(self, ctx: Ctx, flow_name: str, state: str, inbound: Inbound) -> Inbound:
+    async def _typed_choice(self, ctx: Ctx[Any], flow_name: str, state: str, inbound: Inbound) -> Inbound:
         """Typing a button's number or its exact label counts as pressing it (console, old phones, WeCom)."""
         if inbound.kind is not InboundKind.TEXT:
             return inbound
@@ -241,49 +264,56 @@ class Engine:
                 return replace(inbound, kind=InboundKind.BUTTON, token=button.token, text="")
         return inbound
 
-    async def _apply(self, ctx: Ctx, flow_name: str, state: str, move: Transition) -> Step:
+    async def _apply(self, ctx: Ctx[Any], flow_name: str, state: str, move: Transition) -> Step:
         if isinstance(move, Retry):
             return await self._prompt(ctx, flow_name, state, note=t(move.note_key))
         if isinstance(move, Goto):
             if state and state != move.state:
-                ctx.data.setdefault("_trail", []).append(state)
+                ctx.session.trail.append(state)
             replies, where = await self._prompt(ctx, flow_name, move.state)
             return [*move.notes, *replies], where
         if isinstance(move, Start):
-            replies, where = await self._begin(ctx, move.flow, dict(move.data))
+            replies, where = await self._begin(ctx, move.flow, move.data)
             return [*move.notes, *replies], where
         return await self._finish(ctx, move)
 
-    async def _begin(self, ctx: Ctx, flow_name: str, data: dict[str, Any], note: str = "") -> Step:
+    async def _begin(self, ctx: Ctx[Any], flow_name: str, data: Mapping[str, Any] | None = None, *,
+                     entry: Entry | None = None, paused: Paused | None = None, note: str = "") -> Step:
+        """Start `flow_name`: its data from `data`, `entry` saying how it was entered, `paused` the flow it
+        interrupts (resumed when it ends; any other paused flow is forgotten)."""
         flow = self._flows[flow_name]
-        ctx.data = {key: value for key, value in data.items() if value not in ("", None)}
-        if ctx.person is None:
-            ctx.data["locale"] = ctx.locale
+        ctx.data, ctx.entry = load_data(flow.data, data or {}), entry or Entry()
+        ctx.session.trail, ctx.session.paused = [], paused
         if flow.begin is None:
             return await self._prompt(ctx, flow_name, flow.first, note=note)
-        replies, where = await self._apply(ctx, flow_name, "", await flow.begin(ctx))
+        begin = flow.begin
+        replies, where = await self._apply(ctx, flow_name, "", await self._step(ctx, "", lambda: begin(ctx)))
         return ([Reply(note)] if note else []) + replies, where
 
-    async def _finish(self, ctx: Ctx, done: Done) -> Step:
+    async def _finish(self, ctx: Ctx[Any], done: Done) -> Step:
         if done.menu:  # the step may have changed who they are (an invite: a role; registration: a person)
             ctx.person = await people.person_for(ctx.tx, ctx.sender.channel, ctx.sender.user_id)
         if ctx.person is None or not done.menu:
             return list(done.replies), None
-        paused = ctx.data.get(RESUME)
-        if paused:  # a pushed button interrupted another flow: go back to where the person was
-            ctx.data = paused["data"]
-            replies, where = await self._prompt(ctx, paused["flow"], paused["state"])
+        paused, ctx.session.paused = ctx.session.paused, None
+        if paused is not None and paused.flow in self._flows:  # a pushed button interrupted another flow: back
+            ctx.data = load_data(self._flows[paused.flow].data, paused.data)
+            ctx.session.trail = paused.trail
+            replies, where = await self._prompt(ctx, paused.flow, paused.state)
             return [*done.replies, *replies], where
-        replies, where = await self._begin(ctx, MENU_FLOW, {})
+        replies, where = await self._begin(ctx, MENU_FLOW)
         return [*done.replies, *replies], where
 
-    async def _prompt(self, ctx: Ctx, flow_name: str, state: str, note: str = "") -> Step:
+    async def _prompt(self, ctx: Ctx[Any], flow_name: str, state: str, note: str = "") -> Step:
         if flow_name not in self._flows or state not in self._flows[flow_name].states:
             return await self._finish(ctx, Done())
         step = self._flows[flow_name].states[state]
         with use_locale(ctx.locale):
-            prompt = await step.prompt(ctx)
-            nav = nav_row(back=step.back and bool(ctx.data.get("_trail")))
+            try:
+                prompt = await step.prompt(ctx)
+            except Refusal as refusal:  # what the question was about is gone or no longer theirs
+                return await self._finish(ctx, Done((Reply(t(refusal.key, **refusal.params)),)))
+            nav = nav_row(back=step.back and bool(ctx.session.trail))
         if step.nav:
             prompt = replace(prompt, buttons=(*prompt.buttons, nav))
         return ([Reply(note)] if note else []) + [prompt], (flow_name, state)

@@ -4,32 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.conversations.engine import MENU_FLOW
-from bot.conversations.flow import Ctx, Done, Flow, Goto, Retry, Start, State, Transition, choices
+from bot.conversations.flow import Ctx, Done, Flow, Goto, NoData, Retry, Start, State, Transition, choices
+from bot.conversations.tokens import Token
 from bot.domain.messages import Inbound, Reply
 from bot.i18n import t
 from bot.services import people as people_service
 from bot.storage.media import MediaColumn
 
-Visible = Callable[[Ctx], bool]
+Visible = Callable[[Ctx[Any]], bool]
 
 
-def everyone(ctx: Ctx) -> bool:
+def everyone(ctx: Ctx[Any]) -> bool:
     """Every registered person."""
     return True
 
 
-def grid_members(ctx: Ctx) -> bool:
+def grid_members(ctx: Ctx[Any]) -> bool:
     return ctx.person is not None and ctx.person.is_grid_member
 
 
-def organizers(ctx: Ctx) -> bool:
+def organizers(ctx: Ctx[Any]) -> bool:
     """Administrators, and anyone who holds a role in the grid."""
     return ctx.is_admin or (ctx.person is not None and bool(ctx.person.roles))
 
 
-def admins(ctx: Ctx) -> bool:
+def admins(ctx: Ctx[Any]) -> bool:
     return ctx.is_admin
 
 
@@ -51,21 +53,35 @@ OWN = (MenuEntry("menu.me", "me", "", 70), MenuEntry("menu.home", "home", "", 80
        MenuEntry("menu.forget", "forget", "", 120))
 
 
-def build(entries: Iterable[MenuEntry], media: Sequence[MediaColumn]) -> Flow:
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A pressed menu entry."""
+
+    entry: str
+
+
+PICK = Token("m", Pick)
+FORGET_YES = "forget:yes"
+Menu = Ctx[NoData]
+
+
+def build(entries: Iterable[MenuEntry], media: Sequence[MediaColumn]) -> Flow[NoData]:
     """The menu flow showing the features' `entries` among its own, in order; "delete my information" clears the
     files people sent that `media` holds."""
     ordered = sorted([*OWN, *entries], key=lambda entry: entry.order)
 
-    def visible(ctx: Ctx) -> dict[str, MenuEntry]:
-        return {f"m:{entry.token}": entry for entry in ordered if entry.visible(ctx)}
+    def visible(ctx: Menu) -> dict[str, MenuEntry]:
+        return {entry.token: entry for entry in ordered if entry.visible(ctx)}
 
-    async def ask_main(ctx: Ctx) -> Reply:
-        return Reply(t("menu.title"), choices([(t(entry.label), token) for token, entry in visible(ctx).items()]))
+    async def ask_main(ctx: Menu) -> Reply:
+        return Reply(t("menu.title"), choices([(t(entry.label), PICK.make(Pick(token)))
+                                               for token, entry in visible(ctx).items()]))
 
-    async def on_main(ctx: Ctx, inbound: Inbound) -> Transition:
-        entry = visible(ctx).get(inbound.token)
+    async def on_main(ctx: Menu, inbound: Inbound) -> Transition:
+        pick = PICK.parse(inbound.token)
+        entry = None if pick is None else visible(ctx).get(pick.entry)
         if entry is None:
-            return Retry("auth.denied" if inbound.token.startswith("m:") else "nav.use_buttons")
+            return Retry("auth.denied" if pick is not None else "nav.use_buttons")
         if entry.flow:
             return Start(entry.flow)
         if entry.token == "me":
@@ -76,18 +92,18 @@ def build(entries: Iterable[MenuEntry], media: Sequence[MediaColumn]) -> Flow:
             return Start("registration", {"move": True})
         return Goto("forget")
 
-    async def on_forget(ctx: Ctx, inbound: Inbound) -> Transition:
-        if inbound.token != "forget:yes" or ctx.person is None:
+    async def on_forget(ctx: Menu, inbound: Inbound) -> Transition:
+        if inbound.token != FORGET_YES or ctx.person is None:
             return Retry("nav.use_buttons")
         await people_service.forget(ctx.tx, ctx.person, ctx.now, media)
         ctx.person = None
         return Done((Reply(t("forget.done")),), menu=False)
 
-    return Flow(name=MENU_FLOW, first="main", states={"main": State(ask_main, on_main, nav=False),
-                                                      "forget": State(ask_forget, on_forget)})
+    return Flow(name=MENU_FLOW, first="main", data=NoData, states={"main": State(ask_main, on_main, nav=False),
+                                                                   "forget": State(ask_forget, on_forget)})
 
 
-async def _profile(ctx: Ctx) -> str:
+async def _profile(ctx: Menu) -> str:
     person = ctx.person
     assert person is not None
     lines = [t("me.home", place=await people_service.place_label(ctx.tx, person.building_id, person.room))]
@@ -102,6 +118,6 @@ async def _profile(ctx: Ctx) -> str:
     return "\n".join(lines)
 
 
-async def ask_forget(ctx: Ctx) -> Reply:
-    return Reply(t("forget.confirm"), choices([(t("forget.yes"), "forget:yes")]))
+async def ask_forget(ctx: Menu) -> Reply:
+    return Reply(t("forget.confirm"), choices([(t("forget.yes"), FORGET_YES)]))
 

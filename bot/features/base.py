@@ -1,15 +1,17 @@
 """What a capability declares in its `feature.py` (`FEATURE = Feature(...)`), for the core to derive from: the
-engine's flows, the main menu, the scheduler's work, what "delete my information" clears, the refusals it says."""
+engine's flows, the main menu, the scheduler's work, what "delete my information" clears, the refusals it says,
+its button tokens."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.conversations.flow import Flow
 from bot.conversations.menu import MenuEntry
+from bot.conversations.tokens import Token
 from bot.domain.quiet import QuietHours
 from bot.domain.refusal import Refusal
 from bot.storage.db import Database
@@ -27,11 +29,13 @@ class DueWork(Protocol):
 class Feature:
     """One capability. `jobs` builds its scheduled work from the street's configured quiet hours; `media` are the
     columns holding files people send; `refusals` the `Refusal` types its services raise (their keys are
-    checked against the catalogs)."""
+    checked against the catalogs); `tokens` the codecs of the button tokens it makes and reads (each prefix is
+    one codec's, street-wide)."""
 
     name: str
-    flows: tuple[Flow, ...] = ()
+    flows: tuple[Flow[Any], ...] = ()
     menu: tuple[MenuEntry, ...] = ()
     jobs: Callable[[QuietHours | None], DueWork] | None = None
     media: tuple[MediaColumn, ...] = ()
     refusals: tuple[type[Refusal], ...] = ()
+    tokens: tuple[Token[Any], ...] = ()

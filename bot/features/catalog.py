@@ -1,8 +1,9 @@
 """The features found in `bot/features/*/feature.py`, and what the core derives from them: the engine's flows, the
-main menu, the scheduler's work, the media columns a person's deletion clears, the refusal types.
+main menu, the scheduler's work, the media columns a person's deletion clears, the refusal types, the button-token
+codecs.
 
 Whatever two features (or a feature and the core) both claim — a flow name, a command, a button-token prefix, a
-menu token — stops start-up with an error naming both."""
+menu token, a token codec's prefix — stops start-up with an error naming both."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import pkgutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from bot import features as package
 from bot.conversations import menu
 from bot.conversations.engine import MENU_FLOW
-from bot.conversations.flow import Flow, unique
+from bot.conversations.flow import UNIT, Flow, unique
+from bot.conversations.tokens import Token
 from bot.domain.quiet import QuietHours
 from bot.domain.refusal import Refusal
 from bot.features.base import DueWork, Feature
@@ -25,6 +28,7 @@ CORE = "core"  # the owner the core's own claims are named by
 # The engine answers these commands and tokens itself, before any flow could (see Engine._dispatch).
 CORE_COMMANDS = ("start", "cancel", "menu", "help")
 CORE_CLAIMS = ("nav:", "m:")
+CORE_TOKENS: tuple[Token[Any], ...] = (UNIT, menu.PICK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +38,7 @@ class Catalog:
     features: tuple[Feature, ...]
 
     @property
-    def flows(self) -> dict[str, Flow]:
+    def flows(self) -> dict[str, Flow[Any]]:
         """Every flow the engine can run, by name: the menu, then the features'."""
         flows = [menu.build((entry for feature in self.features for entry in feature.menu), self.media)]
         flows += [flow for feature in self.features for flow in feature.flows]
@@ -52,6 +56,11 @@ class Catalog:
     def refusals(self) -> tuple[type[Refusal], ...]:
         return tuple(refusal for feature in self.features for refusal in feature.refusals)
 
+    @property
+    def tokens(self) -> tuple[Token[Any], ...]:
+        """Every button-token codec: the core's, then the features'."""
+        return CORE_TOKENS + tuple(token for feature in self.features for token in feature.tokens)
+
 
 def collect(features: Iterable[Feature]) -> Catalog:
     """Check `features` for conflicts (ValueError naming both claimants) and for menu entries naming no flow."""
@@ -68,6 +77,8 @@ def collect(features: Iterable[Feature]) -> Catalog:
            "button-token prefix")
     unique([(entry.token, CORE) for entry in menu.OWN]
            + [(entry.token, feature.name) for feature in found for entry in feature.menu], "menu token")
+    unique([(token.prefix, CORE) for token in CORE_TOKENS]
+           + [(token.prefix, feature.name) for feature in found for token in feature.tokens], "token codec prefix")
     for feature in found:
         for entry in feature.menu:
             if entry.flow not in flows:
@@ -90,6 +101,6 @@ def discover() -> Catalog:
     return collect(_feature_of(name) for name in names)
 
 
-def all_flows() -> Mapping[str, Flow]:
+def all_flows() -> Mapping[str, Flow[Any]]:
     """The flows of every feature, and the menu's."""
     return discover().flows

@@ -54,6 +54,18 @@ class Tx:
         row = await self.one(sql, params)
         return None if row is None else row[0]
 
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A part of the transaction that is undone alone when it raises (the rest stays)."""
+        await self._conn.execute("SAVEPOINT part")
+        try:
+            yield
+        except BaseException:
+            await self._conn.execute("ROLLBACK TO part")
+            raise
+        finally:
+            await self._conn.execute("RELEASE part")
+
 
 class Database:
     """Owns the single aiosqlite connection. Every read and write goes through `read()` or `write()`."""

@@ -34,7 +34,7 @@ def _denied() -> Done:
 async def begin(ctx: Ctx) -> Transition:
     if not ctx.is_admin:
         return _denied()
-    args = str(ctx.data.pop("args", "")).split()
+    args = ctx.entry.args.split()
     if not args:
         return Goto("role")
     if len(args) < 2 or args[0] not in {role.value for role in Role}:

@@ -57,7 +57,7 @@ def _again(state: str, error: LectureError) -> Goto:
 
 
 async def begin(ctx: Ctx) -> Transition:
-    token = str(ctx.data.pop("token", ""))
+    token = ctx.entry.token
     if token:
         return await _resident(ctx, token)
     if not await service.may_organize(ctx.tx, ctx.person, ctx.is_admin):

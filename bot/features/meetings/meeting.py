@@ -18,7 +18,6 @@ import re
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
-from bot.conversations.engine import RESUME
 from bot.conversations.flow import ABANDON, Ctx, Done, Flow, Goto, Retry, State, Transition, choices, confirm_abandon
 from bot.domain.messages import Button, Inbound, InboundKind, Reply
 from bot.domain.people import Person
@@ -79,7 +78,7 @@ async def _guarded(step: Awaitable[Transition]) -> Transition:
 
 
 async def begin(ctx: Ctx) -> Transition:
-    token = str(ctx.data.pop("token", ""))
+    token = ctx.entry.token
     return await _guarded(_open(ctx, token) if token else _first(ctx))
 
 
@@ -168,7 +167,7 @@ async def _cancel_action(ctx: Ctx, person: Person, action: Action) -> Transition
 
 def _home_or_back(ctx: Ctx, note: str) -> Transition:
     """After a quick answer: the meeting's screen, or straight back to what a pushed button interrupted."""
-    return _say(note) if ctx.data.get(RESUME) else Goto("home", (Reply(note),))
+    return _say(note) if ctx.resuming else Goto("home", (Reply(note),))
 
 
 def _ready_for_outcome(meeting: Meeting, ctx: Ctx) -> None:

@@ -29,7 +29,7 @@ from bot.storage import grid
 
 
 async def begin(ctx: Ctx) -> Transition:
-    payload = str(ctx.data.pop("payload", ""))
+    payload = ctx.entry.payload
     if payload and invites.is_invite_payload(payload):
         found = await invites.check(ctx.tx, payload, ctx.now)
         if found.status is not Status.OK:
@@ -68,7 +68,7 @@ async def on_language(ctx: Ctx, inbound: Inbound) -> Transition:
     code = language.chosen(inbound)
     if code is None:
         return Retry("nav.use_buttons")
-    ctx.locale = ctx.data["locale"] = code
+    ctx.locale = code
     ctx.data["language_chosen"] = True
     return Goto("consent")
 
@@ -85,7 +85,6 @@ async def on_consent(ctx: Ctx, inbound: Inbound) -> Transition:
     ctx.person = await people_service.register(ctx.tx, ctx.sender, ctx.locale, ctx.now)
     if ctx.is_admin:
         await people_service.grant_street_admin(ctx.tx, ctx.person.id)
-    ctx.data.pop("locale", None)
     return await _after_consent(ctx)
 
 

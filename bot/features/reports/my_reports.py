@@ -59,7 +59,7 @@ async def begin(ctx: Ctx) -> Transition:
 
 
 async def _start(ctx: Ctx, person: Person) -> Transition:
-    token = str(ctx.data.pop("token", ""))
+    token = ctx.entry.token
     if not token:
         return Goto("list") if await issue_service.reports_of(ctx.tx, person) else Done((Reply(t("mine.none")),))
     match = TOKEN.fullmatch(token)

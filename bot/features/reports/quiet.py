@@ -16,7 +16,7 @@ def _say(text: str) -> Done:
 async def begin(ctx: Ctx) -> Transition:
     if not ctx.is_admin:
         return _say(t("auth.denied"))
-    args = str(ctx.data.pop("args", "")).strip()
+    args = ctx.entry.args.strip()
     if not args:
         stored = await timers.stored_quiet_hours(ctx.tx)
         current = t("tasks.quiet_default") if stored is None else _shown(stored)

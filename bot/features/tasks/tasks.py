@@ -84,7 +84,7 @@ async def _guarded(step: Awaitable[Transition]) -> Transition:
 
 
 async def begin(ctx: Ctx) -> Transition:
-    token = str(ctx.data.pop("token", ""))
+    token = ctx.entry.token
     return await _guarded(_open(ctx, token) if token and token != LIST else _first(ctx))
 
 
