@@ -4,6 +4,7 @@ every role, the job sources, the media a deletion clears; claiming something twi
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +13,7 @@ from bot.clock import ManualClock
 from bot.conversations.engine import Engine
 from bot.conversations.flow import Ctx, Done, Flow, NoData, Retry, State, Transition
 from bot.conversations.menu import MenuEntry
+from bot.conversations.tokens import Token
 from bot.domain.messages import Inbound, InboundKind, Reply, Sender
 from bot.domain.people import Duty, DutyGrant, Person, Role, RoleGrant
 from bot.domain.quiet import QuietHours
@@ -109,14 +111,20 @@ async def test_every_media_column_is_declared_by_a_feature(db: Database) -> None
         assert not column.sent_by or column.sent_by in schema[column.table], column
 
 
-def _flow(name: str, *, command: str = "", claims: tuple[str, ...] = ()) -> Flow:
-    async def prompt(ctx: Ctx) -> Reply:
+def _flow(name: str, *, command: str = "", claims: tuple[str, ...] = ()) -> Flow[NoData]:
+    async def prompt(ctx: Ctx[NoData]) -> Reply:
         return Reply("?")
 
-    async def handle(ctx: Ctx, inbound: Inbound) -> Transition:
+    async def handle(ctx: Ctx[NoData], inbound: Inbound) -> Transition:
         return Done()
 
-    return Flow(name=name, first="only", states={"only": State(prompt, handle)}, command=command, claims=claims)
+    return Flow(name=name, first="only", states={"only": State(prompt, handle)}, data=NoData, command=command,
+                claims=claims)
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    id: int
 
 
 def _press(token: str) -> Inbound:
@@ -137,6 +145,8 @@ def _with(*extra: Feature) -> Catalog:
      "menu token 'poll' is claimed by both alpha and beta"),
     (Feature("alpha", (_flow("poll"),)), Feature("beta", (_flow("poll"),)),
      "flow 'poll' is claimed by both alpha and beta"),
+    (Feature("alpha", tokens=(Token("pl:vote", Poll),)), Feature("beta", tokens=(Token("pl:vote", Poll),)),
+     "token codec prefix 'pl:vote' is claimed by both alpha and beta"),
 ])
 def test_claiming_twice_fails_at_start(first: Feature, second: Feature, message: str) -> None:
     _with(first), _with(second)  # each alone is fine
@@ -151,6 +161,7 @@ def test_claiming_twice_fails_at_start(first: Feature, second: Feature, message:
     (Feature("alpha", (_flow("a"),), (MenuEntry("menu.help", "forget", "a", 1),)),
      "menu token 'forget' is claimed by both core and alpha"),
     (Feature("alpha", (_flow("menu"),)), "flow 'menu' is claimed by both core and alpha"),
+    (Feature("alpha", tokens=(Token("u", Poll),)), "token codec prefix 'u' is claimed by both core and alpha"),
     (Feature("alpha", menu=(MenuEntry("menu.help", "poll", "nowhere", 1),)), "starts no known flow"),
 ])
 def test_a_feature_cannot_take_what_another_or_the_core_holds(feature: Feature, message: str) -> None:
