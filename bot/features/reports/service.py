@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import parse_iso
+from bot.conversations.tokens import Ref, Token
 from bot.domain.grid import Level
 from bot.domain.messages import Button, Reply
 from bot.domain.people import Person
@@ -16,6 +17,7 @@ from bot.domain.refusal import Refusal
 from bot.features.reports import routing
 from bot.features.reports import store as issues
 from bot.features.reports.model import TRANSITIONS, Category, Issue, Status
+from bot.features.reports.tokens import FIXED, REVIEW, STAYED, TASK, VIEW, Answer, Task, TaskAction
 from bot.i18n import current_locale, t
 from bot.services import notify
 from bot.services.dates import local_time
@@ -66,11 +68,12 @@ def category_name(category: Category) -> str:
 
 def _check_description(text: str) -> None:
     if len(text) > MAX_DESCRIPTION:
-        raise IssueError("issue.error.too_long", limit=MAX_DESCRIPTION)
+        raise IssueError("issue.error.too_long", retry=True, limit=MAX_DESCRIPTION)
 
 
-async def _category(tx: Tx, code: str, *, active_only: bool = False) -> Category:
-    found = await issues.category(tx, code, active_only=active_only)
+async def _category(tx: Tx, code: str) -> Category:
+    """A report's category, offered or retired."""
+    found = await issues.category(tx, code, active_only=False)
     if found is None:
         raise IssueError("issue.error.category")
     return found
@@ -87,18 +90,21 @@ async def _issue(tx: Tx, issue_id: int) -> Issue:
 
 
 async def submit(tx: Tx, reporter: Person, draft: Draft, now: datetime, timezone: str) -> Issue:
-    """File a report: number it, route it, record the decision, push the task and start its clock."""
-    category = await _category(tx, draft.category, active_only=True)
+    """File a report: number it, route it, record the decision, push the task and start its clock. Refusals are
+    of the draft, which can be fixed (retry)."""
+    category = await issues.category(tx, draft.category, active_only=True)
+    if category is None:
+        raise IssueError("issue.error.category", retry=True)
     unit = await grid.by_id(tx, draft.unit_id)
     if unit is None or unit.level not in (Level.BUILDING, Level.COMPLEX, Level.COMMUNITY):
-        raise IssueError("issue.error.place")
+        raise IssueError("issue.error.place", retry=True)
     description = draft.description.strip()
     if not description and not draft.voice_ref:
-        raise IssueError("issue.error.empty")
+        raise IssueError("issue.error.empty", retry=True)
     _check_description(description)
     route = await routing.route(tx, category, unit.id)
     if route is None:
-        raise IssueError("issue.error.place")
+        raise IssueError("issue.error.place", retry=True)
     prefix = f"JL-{now.astimezone(ZoneInfo(timezone)):%Y%m%d}-"
     ref = f"{prefix}{await issues.count_refs_with_prefix(tx, prefix) + 1:04d}"
     due = now + timedelta(hours=category.limits[route.owner.level])
@@ -196,11 +202,12 @@ def task_buttons(issue: Issue, *, at_top: bool) -> tuple[tuple[Button, ...], ...
     "escalate" or "not ours" at the street (`at_top`: the last owner)."""
     if not issue.is_open:
         return ()
-    actions = [("task.accept", "acc")] if issue.status is not Status.ACCEPTED else []
-    actions += [("task.note", "note"), ("task.answer" if issue.category == "legal" else "task.resolve", "res")]
-    actions += [] if at_top else [("task.escalate", "esc"), ("task.not_ours", "up")]
-    actions += [("task.reject", "rej"), ("task.duplicate", "dup")]
-    buttons = [Button(t(label), f"t:{action}:{issue.id}") for label, action in actions]
+    actions = [("task.accept", TaskAction.ACCEPT)] if issue.status is not Status.ACCEPTED else []
+    actions += [("task.note", TaskAction.NOTE),
+                ("task.answer" if issue.category == "legal" else "task.resolve", TaskAction.RESOLVE)]
+    actions += [] if at_top else [("task.escalate", TaskAction.ESCALATE), ("task.not_ours", TaskAction.HAND_UP)]
+    actions += [("task.reject", TaskAction.REJECT), ("task.duplicate", TaskAction.DUPLICATE)]
+    buttons = [Button(t(label), TASK.make(Task(action, issue.id))) for label, action in actions]
     return tuple(tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2))
 
 
@@ -269,7 +276,7 @@ async def resolve(tx: Tx, issue_id: int, member: Person, note: str, photo: str, 
     issue = await _member_issue(tx, issue_id, member)
     _require_open(issue)
     if issue.category == "legal" and not note.strip():
-        raise IssueError("task.answer_needed")
+        raise IssueError("task.answer_needed", retry=True)
     issue = await _move(tx, issue, Status.RESOLVED, member.id, now, note, resolved_at=now,
                         assignee_id=issue.assignee_id or member.id)
     if photo:
@@ -321,7 +328,7 @@ async def reject(tx: Tx, issue_id: int, member: Person, reason: str, now: dateti
         raise IssueError("task.reason_needed")
     issue = await _move(tx, issue, Status.REJECTED, member.id, now, reason, closed_at=now)
     await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, LEVEL_TIMERS, now)
-    review = (("issue.review", f"r:rev:{issue.id}"),) if await reviewable(tx, issue) else ()
+    review = (("issue.review", REVIEW.make(Ref(issue.id))),) if await reviewable(tx, issue) else ()
     await _tell_reporter(tx, issue, "rejected", now, "issue.rejected", buttons=review, reason=reason)
     return issue
 
@@ -391,7 +398,7 @@ async def remind_owners(tx: Tx, issue: Issue, now: datetime, timezone: str) -> N
         await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:remind:{_stamp(issue.due_at)}",
                           now=now, text_key="task.reminder",
                           params={"ref": issue.ref, "due": local_time(issue.due_at, timezone, now)},
-                          buttons=[[("task.view", f"t:view:{issue.id}")]])
+                          buttons=[[("task.view", TASK.make(Task(TaskAction.VIEW, issue.id)))]])
 
 
 async def history(tx: Tx, issue: Issue, timezone: str, now: datetime) -> list[str]:
@@ -564,7 +571,7 @@ async def close_unrated(tx: Tx, issue: Issue, now: datetime) -> None:
 
 
 async def recheck(tx: Tx, issue: Issue, now: datetime) -> None:
-    await _ask_fixed(tx, issue, f"recheck:{_stamp(now)}", now, "issue.recheck", token="r:re")
+    await _ask_fixed(tx, issue, f"recheck:{_stamp(now)}", now, "issue.recheck", token=STAYED)
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -601,7 +608,8 @@ async def _tell_reporter(tx: Tx, issue: Issue, cause: str, now: datetime, key: s
     the one that opens the report."""
 
     async def render() -> Reply:
-        view = (tuple(Button(t(label), token) for label, token in (("issue.view", f"r:view:{issue.id}"), *buttons)),)
+        view = (tuple(Button(t(label), token) for label, token in (("issue.view", VIEW.make(Ref(issue.id))),
+                                                                   *buttons)),)
         return await _reply(key, {"ref": issue.ref, **params}, buttons=view)
 
     for person_id in await _audience(tx, issue):
@@ -610,12 +618,12 @@ async def _tell_reporter(tx: Tx, issue: Issue, cause: str, now: datetime, key: s
 
 
 async def _ask_fixed(tx: Tx, issue: Issue, cause: str, now: datetime, key: str, *, photo: str = "",
-                     token: str = "r:fix", **params: object) -> None:
+                     token: Token[Answer] = FIXED, **params: object) -> None:
     """Ask the reporter and every follower whether it is fixed (a follower's answer counts as the reporter's)."""
 
     async def render() -> Reply:
-        buttons = ((Button(t("issue.fixed_yes"), f"{token}:{issue.id}:y"),
-                    Button(t("issue.fixed_no"), f"{token}:{issue.id}:n")),)
+        buttons = ((Button(t("issue.fixed_yes"), token.make(Answer(issue.id, True))),
+                    Button(t("issue.fixed_no"), token.make(Answer(issue.id, False)))),)
         return await _reply(key, {"ref": issue.ref, **params}, photo=photo, buttons=buttons)
 
     await notify.push_all(tx, await _audience(tx, issue), idempotency=f"issue:{issue.id}:{cause}", now=now,
