@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -46,6 +47,9 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 
 # The order in which unsolved work climbs the grid.
 CLIMB = (Level.BUILDING, Level.COMPLEX, Level.COMMUNITY, Level.STREET)
+
+
+CATEGORY_CODE = re.compile(r"[a-z_]{1,32}")  # what a category's code may be
 
 
 @dataclass(frozen=True, slots=True)

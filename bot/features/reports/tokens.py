@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.conversations.tokens import Ref, Token
+from bot.features.reports.model import CATEGORY_CODE
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,10 @@ class CategoryPick:
     """A category picked from the report flow's list (re-checked against those offered)."""
 
     code: str
+
+    def __post_init__(self) -> None:
+        if not CATEGORY_CODE.fullmatch(self.code):
+            raise ValueError(self.code)
 
 
 @dataclass(frozen=True, slots=True)
