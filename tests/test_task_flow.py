@@ -4,6 +4,7 @@ with people seeded on Telegram accounts and reports filed straight through the s
 from __future__ import annotations
 
 import io
+from dataclasses import astuple
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
@@ -79,7 +80,7 @@ class Street(harness.Street[int]):
             assert issue is not None
             owner = await grid.by_id(tx, issue.owner_unit_id)
             assert owner is not None
-            events = tuple(tuple(row) for row in await issues.events(tx, issue_id))
+            events = tuple(astuple(event) for event in await issues.events(tx, issue_id))
         return Snapshot(issue.status.value, owner.code, events)
 
 

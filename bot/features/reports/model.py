@@ -24,6 +24,20 @@ class Status(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class EventKind(StrEnum):
+    """What an entry of a report's audit trail records."""
+
+    TRANSITION = "transition"  # a change of status
+    ROUTE = "route"  # a routing decision (who owns it, who got it)
+    NOTE = "note"  # a grid member's progress note
+    INFO = "info"  # the resident added words or a photo
+    ESCALATE = "escalate"
+    HAND_UP = "hand_up"  # "not ours": handed to the level above
+    REVIEW = "review"  # the resident asked the level above to review a rejection
+    OVERDUE = "overdue"  # the street's time ran out (nowhere higher to go)
+    STAYED_FIXED = "stayed_fixed"  # the answer to "did it stay fixed?"
+
+
 # Work still to do: these count for "my tasks", time limits and duplicates.
 OPEN = frozenset({Status.SUBMITTED, Status.ASSIGNED, Status.ACCEPTED, Status.REOPENED, Status.ESCALATED})
 
@@ -84,3 +98,16 @@ class Issue:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class IssueEvent:
+    """One entry of a report's audit trail; a transition has the statuses it moved between (the first, filing,
+    only the one it moved to)."""
+
+    at: datetime
+    actor_id: int | None
+    kind: EventKind
+    from_status: Status | None
+    to_status: Status | None
+    detail: str
