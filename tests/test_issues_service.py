@@ -79,8 +79,8 @@ async def test_routing_goes_to_the_leader_and_the_nearest_duty_holder(db: Databa
     assert issue.ref == "JL-20261127-0002"
     assert sorted(to) == sorted([street.leader.id, street.secretary.id])  # mediation duty sits at the community
     async with db.read() as tx:
-        kinds = [(e["kind"], e["to_status"]) for e in await issues.events(tx, dispute)]
-        route = [e["detail"] for e in await issues.events(tx, dispute) if e["kind"] == "route"]
+        kinds = [(e.kind, e.to_status or "") for e in await issues.events(tx, dispute)]
+        route = [e.detail for e in await issues.events(tx, dispute) if e.kind == "route"]
     assert kinds == [("transition", "submitted"), ("route", ""), ("transition", "assigned")]
     assert "duty:mediation" in route[0] and "building_leader" in route[0]
 
@@ -136,7 +136,7 @@ async def test_the_clock_climbs_the_grid_and_the_street_is_last(db: Database, st
             owners.append(owner.code)
     assert owners == ["C01", "S01", "S01", "S01"]  # building → (no complex secretary) community → street, then stays
     async with db.read() as tx:
-        kinds = [e["kind"] for e in await issues.events(tx, leak)]
+        kinds = [e.kind for e in await issues.events(tx, leak)]
         queued = await tx.scalar("SELECT COUNT(*) FROM outbox WHERE payload LIKE '%已超时%'")
     assert kinds.count("escalate") == 2 and "overdue" in kinds
     assert queued == 1  # one overdue nudge to the street admin

@@ -18,9 +18,12 @@ from PIL import Image
 from bot.app import Service
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.conversations.tokens import Ref
 from bot.domain.people import Person, Role
 from bot.features.reports import service as issues
 from bot.features.reports import store as issue_store
+from bot.features.reports.feature import FEATURE
+from bot.features.reports.tokens import FIXED, STARS, STAYED, VIEW, Answer, Stars
 from bot.storage import people
 from bot.storage.db import Tx
 from tests.fake_telegram import FakeTelegramServer, SentMessage
@@ -31,6 +34,22 @@ WANG = 1001  # lives in C01-A-B1, room 301
 ZHAO = 1002  # lives in C01-A-B1, room 502
 NOHOME = 1003  # joined without a home
 REF = re.compile(r"JL-\d{8}-\d{4}")
+
+
+def test_every_token_codec_reads_back_what_it_makes_and_nothing_else() -> None:
+    assert FEATURE.tokens
+    for codec in FEATURE.tokens:
+        for value in codec.samples():
+            assert codec.parse(codec.make(value)) == value, value
+        made = codec.make(next(iter(codec.samples())))
+        fields = made.removeprefix(codec.prefix + ":").split(":")
+        garbage = [":".join([codec.prefix, *fields[:-1]]), f"{made}:1", f"{codec.prefix}:01", f"{codec.prefix}:-1",
+                   "x" + made, made.replace(codec.prefix, "zz", 1), "", codec.prefix]
+        for forged in garbage:
+            assert codec.parse(forged) is None, (codec.prefix, forged)
+    assert VIEW.make(Ref(12)) == "r:view:12"
+    assert FIXED.make(Answer(12, True)) == "r:fix:12:y" and STAYED.make(Answer(3, False)) == "r:re:3:n"
+    assert STARS.make(Stars(5)) == "s:5" and STARS.parse("s:0") is None and STARS.parse("s:6") is None
 
 
 @pytest.fixture

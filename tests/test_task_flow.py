@@ -4,6 +4,7 @@ with people seeded on Telegram accounts and reports filed straight through the s
 from __future__ import annotations
 
 import io
+from dataclasses import astuple
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
@@ -16,6 +17,8 @@ from bot.clock import ManualClock, iso
 from bot.domain.people import Duty, Role
 from bot.features.reports import service
 from bot.features.reports import store as issues
+from bot.features.reports.tokens import TASK, Task, TaskAction
+from bot.features.tasks.feature import FEATURE
 from bot.storage import grid, people
 from tests import harness
 from tests.fake_telegram import FakeTelegramServer
@@ -77,8 +80,18 @@ class Street(harness.Street[int]):
             assert issue is not None
             owner = await grid.by_id(tx, issue.owner_unit_id)
             assert owner is not None
-            events = tuple(tuple(row) for row in await issues.events(tx, issue_id))
+            events = tuple(astuple(event) for event in await issues.events(tx, issue_id))
         return Snapshot(issue.status.value, owner.code, events)
+
+
+def test_the_task_token_reads_back_what_it_makes_and_nothing_else() -> None:
+    assert FEATURE.tokens == (TASK,)
+    for value in TASK.samples():
+        assert TASK.parse(TASK.make(value)) == value, value
+    for forged in ("t:acc", "t:acc:1:1", "t:acc:01", "t:acc:-1", "t:acc:0", "t:zap:1", "r:acc:1", "", "t:list"):
+        assert TASK.parse(forged) is None, forged
+    assert TASK.make(Task(TaskAction.ACCEPT, 12)) == "t:acc:12"
+    assert TASK.parse("t:view:7") == Task(TaskAction.VIEW, 7)
 
 
 @pytest.fixture

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections import Counter
 from collections.abc import Iterator
 
 from bot.domain.grid import Level
 from bot.domain.people import Duty
 from bot.features.reports import store
-from bot.features.reports.model import CLIMB, Category
+from bot.features.reports.model import CATEGORY_CODE, CLIMB, Category
 from bot.i18n import SUPPORTED, translate
 from bot.services.grid_import import GridError, ImportRejected, ImportReport, decode
 from bot.storage.db import Database
@@ -24,7 +23,6 @@ HOURS = {Level.BUILDING: "building_hours", Level.COMPLEX: "complex_hours", Level
 MAX_BYTES = 1024 * 1024
 MAX_HOURS = 8760  # a year
 NAME_MAX = 32
-_CODE_RE = re.compile(r"[a-z_]{1,32}")
 
 
 async def export_categories(db: Database) -> bytes:
@@ -140,7 +138,7 @@ def _problems(cells: dict[str, str]) -> Problems:
     code = cells["code"]
     if not code:
         yield "grid.error.missing_code", {}
-    elif not _CODE_RE.fullmatch(code):
+    elif not CATEGORY_CODE.fullmatch(code):
         yield "categories.error.bad_code", {"code": code}
     if cells["duty"] and cells["duty"] not in {duty.value for duty in Duty}:
         yield "categories.error.duty", {"value": cells["duty"], "duties": ", ".join(Duty)}

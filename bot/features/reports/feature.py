@@ -7,6 +7,7 @@ from bot.features.base import Feature
 from bot.features.reports import my_reports, quiet, report
 from bot.features.reports.service import IssueError
 from bot.features.reports.timers import IssueTimers
+from bot.features.reports.tokens import CATEGORY, FIXED, REVIEW, STARS, STAYED, VIEW
 from bot.storage.media import MediaColumn
 
 FEATURE = Feature(
@@ -18,4 +19,5 @@ FEATURE = Feature(
            MediaColumn("issue_voices", "path", "added_by", whole_row=True),
            MediaColumn("issues", "voice_ref", "reporter_id")),
     refusals=(IssueError,),
+    tokens=(CATEGORY, VIEW, FIXED, STAYED, REVIEW, STARS),  # TASK is the tasks feature's, whose flow reads it
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -21,6 +22,20 @@ class Status(StrEnum):
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
     WITHDRAWN = "withdrawn"
+
+
+class EventKind(StrEnum):
+    """What an entry of a report's audit trail records."""
+
+    TRANSITION = "transition"  # a change of status
+    ROUTE = "route"  # a routing decision (who owns it, who got it)
+    NOTE = "note"  # a grid member's progress note
+    INFO = "info"  # the resident added words or a photo
+    ESCALATE = "escalate"
+    HAND_UP = "hand_up"  # "not ours": handed to the level above
+    REVIEW = "review"  # the resident asked the level above to review a rejection
+    OVERDUE = "overdue"  # the street's time ran out (nowhere higher to go)
+    STAYED_FIXED = "stayed_fixed"  # the answer to "did it stay fixed?"
 
 
 # Work still to do: these count for "my tasks", time limits and duplicates.
@@ -46,6 +61,9 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 
 # The order in which unsolved work climbs the grid.
 CLIMB = (Level.BUILDING, Level.COMPLEX, Level.COMMUNITY, Level.STREET)
+
+
+CATEGORY_CODE = re.compile(r"[a-z_]{1,32}")  # what a category's code may be
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +98,16 @@ class Issue:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class IssueEvent:
+    """One entry of a report's audit trail; a transition has the statuses it moved between (the first, filing,
+    only the one it moved to)."""
+
+    at: datetime
+    actor_id: int | None
+    kind: EventKind
+    from_status: Status | None
+    to_status: Status | None
+    detail: str

@@ -3,7 +3,7 @@ and nudges wait; `/quiet` alone shows them. Re-checked as an admin on every use.
 
 from __future__ import annotations
 
-from bot.conversations.flow import Ctx, Done, Flow, Transition
+from bot.conversations.flow import Ctx, Done, Flow, NoData, Transition
 from bot.domain.messages import Reply
 from bot.features.reports import timers
 from bot.i18n import t
@@ -13,7 +13,7 @@ def _say(text: str) -> Done:
     return Done((Reply(text),))
 
 
-async def begin(ctx: Ctx) -> Transition:
+async def begin(ctx: Ctx[NoData]) -> Transition:
     if not ctx.is_admin:
         return _say(t("auth.denied"))
     args = ctx.entry.args.strip()
@@ -32,4 +32,4 @@ def _shown(stored: str) -> str:
     return t("tasks.quiet_off") if stored == "off" else stored
 
 
-FLOW = Flow(name="quiet", first="", begin=begin, command="quiet", states={})
+FLOW = Flow(name="quiet", first="", data=NoData, begin=begin, command="quiet", states={})

@@ -8,14 +8,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import parse_iso
+from bot.conversations.tokens import Ref, Token
 from bot.domain.grid import Level
 from bot.domain.messages import Button, Reply
 from bot.domain.people import Person
 from bot.domain.refusal import Refusal
 from bot.features.reports import routing
 from bot.features.reports import store as issues
-from bot.features.reports.model import TRANSITIONS, Category, Issue, Status
+from bot.features.reports.model import TRANSITIONS, Category, EventKind, Issue, Status
+from bot.features.reports.tokens import FIXED, REVIEW, STAYED, TASK, VIEW, Answer, Task, TaskAction
 from bot.i18n import current_locale, t
 from bot.services import notify
 from bot.services.dates import local_time
@@ -33,11 +34,15 @@ MAX_DESCRIPTION = 1000  # characters
 LEVEL_TIMERS = ("remind", "escalate")
 HISTORY_SHOWN = 20  # entries of the audit trail on a task page, the latest
 HISTORY_TEXT = 200  # characters of a note or reason shown there
-_HISTORY = {"submitted": "tasks.event.submitted", "route": "tasks.event.route", "accepted": "tasks.event.accepted",
-            "note": "tasks.event.note", "info": "tasks.event.info", "escalate": "tasks.event.escalate",
-            "hand_up": "tasks.event.hand_up", "resolved": "tasks.event.resolved", "reopened": "tasks.event.reopened",
-            "rejected": "tasks.event.rejected", "duplicate": "tasks.event.duplicate", "overdue": "tasks.event.overdue",
-            "closed": "tasks.event.closed", "withdrawn": "tasks.event.withdrawn"}  # event kind or new status → key
+# The audit trail's entries a task page shows: events by kind, transitions by the status moved to (an escalation
+# shows as its event, which has the reason).
+_HISTORY_KINDS = {EventKind.ROUTE: "tasks.event.route", EventKind.NOTE: "tasks.event.note",
+                  EventKind.INFO: "tasks.event.info", EventKind.ESCALATE: "tasks.event.escalate",
+                  EventKind.HAND_UP: "tasks.event.hand_up", EventKind.OVERDUE: "tasks.event.overdue"}
+_HISTORY_STATUSES = {Status.SUBMITTED: "tasks.event.submitted", Status.ACCEPTED: "tasks.event.accepted",
+                     Status.RESOLVED: "tasks.event.resolved", Status.REOPENED: "tasks.event.reopened",
+                     Status.REJECTED: "tasks.event.rejected", Status.DUPLICATE: "tasks.event.duplicate",
+                     Status.CLOSED: "tasks.event.closed", Status.WITHDRAWN: "tasks.event.withdrawn"}
 FOLLOWUP_TIMERS = ("followup_remind", "followup_close")
 
 
@@ -66,11 +71,12 @@ def category_name(category: Category) -> str:
 
 def _check_description(text: str) -> None:
     if len(text) > MAX_DESCRIPTION:
-        raise IssueError("issue.error.too_long", limit=MAX_DESCRIPTION)
+        raise IssueError("issue.error.too_long", retry=True, limit=MAX_DESCRIPTION)
 
 
-async def _category(tx: Tx, code: str, *, active_only: bool = False) -> Category:
-    found = await issues.category(tx, code, active_only=active_only)
+async def _category(tx: Tx, code: str) -> Category:
+    """A report's category, offered or retired."""
+    found = await issues.category(tx, code, active_only=False)
     if found is None:
         raise IssueError("issue.error.category")
     return found
@@ -87,25 +93,29 @@ async def _issue(tx: Tx, issue_id: int) -> Issue:
 
 
 async def submit(tx: Tx, reporter: Person, draft: Draft, now: datetime, timezone: str) -> Issue:
-    """File a report: number it, route it, record the decision, push the task and start its clock."""
-    category = await _category(tx, draft.category, active_only=True)
+    """File a report: number it, route it, record the decision, push the task and start its clock. Refusals are
+    of the draft, which can be fixed (retry)."""
+    category = await issues.category(tx, draft.category, active_only=True)
+    if category is None:
+        raise IssueError("issue.error.category", retry=True)
     unit = await grid.by_id(tx, draft.unit_id)
     if unit is None or unit.level not in (Level.BUILDING, Level.COMPLEX, Level.COMMUNITY):
-        raise IssueError("issue.error.place")
+        raise IssueError("issue.error.place", retry=True)
     description = draft.description.strip()
     if not description and not draft.voice_ref:
-        raise IssueError("issue.error.empty")
+        raise IssueError("issue.error.empty", retry=True)
     _check_description(description)
     route = await routing.route(tx, category, unit.id)
     if route is None:
-        raise IssueError("issue.error.place")
+        raise IssueError("issue.error.place", retry=True)
     prefix = f"JL-{now.astimezone(ZoneInfo(timezone)):%Y%m%d}-"
     ref = f"{prefix}{await issues.count_refs_with_prefix(tx, prefix) + 1:04d}"
     due = now + timedelta(hours=category.limits[route.owner.level])
     issue_id = await issues.create(tx, ref=ref, reporter_id=reporter.id, category=category.code,
                                    description=description, voice_ref=draft.voice_ref, unit_id=unit.id,
                                    location=draft.location, owner_unit_id=route.owner.id, due_at=due, now=now)
-    await issues.record(tx, issue_id, kind="transition", actor_id=reporter.id, now=now, to_status="submitted")
+    await issues.record(tx, issue_id, kind=EventKind.TRANSITION, actor_id=reporter.id, now=now,
+                        to_status=Status.SUBMITTED)
     for path in draft.photos[:MAX_PHOTOS]:
         await issues.add_photo(tx, issue_id, "report", path, reporter.id, now)
     issue = await _issue(tx, issue_id)
@@ -118,7 +128,7 @@ async def _assign(tx: Tx, issue: Issue, route: routing.Route, status: Status, ac
     `reason()`, built in each recipient's language)."""
     category = await _category(tx, issue.category)
     limit = timedelta(hours=category.limits[route.owner.level])
-    await issues.record(tx, issue.id, kind="route", actor_id=actor_id, now=now, detail=route.describe())
+    await issues.record(tx, issue.id, kind=EventKind.ROUTE, actor_id=actor_id, now=now, detail=route.describe())
     issue = await _move(tx, issue, status, actor_id, now, reason(), owner_unit_id=route.owner.id, assignee_id=None,
                         due_at=now + limit, **fields)
     await issues.set_recipients(tx, issue.id, [(r.person_id, r.reason, r.unit_id) for r in route.recipients])
@@ -142,8 +152,8 @@ async def _move(tx: Tx, issue: Issue, to: Status, actor_id: int | None, now: dat
     if to not in TRANSITIONS[issue.status]:
         raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
     await issues.update(tx, issue.id, now, status=to, **fields)
-    await issues.record(tx, issue.id, kind="transition", actor_id=actor_id, now=now, from_status=issue.status.value,
-                        to_status=to.value, detail=detail)
+    await issues.record(tx, issue.id, kind=EventKind.TRANSITION, actor_id=actor_id, now=now, from_status=issue.status,
+                        to_status=to, detail=detail)
     return await _issue(tx, issue.id)
 
 
@@ -196,11 +206,12 @@ def task_buttons(issue: Issue, *, at_top: bool) -> tuple[tuple[Button, ...], ...
     "escalate" or "not ours" at the street (`at_top`: the last owner)."""
     if not issue.is_open:
         return ()
-    actions = [("task.accept", "acc")] if issue.status is not Status.ACCEPTED else []
-    actions += [("task.note", "note"), ("task.answer" if issue.category == "legal" else "task.resolve", "res")]
-    actions += [] if at_top else [("task.escalate", "esc"), ("task.not_ours", "up")]
-    actions += [("task.reject", "rej"), ("task.duplicate", "dup")]
-    buttons = [Button(t(label), f"t:{action}:{issue.id}") for label, action in actions]
+    actions = [("task.accept", TaskAction.ACCEPT)] if issue.status is not Status.ACCEPTED else []
+    actions += [("task.note", TaskAction.NOTE),
+                ("task.answer" if issue.category == "legal" else "task.resolve", TaskAction.RESOLVE)]
+    actions += [] if at_top else [("task.escalate", TaskAction.ESCALATE), ("task.not_ours", TaskAction.HAND_UP)]
+    actions += [("task.reject", TaskAction.REJECT), ("task.duplicate", TaskAction.DUPLICATE)]
+    buttons = [Button(t(label), TASK.make(Task(action, issue.id))) for label, action in actions]
     return tuple(tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2))
 
 
@@ -258,7 +269,7 @@ async def accept(tx: Tx, issue_id: int, member: Person, now: datetime) -> Issue:
 async def add_note(tx: Tx, issue_id: int, member: Person, note: str, now: datetime) -> Issue:
     issue = await _member_issue(tx, issue_id, member)
     _require_open(issue)
-    await issues.record(tx, issue.id, kind="note", actor_id=member.id, now=now, detail=note)
+    await issues.record(tx, issue.id, kind=EventKind.NOTE, actor_id=member.id, now=now, detail=note)
     await _tell_reporter(tx, issue, f"note:{_stamp(now)}", now, "issue.noted", who=_lazy_who(tx, member.id),
                          note=note)
     return issue
@@ -269,7 +280,7 @@ async def resolve(tx: Tx, issue_id: int, member: Person, note: str, photo: str, 
     issue = await _member_issue(tx, issue_id, member)
     _require_open(issue)
     if issue.category == "legal" and not note.strip():
-        raise IssueError("task.answer_needed")
+        raise IssueError("task.answer_needed", retry=True)
     issue = await _move(tx, issue, Status.RESOLVED, member.id, now, note, resolved_at=now,
                         assignee_id=issue.assignee_id or member.id)
     if photo:
@@ -302,8 +313,8 @@ async def escalate(tx: Tx, issue_id: int, member: Person | None, reason: str, no
     actor = None if member is None else member.id
     timed_out = member is None and not reason  # a member's own choice is no timeout
     detail = t("task.timeout_reason") if timed_out else reason  # the audit trail's, in the street's language
-    await issues.record(tx, issue.id, kind="hand_up" if hand_up else "escalate", actor_id=actor, now=now,
-                        detail=detail)
+    await issues.record(tx, issue.id, kind=EventKind.HAND_UP if hand_up else EventKind.ESCALATE, actor_id=actor,
+                        now=now, detail=detail)
     issue = await _assign(tx, issue, route, Status.ESCALATED, actor, now, timezone,
                           reason=lambda: t("task.timeout_reason") if timed_out else reason)
     new_owner = await place_label(tx, route.owner.id)
@@ -321,7 +332,7 @@ async def reject(tx: Tx, issue_id: int, member: Person, reason: str, now: dateti
         raise IssueError("task.reason_needed")
     issue = await _move(tx, issue, Status.REJECTED, member.id, now, reason, closed_at=now)
     await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, LEVEL_TIMERS, now)
-    review = (("issue.review", f"r:rev:{issue.id}"),) if await reviewable(tx, issue) else ()
+    review = (("issue.review", REVIEW.make(Ref(issue.id))),) if await reviewable(tx, issue) else ()
     await _tell_reporter(tx, issue, "rejected", now, "issue.rejected", buttons=review, reason=reason)
     return issue
 
@@ -329,7 +340,7 @@ async def reject(tx: Tx, issue_id: int, member: Person, reason: str, now: dateti
 async def rejection_reason(tx: Tx, issue: Issue) -> str:
     """Why the report was not taken on (empty when it was not)."""
     found = await issues.last_transition(tx, issue.id, Status.REJECTED) if issue.status is Status.REJECTED else None
-    return "" if found is None else found[1]
+    return "" if found is None else found.detail
 
 
 async def _review_route(tx: Tx, issue: Issue) -> routing.Route | None:
@@ -341,7 +352,7 @@ async def _review_route(tx: Tx, issue: Issue) -> routing.Route | None:
 
 async def reviewable(tx: Tx, issue: Issue) -> bool:
     """A rejected report may be taken to the next level up, once, if there is one."""
-    return (issue.status is Status.REJECTED and not await issues.has_event(tx, issue.id, "review")
+    return (issue.status is Status.REJECTED and not await issues.has_event(tx, issue.id, EventKind.REVIEW)
             and await _review_route(tx, issue) is not None)
 
 
@@ -349,7 +360,7 @@ async def request_review(tx: Tx, issue_id: int, person: Person, now: datetime, t
     """The resident asks the next level up to look again at a rejected report: it goes there as an escalation
     would, with the reason it was turned down. Once per report."""
     issue = await _reporter_issue(tx, issue_id, person, followers=True)
-    if await issues.has_event(tx, issue.id, "review"):
+    if await issues.has_event(tx, issue.id, EventKind.REVIEW):
         raise IssueError("issue.error.reviewed")
     if issue.status is not Status.REJECTED:
         raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
@@ -357,7 +368,7 @@ async def request_review(tx: Tx, issue_id: int, person: Person, now: datetime, t
     if route is None:
         raise IssueError("issue.error.reviewed")
     rejected = await rejection_reason(tx, issue)
-    await issues.record(tx, issue.id, kind="review", actor_id=person.id, now=now, detail=rejected)
+    await issues.record(tx, issue.id, kind=EventKind.REVIEW, actor_id=person.id, now=now, detail=rejected)
     return await _assign(tx, issue, route, Status.ESCALATED, person.id, now, timezone,
                          reason=lambda: t("task.review_reason", reason=rejected), closed_at=None)
 
@@ -380,7 +391,7 @@ async def mark_duplicate(tx: Tx, issue_id: int, member: Person, original_ref: st
 
 async def overdue_nudge(tx: Tx, issue: Issue, now: datetime) -> None:
     """The street owns it and its time is up: flag it to the street again (it cannot climb further)."""
-    await issues.record(tx, issue.id, kind="overdue", actor_id=None, now=now)
+    await issues.record(tx, issue.id, kind=EventKind.OVERDUE, actor_id=None, now=now)
     for person_id in await issues.recipients(tx, issue.id):
         await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:overdue:{_stamp(now)}", now=now,
                           text_key="task.overdue", params={"ref": issue.ref})
@@ -391,7 +402,7 @@ async def remind_owners(tx: Tx, issue: Issue, now: datetime, timezone: str) -> N
         await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:remind:{_stamp(issue.due_at)}",
                           now=now, text_key="task.reminder",
                           params={"ref": issue.ref, "due": local_time(issue.due_at, timezone, now)},
-                          buttons=[[("task.view", f"t:view:{issue.id}")]])
+                          buttons=[[("task.view", TASK.make(Task(TaskAction.VIEW, issue.id)))]])
 
 
 async def history(tx: Tx, issue: Issue, timezone: str, now: datetime) -> list[str]:
@@ -399,18 +410,21 @@ async def history(tx: Tx, issue: Issue, timezone: str, now: datetime) -> list[st
     and reassignment, who accepted, notes, the resident's additions, escalations with their reasons, outcomes."""
     lines = []
     for event in await issues.events(tx, issue.id):
-        key = _HISTORY.get(event["to_status"] if event["kind"] == "transition" else event["kind"])
+        if event.kind is EventKind.TRANSITION:
+            key = None if event.to_status is None else _HISTORY_STATUSES.get(event.to_status)
+        else:
+            key = _HISTORY_KINDS.get(event.kind)
         if key is None:
             continue
         place = ""
-        if event["kind"] == "route":
-            unit = await grid.by_code(tx, routing.described_owner(event["detail"]))
+        if event.kind is EventKind.ROUTE:
+            unit = await grid.by_code(tx, routing.described_owner(event.detail))
             place = "" if unit is None else await place_label(tx, unit.id)
-        actor = event["actor_id"]
+        actor = event.actor_id
         who = t("tasks.by_resident") if actor is not None and actor == issue.reporter_id else (
             await _who(tx, actor) if actor is not None else t("tasks.by_clock"))
-        text = event["detail"][:HISTORY_TEXT]
-        line = t(key, at=local_time(parse_iso(event["at"]), timezone, now), who=who, place=place, text=text)
+        text = event.detail[:HISTORY_TEXT]
+        line = t(key, at=local_time(event.at, timezone, now), who=who, place=place, text=text)
         lines.append(line if text else line.rstrip(" ：:"))  # an entry without words ends at its verb
     return lines[-HISTORY_SHOWN:]
 
@@ -473,7 +487,7 @@ async def add_info(tx: Tx, issue_id: int, person: Person, text: str, photo: str,
     _check_description(text)
     if photo and len(await issues.photos(tx, issue.id)) >= MAX_PHOTOS * 2:
         raise IssueError("issue.error.too_many_photos")
-    await issues.record(tx, issue.id, kind="info", actor_id=person.id, now=now, detail=text)
+    await issues.record(tx, issue.id, kind=EventKind.INFO, actor_id=person.id, now=now, detail=text)
     if photo:
         await issues.add_photo(tx, issue.id, "info", photo, person.id, now)
     targets = [issue.assignee_id] if issue.assignee_id else await issues.recipients(tx, issue.id)
@@ -503,7 +517,7 @@ async def answer_fixed(tx: Tx, issue_id: int, person: Person, fixed: bool, now: 
     _check_description(words)
     if fixed:
         if issue.status is Status.CLOSED:
-            await issues.record(tx, issue.id, kind="stayed_fixed", actor_id=person.id, now=now)
+            await issues.record(tx, issue.id, kind=EventKind.STAYED_FIXED, actor_id=person.id, now=now)
         return issue
     await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, (*FOLLOWUP_TIMERS, "recheck"), now)
     owner = await grid.by_id(tx, issue.owner_unit_id)
@@ -537,7 +551,7 @@ async def rate(tx: Tx, issue_id: int, person: Person, stars: int, comment: str, 
         raise IssueError("issue.error.rating")
     resolved = await issues.last_transition(tx, issue.id, Status.RESOLVED)
     issue = await _close(tx, issue, person.id, now, rating=stars, comment=comment.strip()[:500])
-    member = resolved[0] if resolved is not None and resolved[0] is not None else issue.assignee_id
+    member = resolved.actor_id if resolved is not None and resolved.actor_id is not None else issue.assignee_id
     if member is not None:
         await notify.push(tx, person_id=member, idempotency=f"issue:{issue.id}:rated:{_stamp(now)}", now=now,
                           text_key="task.rated_comment" if issue.comment else "task.rated",
@@ -564,7 +578,7 @@ async def close_unrated(tx: Tx, issue: Issue, now: datetime) -> None:
 
 
 async def recheck(tx: Tx, issue: Issue, now: datetime) -> None:
-    await _ask_fixed(tx, issue, f"recheck:{_stamp(now)}", now, "issue.recheck", token="r:re")
+    await _ask_fixed(tx, issue, f"recheck:{_stamp(now)}", now, "issue.recheck", token=STAYED)
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -601,7 +615,8 @@ async def _tell_reporter(tx: Tx, issue: Issue, cause: str, now: datetime, key: s
     the one that opens the report."""
 
     async def render() -> Reply:
-        view = (tuple(Button(t(label), token) for label, token in (("issue.view", f"r:view:{issue.id}"), *buttons)),)
+        view = (tuple(Button(t(label), token) for label, token in (("issue.view", VIEW.make(Ref(issue.id))),
+                                                                   *buttons)),)
         return await _reply(key, {"ref": issue.ref, **params}, buttons=view)
 
     for person_id in await _audience(tx, issue):
@@ -610,12 +625,12 @@ async def _tell_reporter(tx: Tx, issue: Issue, cause: str, now: datetime, key: s
 
 
 async def _ask_fixed(tx: Tx, issue: Issue, cause: str, now: datetime, key: str, *, photo: str = "",
-                     token: str = "r:fix", **params: object) -> None:
+                     token: Token[Answer] = FIXED, **params: object) -> None:
     """Ask the reporter and every follower whether it is fixed (a follower's answer counts as the reporter's)."""
 
     async def render() -> Reply:
-        buttons = ((Button(t("issue.fixed_yes"), f"{token}:{issue.id}:y"),
-                    Button(t("issue.fixed_no"), f"{token}:{issue.id}:n")),)
+        buttons = ((Button(t("issue.fixed_yes"), token.make(Answer(issue.id, True))),
+                    Button(t("issue.fixed_no"), token.make(Answer(issue.id, False)))),)
         return await _reply(key, {"ref": issue.ref, **params}, photo=photo, buttons=buttons)
 
     await notify.push_all(tx, await _audience(tx, issue), idempotency=f"issue:{issue.id}:{cause}", now=now,

@@ -10,7 +10,7 @@ from datetime import datetime
 from bot.clock import iso, parse_iso
 from bot.domain.grid import Level
 from bot.domain.people import Duty
-from bot.features.reports.model import OPEN, Category, Issue, Status
+from bot.features.reports.model import OPEN, Category, EventKind, Issue, IssueEvent, Status
 from bot.storage.db import Row, Tx
 
 _ISSUE = ("SELECT id, ref, reporter_id, category, description, voice_ref, unit_id, location, status, owner_unit_id, "
@@ -77,9 +77,9 @@ async def create(tx: Tx, *, ref: str, reporter_id: int, category: str, descripti
     return await tx.execute(
         """INSERT INTO issues (ref, reporter_id, category, description, voice_ref, unit_id, location, status,
                                owner_unit_id, due_at, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?)""",
-        (ref, reporter_id, category, description, voice_ref, unit_id, location, owner_unit_id, iso(due_at),
-         iso(now), iso(now)),
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (ref, reporter_id, category, description, voice_ref, unit_id, location, Status.SUBMITTED.value,
+         owner_unit_id, iso(due_at), iso(now), iso(now)),
     )
 
 
@@ -161,27 +161,39 @@ async def photos(tx: Tx, issue_id: int, stage: str | None = None) -> list[str]:
     return [row[0] for row in rows]
 
 
-async def record(tx: Tx, issue_id: int, *, kind: str, actor_id: int | None, now: datetime, from_status: str = "",
-                 to_status: str = "", detail: str = "") -> None:
+async def record(tx: Tx, issue_id: int, *, kind: EventKind, actor_id: int | None, now: datetime,
+                 from_status: Status | None = None, to_status: Status | None = None, detail: str = "") -> None:
     await tx.execute(
         "INSERT INTO issue_events (issue_id, at, actor_id, kind, from_status, to_status, detail) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)", (issue_id, iso(now), actor_id, kind, from_status, to_status, detail))
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (issue_id, iso(now), actor_id, kind.value, "" if from_status is None else from_status.value,
+         "" if to_status is None else to_status.value, detail))
 
 
-async def events(tx: Tx, issue_id: int) -> list[Row]:
-    return await tx.all("SELECT at, actor_id, kind, from_status, to_status, detail FROM issue_events "
-                        "WHERE issue_id = ? ORDER BY id", (issue_id,))
+_EVENT = "SELECT at, actor_id, kind, from_status, to_status, detail FROM issue_events"
 
 
-async def last_transition(tx: Tx, issue_id: int, to_status: Status) -> tuple[int | None, str] | None:
-    """Who last moved the issue to `to_status`, and the detail they gave (a reason, a note), if it ever was."""
-    row = await tx.one("SELECT actor_id, detail FROM issue_events WHERE issue_id = ? AND kind = 'transition' "
-                       "AND to_status = ? ORDER BY id DESC LIMIT 1", (issue_id, to_status.value))
-    return None if row is None else (row[0], row[1])
+def _event(row: Row) -> IssueEvent:
+    return IssueEvent(parse_iso(row["at"]), row["actor_id"], EventKind(row["kind"]),
+                      Status(row["from_status"]) if row["from_status"] else None,
+                      Status(row["to_status"]) if row["to_status"] else None, row["detail"])
 
 
-async def has_event(tx: Tx, issue_id: int, kind: str) -> bool:
-    row = await tx.one("SELECT EXISTS (SELECT 1 FROM issue_events WHERE issue_id = ? AND kind = ?)", (issue_id, kind))
+async def events(tx: Tx, issue_id: int) -> list[IssueEvent]:
+    """The issue's audit trail, oldest first."""
+    return [_event(row) for row in await tx.all(f"{_EVENT} WHERE issue_id = ? ORDER BY id", (issue_id,))]
+
+
+async def last_transition(tx: Tx, issue_id: int, to_status: Status) -> IssueEvent | None:
+    """When and by whom the issue last moved to `to_status`, with the detail they gave (a reason, a note)."""
+    row = await tx.one(f"{_EVENT} WHERE issue_id = ? AND kind = ? AND to_status = ? ORDER BY id DESC LIMIT 1",
+                       (issue_id, EventKind.TRANSITION.value, to_status.value))
+    return None if row is None else _event(row)
+
+
+async def has_event(tx: Tx, issue_id: int, kind: EventKind) -> bool:
+    row = await tx.one("SELECT EXISTS (SELECT 1 FROM issue_events WHERE issue_id = ? AND kind = ?)",
+                       (issue_id, kind.value))
     return bool(row and row[0])
 
 

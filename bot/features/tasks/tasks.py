@@ -2,33 +2,43 @@
 note, resolve (photo and note), escalate, hand up ("not ours"), reject, mark as a duplicate of another report.
 
 Pushed task buttons (`t:<action>:<id>`) start this flow from wherever the member is. Tokens are untrusted: they are
-parsed strictly, and the services decide who may act, both when a task is opened and again at each final step.
+parsed strictly, and the services decide who may act, both when a task is opened and again at each final step; a
+refusal ends the flow with its message (the engine's), a legal answer left empty is asked for again.
 Diagram: tasks.mmd.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bot.conversations.flow import Ctx, Done, Flow, Goto, Retry, State, Transition, choices
 from bot.domain.messages import Button, Inbound, InboundKind, Reply
 from bot.domain.people import Person
 from bot.features.reports import service, store
 from bot.features.reports.model import Issue
+from bot.features.reports.tokens import TASK, Task, TaskAction
+from bot.features.tasks.tokens import DROP, DROP_NO, DROP_YES, FINISH, HAND_UP, LIST
 from bot.i18n import t
 from bot.services.people import place_label
 
-TOKEN = re.compile(r"t:(view|acc|note|res|esc|up|rej|dup):([1-9][0-9]{0,11})")
-LIST = "t:list"  # the task page's way back to the list
-DROP = "tk:drop"  # a step's own "cancel": don't do it, back to the task page (never the main menu)
-DROP_YES, DROP_NO = "tk:drop:y", "tk:drop:n"
-ASKS = {"note": "note", "res": "resolve", "esc": "escalate", "up": "hand_up", "rej": "reject", "dup": "duplicate"}
-ANSWER_NEEDED = "task.answer_needed"  # the one refusal that only needs more input (legal answers)
-FINISH = "res:done"
-HAND_UP = "up:yes"
+ASKS = {TaskAction.NOTE: "note", TaskAction.RESOLVE: "resolve", TaskAction.ESCALATE: "escalate",
+        TaskAction.HAND_UP: "hand_up", TaskAction.REJECT: "reject", TaskAction.DUPLICATE: "duplicate"}
 OVERDUE = "⏰ "
+
+
+@dataclass(slots=True)
+class TaskData:
+    """The task open (None until one is), its reference, whether it is a legal question (answered, not resolved),
+    and the photo a resolution holds before it is done."""
+
+    issue: int | None = None
+    ref: str = ""
+    legal: bool = False
+    photo: str = ""
+
+
+Member = Ctx[TaskData]
 
 
 def _say(text: str) -> Done:
@@ -40,7 +50,7 @@ def _page(text: str) -> Goto:
     return Goto("card", (Reply(text),))
 
 
-async def _page_told(ctx: Ctx, issue: Issue, heard: str, unheard: str, **params: object) -> Goto:
+async def _page_told(ctx: Member, issue: Issue, heard: str, unheard: str, **params: object) -> Goto:
     """`_page` with the `heard` text when the reporter or a follower was told, else the `unheard` one."""
     told = await service.anyone_told(ctx.tx, issue)
     return _page(t(heard if told else unheard, ref=issue.ref, **params))
@@ -51,82 +61,78 @@ def _with_cancel(buttons: tuple[tuple[Button, ...], ...] = ()) -> tuple[tuple[Bu
     return (*buttons, (Button(t("nav.cancel"), DROP),))
 
 
-def _dropped(ctx: Ctx) -> Goto:
+def _dropped(ctx: Member) -> Goto:
     """The step is cancelled: back to the task page, after asking first when something given is held (a photo)."""
-    return Goto("drop") if ctx.data.get("photo") else Goto("card", (Reply(t("tasks.dropped")),))
+    return Goto("drop") if ctx.data.photo else Goto("card", (Reply(t("tasks.dropped")),))
 
 
-async def ask_drop(ctx: Ctx) -> Reply:
+async def ask_drop(ctx: Member) -> Reply:
     return Reply(t("tasks.drop_ask"), choices([(t("tasks.drop_yes"), DROP_YES), (t("tasks.drop_no"), DROP_NO)]))
 
 
-async def on_drop(ctx: Ctx, inbound: Inbound) -> Transition:
+async def on_drop(ctx: Member, inbound: Inbound) -> Transition:
     if inbound.token == DROP_YES:
-        ctx.data.pop("photo", None)
+        ctx.data.photo = ""
         return Goto("card", (Reply(t("tasks.dropped")),))
     if inbound.token == DROP_NO:
         return Goto("resolve")  # the one step that holds something before it is done
     return Retry("nav.use_buttons")
 
 
-def _member(ctx: Ctx) -> Person:
+def _member(ctx: Member) -> Person:
     if ctx.person is None:
         raise service.IssueError("auth.denied")
     return ctx.person
 
 
-async def _guarded(step: Awaitable[Transition]) -> Transition:
-    """Run a step that calls the services; a refusal is shown kindly (a missing legal answer is asked for again)."""
-    try:
-        return await step
-    except service.IssueError as error:
-        return Retry(error.key) if error.key == ANSWER_NEEDED else _say(t(error.key, **error.params))
+def _issue(ctx: Member) -> int:
+    """The task the steps after the list are about (set before any of them is entered)."""
+    assert ctx.data.issue is not None
+    return ctx.data.issue
 
 
-async def begin(ctx: Ctx) -> Transition:
+async def begin(ctx: Member) -> Transition:
     token = ctx.entry.token
-    return await _guarded(_open(ctx, token) if token and token != LIST else _first(ctx))
+    return await (_open(ctx, token) if token and token != LIST else _first(ctx))
 
 
-async def _first(ctx: Ctx) -> Transition:
+async def _first(ctx: Member) -> Transition:
     if not await service.tasks_for(ctx.tx, _member(ctx), ctx.now):
         return _say(t("tasks.none"))
     return Goto("list")
 
 
-async def _open(ctx: Ctx, token: str) -> Transition:
+async def _open(ctx: Member, token: str) -> Transition:
     """Act on a task token: view and accept at once, the others after asking for what they need."""
-    found = TOKEN.fullmatch(token)
-    if found is None:
+    task = TASK.parse(token)
+    if task is None:
         return _say(t("auth.denied"))
-    action, member = found[1], _member(ctx)
-    issue = await service.view_as_member(ctx.tx, int(found[2]), member)
-    ctx.data.pop("photo", None)
-    ctx.data.update(issue=issue.id, ref=issue.ref, legal=issue.category == "legal")
-    if action == "view":
+    member = _member(ctx)
+    issue = await service.view_as_member(ctx.tx, task.issue, member)
+    ctx.data = TaskData(issue=issue.id, ref=issue.ref, legal=issue.category == "legal")
+    if task.action is TaskAction.VIEW:
         photos = await service.more_photos(ctx.tx, issue)
         return Goto("card", tuple(Reply(t("tasks.photo", number=number, count=len(photos)), photo=path)
                                   for number, path in enumerate(photos, start=1)))
-    if action == "acc":
+    if task.action is TaskAction.ACCEPT:
         issue = await service.accept(ctx.tx, issue.id, member, ctx.now)
         return await _page_told(ctx, issue, "tasks.accepted", "tasks.accepted_unheard")
     if not issue.is_open:  # no use asking for a note or reason the service will refuse
         return _say(t("issue.error.state", status=t(f"status.{issue.status.value}")))
-    if action in ("esc", "up") and await service.at_top(ctx.tx, issue):
+    if task.action in (TaskAction.ESCALATE, TaskAction.HAND_UP) and await service.at_top(ctx.tx, issue):
         return _say(t("task.at_top"))
-    return Goto(ASKS[action])
+    return Goto(ASKS[task.action])
 
 
-async def on_pick(ctx: Ctx, inbound: Inbound) -> Transition:
+async def on_pick(ctx: Member, inbound: Inbound) -> Transition:
     """A typed number or label on the list or the card (pressed `t:` buttons are claimed before they get here)."""
-    if not inbound.token.startswith("t:"):
+    if not inbound.token.startswith(TASK.head):
         return Retry("nav.use_buttons")
-    return await _guarded(_first(ctx) if inbound.token == LIST else _open(ctx, inbound.token))
+    return await (_first(ctx) if inbound.token == LIST else _open(ctx, inbound.token))
 
 
-async def ask_list(ctx: Ctx) -> Reply:
-    assert ctx.person is not None
-    tasks = await service.tasks_for(ctx.tx, ctx.person, ctx.now)
+async def ask_list(ctx: Member) -> Reply:
+    tasks = await service.tasks_for(ctx.tx, _member(ctx), ctx.now)
     if not tasks:
         return Reply(t("tasks.none"))
     lines, items = [t("tasks.list", count=len(tasks))], []
@@ -135,14 +141,14 @@ async def ask_list(ctx: Ctx) -> Reply:
         label = (OVERDUE if issue.due_at <= ctx.now else "") + f"{issue.ref} " + (
             service.category_name(category) if category else issue.category)
         lines.append(t("tasks.line", task=label, place=await place_label(ctx.tx, issue.unit_id)))
-        items.append((label, f"t:view:{issue.id}"))
+        items.append((label, TASK.make(Task(TaskAction.VIEW, issue.id))))
     return Reply("\n".join(lines), choices(items, per_row=1))
 
 
-async def ask_card(ctx: Ctx) -> Reply:
+async def ask_card(ctx: Member) -> Reply:
     try:
-        issue = await service.view_as_member(ctx.tx, ctx.data["issue"], _member(ctx))
-    except service.IssueError as error:
+        issue = await service.view_as_member(ctx.tx, _issue(ctx), _member(ctx))
+    except service.IssueError as error:  # no longer theirs: said in place of the page, the flow kept
         return Reply(t(error.key, **error.params))
     card = await service.task_card(ctx.tx, issue, ctx.timezone, ctx.now)
     status = t("tasks.status", status=t(f"status.{issue.status.value}"))
@@ -151,78 +157,72 @@ async def ask_card(ctx: Ctx) -> Reply:
     return replace(card, text=f"{card.text}\n{status}\n\n{trail}", buttons=(*card.buttons, back))
 
 
-def _text_state(question: Callable[[str], str], act: Callable[[Ctx, str], Awaitable[Transition]]) -> State:
+def _text_state(question: Callable[[str], str], act: Callable[[Member, str], Awaitable[Transition]]) -> State[TaskData]:
     """A state asking `question(ref)` for a text (a note, a reason) that `act` then passes to the service."""
 
-    async def ask(ctx: Ctx) -> Reply:
-        return Reply(question(ctx.data["ref"]), _with_cancel())
+    async def ask(ctx: Member) -> Reply:
+        return Reply(question(ctx.data.ref), _with_cancel())
 
-    async def on_text(ctx: Ctx, inbound: Inbound) -> Transition:
+    async def on_text(ctx: Member, inbound: Inbound) -> Transition:
         if inbound.token == DROP:
             return _dropped(ctx)
         text = inbound.text.strip() if inbound.kind is InboundKind.TEXT else ""
         if not text:
             return Retry("tasks.text_expected")
-        return await _guarded(act(ctx, text))
+        return await act(ctx, text)
 
     return State(ask, on_text, nav=False)
 
 
-async def _note(ctx: Ctx, text: str) -> Transition:
-    issue = await service.add_note(ctx.tx, ctx.data["issue"], _member(ctx), text, ctx.now)
+async def _note(ctx: Member, text: str) -> Transition:
+    issue = await service.add_note(ctx.tx, _issue(ctx), _member(ctx), text, ctx.now)
     return _page(t("tasks.noted", ref=issue.ref))
 
 
-async def _escalate(ctx: Ctx, reason: str, *, hand_up: bool = False) -> Transition:
-    issue = await service.escalate(ctx.tx, ctx.data["issue"], _member(ctx), reason, ctx.now, ctx.timezone,
+async def _escalate(ctx: Member, reason: str, *, hand_up: bool = False) -> Transition:
+    issue = await service.escalate(ctx.tx, _issue(ctx), _member(ctx), reason, ctx.now, ctx.timezone,
                                    hand_up=hand_up)
     return _page(t("task.moved_up", ref=issue.ref, place=await place_label(ctx.tx, issue.owner_unit_id)))
 
 
-async def _reject(ctx: Ctx, reason: str) -> Transition:
-    issue = await service.reject(ctx.tx, ctx.data["issue"], _member(ctx), reason, ctx.now)
+async def _reject(ctx: Member, reason: str) -> Transition:
+    issue = await service.reject(ctx.tx, _issue(ctx), _member(ctx), reason, ctx.now)
     return await _page_told(ctx, issue, "tasks.rejected", "tasks.rejected_unheard")
 
 
-async def _duplicate(ctx: Ctx, original: str) -> Transition:
-    issue = await service.mark_duplicate(ctx.tx, ctx.data["issue"], _member(ctx), original, ctx.now)
+async def _duplicate(ctx: Member, original: str) -> Transition:
+    issue = await service.mark_duplicate(ctx.tx, _issue(ctx), _member(ctx), original, ctx.now)
     return await _page_told(ctx, issue, "tasks.marked_duplicate", "tasks.marked_duplicate_unheard",
                             original=original.strip().upper())
 
 
-async def ask_resolve(ctx: Ctx) -> Reply:
-    legal = bool(ctx.data.get("legal"))
-    ref = ctx.data["ref"]
+async def ask_resolve(ctx: Member) -> Reply:
+    legal, ref = ctx.data.legal, ctx.data.ref
     lines = [t("tasks.answer_ask", ref=ref) if legal else t("tasks.resolve_ask", ref=ref)]
-    if ctx.data.get("photo"):
+    if ctx.data.photo:
         lines.append(t("tasks.photo_attached"))
     return Reply("\n".join(lines), _with_cancel(() if legal else choices([(t("tasks.finish"), FINISH)])))
 
 
-async def on_resolve(ctx: Ctx, inbound: Inbound) -> Transition:
+async def on_resolve(ctx: Member, inbound: Inbound) -> Transition:
     """A photo is kept (its caption, if any, is the note); a text or "finish" resolves the task."""
     if inbound.token == DROP:
         return _dropped(ctx)
     if inbound.kind is InboundKind.PHOTO:
-        ctx.data["photo"] = inbound.media_ref
+        ctx.data.photo = inbound.media_ref
         if not inbound.text.strip():
             return Goto("resolve")
     elif inbound.token != FINISH and not (inbound.kind is InboundKind.TEXT and inbound.text.strip()):
         return Retry("tasks.resolve_expected")
-    return await _guarded(_resolve(ctx, inbound.text.strip()))
-
-
-async def _resolve(ctx: Ctx, note: str) -> Transition:
-    issue = await service.resolve(ctx.tx, ctx.data["issue"], _member(ctx), note, str(ctx.data.get("photo", "")),
-                                  ctx.now)
+    issue = await service.resolve(ctx.tx, _issue(ctx), _member(ctx), inbound.text.strip(), ctx.data.photo, ctx.now)
     return await _page_told(ctx, issue, "tasks.resolved", "tasks.resolved_unasked")
 
 
-async def ask_hand_up(ctx: Ctx) -> Reply:
-    return Reply(t("tasks.up_ask", ref=ctx.data["ref"]), _with_cancel(choices([(t("tasks.up_confirm"), HAND_UP)])))
+async def ask_hand_up(ctx: Member) -> Reply:
+    return Reply(t("tasks.up_ask", ref=ctx.data.ref), _with_cancel(choices([(t("tasks.up_confirm"), HAND_UP)])))
 
 
-async def on_hand_up(ctx: Ctx, inbound: Inbound) -> Transition:
+async def on_hand_up(ctx: Member, inbound: Inbound) -> Transition:
     """Confirmed as is, or with a reason typed instead."""
     if inbound.token == DROP:
         return _dropped(ctx)
@@ -232,14 +232,15 @@ async def on_hand_up(ctx: Ctx, inbound: Inbound) -> Transition:
         reason = inbound.text.strip()
     else:
         return Retry("nav.use_buttons")
-    return await _guarded(_escalate(ctx, reason, hand_up=True))
+    return await _escalate(ctx, reason, hand_up=True)
 
 
 FLOW = Flow(
     name="tasks",
     first="list",
+    data=TaskData,
     begin=begin,
-    claims=("t:",),
+    claims=(TASK.head,),
     states={
         "list": State(ask_list, on_pick),
         "card": State(ask_card, on_pick, back=False),  # its own button leads back to the list
