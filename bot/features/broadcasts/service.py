@@ -19,7 +19,7 @@ from bot.domain.messages import Reply
 from bot.domain.people import Person, Role
 from bot.domain.refusal import Refusal
 from bot.features.broadcasts import store
-from bot.features.broadcasts.model import Audience, Broadcast, Progress
+from bot.features.broadcasts.model import Audience, Broadcast, BroadcastStatus, Progress
 from bot.i18n import t, use_locale
 from bot.services.people import place_label
 from bot.storage import grid, outbox, people
@@ -70,12 +70,12 @@ def audience_label(audience: Audience) -> str:
 
 
 def clean_text(text: str) -> str:
-    """The text as it will be sent, or BroadcastError when it is empty or too long."""
+    """The text as it will be sent, or BroadcastError (to be fixed) when it is empty or too long."""
     text = text.strip()
     if not text:
-        raise BroadcastError("broadcast.need_text")
+        raise BroadcastError("broadcast.need_text", retry=True)
     if len(text) > MAX_TEXT:
-        raise BroadcastError("broadcast.too_long", count=len(text), max=MAX_TEXT)
+        raise BroadcastError("broadcast.too_long", retry=True, count=len(text), max=MAX_TEXT)
     return text
 
 
@@ -99,7 +99,7 @@ async def create(tx: Tx, person: Person, is_admin: bool, *, channel: str, chat_i
     text = clean_text(text)
     recipients = await store.recipients(tx, unit.id, audience)
     if not recipients:
-        raise BroadcastError("broadcast.nobody_sent")
+        raise BroadcastError("broadcast.nobody_sent", retry=True)
     broadcast_id = await store.insert(tx, created_by=person.id, channel=channel, chat_id=chat_id, unit_id=unit.id,
                                       audience=audience, text=text, photo=photo, total=len(recipients), now=now)
     rendered: dict[str, Reply] = {}
@@ -127,7 +127,7 @@ async def report_progress(tx: Tx, broadcast_id: int, now: datetime) -> bool:
     """Queue the author's status line as it stands now, or the delivery report once nothing is waiting (once);
     True if something was queued."""
     broadcast = await store.get(tx, broadcast_id)
-    if broadcast is None or broadcast.finished_at is not None:
+    if broadcast is None or broadcast.status is BroadcastStatus.FINISHED:
         return False
     counts = await store.progress(tx, broadcast)
     if counts.finished and not await store.finish(tx, broadcast.id, now):
@@ -185,7 +185,7 @@ class ProgressReporter:
         async with self._db.write() as tx:
             queued = await report_progress(tx, broadcast_id, now)
             broadcast = await store.get(tx, broadcast_id)
-        if broadcast is None or broadcast.finished_at is not None:
+        if broadcast is None or broadcast.status is BroadcastStatus.FINISHED:
             self._last.pop(broadcast_id, None)
         else:
             self._last[broadcast_id] = now
