@@ -11,7 +11,7 @@ from bot.conversations.flow import UNIT, Ctx, Done, Flow, Goto, Retry, State, Tr
 from bot.conversations.tokens import Ref
 from bot.domain.grid import GridUnit, Level
 from bot.domain.messages import Inbound, InboundKind, Reply
-from bot.features.broadcasts import service
+from bot.features.broadcasts import notices, service
 from bot.features.broadcasts.model import Audience
 from bot.features.broadcasts.tokens import (
     AUDIENCE,
@@ -108,7 +108,7 @@ async def on_scope(ctx: Draft, inbound: Inbound) -> Transition:
 
 
 async def ask_audience(ctx: Draft) -> Reply:
-    items = [(service.audience_label(audience), AUDIENCE.make(AudiencePick(audience))) for audience in Audience]
+    items = [(notices.audience_label(audience), AUDIENCE.make(AudiencePick(audience))) for audience in Audience]
     return Reply(t("broadcast.choose_audience", place=await place_label(ctx.tx, ctx.data.unit)),
                  choices(items, per_row=1))
 
@@ -160,7 +160,7 @@ async def _to_preview(ctx: Draft) -> Transition:
     reach = await service.count(ctx.tx, ctx.data.unit, audience)
     if not reach:
         return Goto("preview")
-    note = t("broadcast.preview", audience=service.audience_label(audience), count=f"{reach:,}")
+    note = t("broadcast.preview", audience=notices.audience_label(audience), count=f"{reach:,}")
     return Goto("preview", (Reply(note),))
 
 
@@ -170,9 +170,9 @@ async def ask_preview(ctx: Draft) -> Reply:
     reach = await service.count(ctx.tx, unit_id, audience)
     if not reach:
         return Reply(t("broadcast.nobody", place=await place_label(ctx.tx, unit_id),
-                       audience=service.audience_label(audience)),
+                       audience=notices.audience_label(audience)),
                      choices([(t("broadcast.rescope"), RESCOPE), (t("broadcast.edit"), EDIT)], per_row=1))
-    shown = await service.message(ctx.tx, unit_id, ctx.data.text, ctx.data.photo)
+    shown = await notices.message(ctx.tx, unit_id, ctx.data.text, ctx.data.photo)
     items = [(t("broadcast.send", count=f"{reach:,}"), SEND), (t("broadcast.edit"), EDIT),
              (t("broadcast.rescope"), RESCOPE)]
     return Reply(shown.text, choices(items, per_row=1), photo=shown.photo)
