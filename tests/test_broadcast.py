@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import telegram
@@ -18,12 +19,15 @@ from PIL import Image
 
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.conversations.tokens import Token
 from bot.delivery.outbox import OutboxWorker, Sent
 from bot.domain.messages import Reply
 from bot.domain.people import Account, Duty, Role
 from bot.features.broadcasts import service
 from bot.features.broadcasts import store as broadcasts
+from bot.features.broadcasts.feature import FEATURE
 from bot.features.broadcasts.service import Audience, BroadcastError
+from bot.features.broadcasts.tokens import AUDIENCE, AudiencePick
 from bot.handlers.console import ConsoleSender
 from bot.handlers.telegram_send import TelegramSender
 from bot.i18n import SUPPORTED, translate
@@ -426,6 +430,21 @@ def test_refusals_are_in_the_catalogs(locale: str) -> None:
     keys = set(re.findall(r'BroadcastError\("([a-z_.]+)"', source))
     assert keys == {"auth.denied", "broadcast.need_text", "broadcast.too_long", "broadcast.nobody_sent"}
     assert all(translate(locale, key) != key for key in keys)
+
+
+@pytest.mark.parametrize("codec", FEATURE.tokens, ids=lambda codec: codec.prefix)
+def test_token_codecs_round_trip_and_refuse_garbage(codec: Token[Any]) -> None:
+    for value in codec.samples():
+        assert codec.parse(codec.make(value)) == value
+    for garbage in ("", codec.prefix, f"{codec.prefix}:", f"{codec.prefix}:all:x", f"{codec.prefix}:01",
+                    f"{codec.prefix}:-1", "u:12", "audx:all"):
+        assert codec.parse(garbage) is None
+
+
+def test_audience_buttons_keep_their_tokens() -> None:
+    assert AUDIENCE.make(AudiencePick(Audience.RESIDENTS)) == "aud:residents"
+    assert AUDIENCE.parse("aud:all") == AudiencePick(Audience.ALL)
+    assert AUDIENCE.parse("aud:everyone") is None
 
 
 def _jpeg() -> bytes:

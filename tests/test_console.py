@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,11 +20,16 @@ from bot import app
 from bot.clock import Clock, ManualClock
 from bot.config import Settings
 from bot.conversations.engine import Engine
-from bot.domain.people import Role
+from bot.conversations.tokens import Token
+from bot.domain.people import Duty, Role
 from bot.features.catalog import all_flows
+from bot.features.invites.feature import FEATURE as INVITES
+from bot.features.invites.tokens import DUTY, ROLE, DutyPick, RolePick
 from bot.features.meetings import service as meeting_service
+from bot.features.registration.feature import FEATURE as REGISTRATION
+from bot.features.registration.tokens import LANGUAGE, Language
 from bot.handlers.console import ConsoleChannel
-from bot.i18n import use_locale
+from bot.i18n import SUPPORTED, use_locale
 from bot.services import demo
 from bot.services.media import MediaStore
 from bot.storage import grid, people, scheduled_jobs
@@ -383,3 +389,20 @@ async def test_later_moves_the_demo_clock_and_sends_each_thing_at_its_time(db: D
     assert results == {"announce": "sent", "agenda": "sent", "remind_eve": "sent", "remind_hour": "sent",
                        "poll": ""}  # each went out at its time, none late; the poll is for tomorrow
     assert len(held) == 2  # once this week's began, next week's was planned
+
+
+@pytest.mark.parametrize("codec", INVITES.tokens + REGISTRATION.tokens, ids=lambda codec: codec.prefix)
+def test_invite_and_joining_token_codecs_round_trip_and_refuse_garbage(codec: Token[Any]) -> None:
+    for value in codec.samples():
+        assert codec.parse(codec.make(value)) == value
+    for garbage in ("", codec.prefix, f"{codec.prefix}:", f"{codec.prefix}:safety:x", f"{codec.prefix}:01",
+                    f"{codec.prefix}:-1", "u:12", f"{codec.prefix}x:en", f"{codec.prefix}:done", f"{codec.prefix}:fr"):
+        assert codec.parse(garbage) is None
+
+
+def test_invite_and_language_buttons_keep_their_tokens() -> None:
+    assert ROLE.make(RolePick(Role.BUILDING_LEADER)) == "role:building_leader"
+    assert DUTY.make(DutyPick(Duty.SAFETY)) == "duty:safety"
+    assert DUTY.parse("duty:done") is None  # the "make the invite" button, not a duty
+    assert [LANGUAGE.make(Language(code)) for code in SUPPORTED] == ["lang:zh_CN", "lang:en"]
+    assert all(LANGUAGE.parse(f"lang:{code}") == Language(code) for code in SUPPORTED)

@@ -6,6 +6,7 @@ from bot.conversations.menu import MenuEntry, organizers
 from bot.features.base import Feature
 from bot.features.broadcasts import broadcast
 from bot.features.broadcasts.service import BroadcastError
+from bot.features.broadcasts.tokens import AUDIENCE
 from bot.storage.media import MediaColumn
 
 FEATURE = Feature(
@@ -14,4 +15,5 @@ FEATURE = Feature(
     menu=(MenuEntry("menu.broadcast", "broadcast", "broadcast", 50, organizers),),
     media=(MediaColumn("broadcasts", "photo"),),  # the street's notice: it stays when its author is forgotten
     refusals=(BroadcastError,),
+    tokens=(AUDIENCE,),
 )

@@ -1,4 +1,5 @@
-"""Broadcasts' types: the audience a notice is for, a broadcast, one of its recipients, and its progress."""
+"""Broadcasts' types: the audience a notice is for, a broadcast and its status, one of its recipients, and its
+progress."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ class Audience(StrEnum):
         return self is not Audience.RESIDENTS
 
 
+class BroadcastStatus(StrEnum):
+    """Where a broadcast stands, as its row records it (`finished_at`)."""
+
+    SENDING = "sending"  # its messages are going out
+    FINISHED = "finished"  # the delivery report was queued
+
+
 @dataclass(frozen=True, slots=True)
 class Broadcast:
     id: int
@@ -34,6 +42,10 @@ class Broadcast:
     total: int
     created_at: datetime
     finished_at: datetime | None
+
+    @property
+    def status(self) -> BroadcastStatus:
+        return BroadcastStatus.SENDING if self.finished_at is None else BroadcastStatus.FINISHED
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
-"""Broadcasts (群发): who may address which part of the grid, the message recipients see, writing a broadcast and all
-its messages at once, and keeping its author told how it goes.
+"""Broadcasts (群发): who may address which part of the grid, writing a broadcast and all its messages at once, and
+keeping its author told how it goes (the wording is notices.py's).
 
 A broadcast is one row plus one outbox row per reachable account, written in one transaction; the outbox worker
 sends them at the platform's limits and survives restarts. Progress is counted from those rows. The author's status
@@ -18,17 +18,15 @@ from bot.domain.grid import GridUnit, Level
 from bot.domain.messages import Reply
 from bot.domain.people import Person, Role
 from bot.domain.refusal import Refusal
-from bot.features.broadcasts import store
-from bot.features.broadcasts.model import Audience, Broadcast, Progress
-from bot.i18n import t, use_locale
-from bot.services.people import place_label
+from bot.features.broadcasts import notices, store
+from bot.features.broadcasts.model import Audience, Broadcast, BroadcastStatus, Progress
+from bot.i18n import use_locale
 from bot.storage import grid, outbox, people
 from bot.storage.db import Database, Tx
 from bot.storage.outbox import Outgoing
 
 __all__ = ["MAX_TEXT", "STATUS_INTERVAL", "Audience", "Broadcast", "BroadcastError", "Progress", "ProgressReporter",
-           "audience_label", "clean_text", "count", "create", "message", "progress", "report_progress", "scope_of",
-           "scopes_for"]
+           "clean_text", "count", "create", "progress", "report_progress", "scope_of", "scopes_for"]
 
 log = logging.getLogger(__name__)
 
@@ -63,25 +61,14 @@ async def scope_of(tx: Tx, person: Person | None, is_admin: bool, unit_id: int) 
     return above[0] if any(unit.id in roots for unit in above) else None
 
 
-def audience_label(audience: Audience) -> str:
-    labels = {Audience.RESIDENTS: t("broadcast.audience.residents"), Audience.MEMBERS: t("broadcast.audience.members"),
-              Audience.ALL: t("broadcast.audience.all")}
-    return labels[audience]
-
-
 def clean_text(text: str) -> str:
-    """The text as it will be sent, or BroadcastError when it is empty or too long."""
+    """The text as it will be sent, or BroadcastError (to be fixed) when it is empty or too long."""
     text = text.strip()
     if not text:
-        raise BroadcastError("broadcast.need_text")
+        raise BroadcastError("broadcast.need_text", retry=True)
     if len(text) > MAX_TEXT:
-        raise BroadcastError("broadcast.too_long", count=len(text), max=MAX_TEXT)
+        raise BroadcastError("broadcast.too_long", retry=True, count=len(text), max=MAX_TEXT)
     return text
-
-
-async def message(tx: Tx, unit_id: int, text: str, photo: str = "") -> Reply:
-    """What a recipient sees, in the current locale: who it is from, the text, the photo."""
-    return Reply(t("broadcast.message", place=await place_label(tx, unit_id), text=text), photo=photo)
 
 
 async def count(tx: Tx, unit_id: int, audience: Audience) -> int:
@@ -99,13 +86,13 @@ async def create(tx: Tx, person: Person, is_admin: bool, *, channel: str, chat_i
     text = clean_text(text)
     recipients = await store.recipients(tx, unit.id, audience)
     if not recipients:
-        raise BroadcastError("broadcast.nobody_sent")
+        raise BroadcastError("broadcast.nobody_sent", retry=True)
     broadcast_id = await store.insert(tx, created_by=person.id, channel=channel, chat_id=chat_id, unit_id=unit.id,
                                       audience=audience, text=text, photo=photo, total=len(recipients), now=now)
     rendered: dict[str, Reply] = {}
     for locale in sorted({recipient.locale for recipient in recipients}):
         with use_locale(locale):
-            rendered[locale] = await message(tx, unit.id, text, photo)
+            rendered[locale] = await notices.message(tx, unit.id, text, photo)
     queued = await outbox.enqueue_all(
         tx, (Outgoing(f"broadcast:{broadcast_id}:{r.channel}:{r.user_id}", r.channel, r.chat_id, rendered[r.locale])
              for r in recipients),
@@ -127,7 +114,7 @@ async def report_progress(tx: Tx, broadcast_id: int, now: datetime) -> bool:
     """Queue the author's status line as it stands now, or the delivery report once nothing is waiting (once);
     True if something was queued."""
     broadcast = await store.get(tx, broadcast_id)
-    if broadcast is None or broadcast.finished_at is not None:
+    if broadcast is None or broadcast.status is BroadcastStatus.FINISHED:
         return False
     counts = await store.progress(tx, broadcast)
     if counts.finished and not await store.finish(tx, broadcast.id, now):
@@ -142,21 +129,10 @@ async def _tell_author(tx: Tx, broadcast: Broadcast, counts: Progress, now: date
     if author is None:
         return False  # they have left: nobody to tell
     with use_locale(author.locale):
-        place, audience = await place_label(tx, broadcast.unit_id), audience_label(broadcast.audience)
-        if counts.finished:
-            key = f"broadcast:{broadcast.id}:report"
-            text = t("broadcast.report", place=place, audience=audience, total=_n(counts.total), sent=_n(counts.sent),
-                     unreachable=_n(counts.unreachable), failed=_n(counts.failed))
-        else:
-            key = f"broadcast:{broadcast.id}:status:{counts.settled}"
-            text = t("broadcast.progress", place=place, audience=audience, sent=_n(counts.sent),
-                     total=_n(counts.total), failed=_n(counts.unreachable + counts.failed))
-    return await outbox.enqueue(tx, key=key, channel=broadcast.channel, chat_id=broadcast.chat_id,
-                                reply=Reply(text, slot=f"broadcast:{broadcast.id}"), now=now)
-
-
-def _n(number: int) -> str:
-    return f"{number:,}"
+        reply = await notices.status_line(tx, broadcast, counts)
+    key = f"broadcast:{broadcast.id}:" + ("report" if counts.finished else f"status:{counts.settled}")
+    return await outbox.enqueue(tx, key=key, channel=broadcast.channel, chat_id=broadcast.chat_id, reply=reply,
+                                now=now)
 
 
 class ProgressReporter:
@@ -185,7 +161,7 @@ class ProgressReporter:
         async with self._db.write() as tx:
             queued = await report_progress(tx, broadcast_id, now)
             broadcast = await store.get(tx, broadcast_id)
-        if broadcast is None or broadcast.finished_at is not None:
+        if broadcast is None or broadcast.status is BroadcastStatus.FINISHED:
             self._last.pop(broadcast_id, None)
         else:
             self._last[broadcast_id] = now

@@ -4,6 +4,8 @@ in one message. Every step re-checks that the person is an admin. Diagram: invit
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from bot.conversations.flow import (
     Ctx,
     Done,
@@ -16,10 +18,11 @@ from bot.conversations.flow import (
     pick_unit,
     unit_choices,
 )
-from bot.domain.grid import Level
+from bot.domain.grid import GridUnit, Level
 from bot.domain.messages import Inbound, Reply
 from bot.domain.people import Duty, Role
 from bot.features.invites import service as invites
+from bot.features.invites.tokens import DUTIES_DONE, DUTY, ROLE, DutyPick, RolePick
 from bot.i18n import t
 from bot.services import people as people_service
 from bot.storage import grid
@@ -27,11 +30,39 @@ from bot.storage import grid
 _NEXT_LEVEL = {Level.STREET: Level.COMMUNITY, Level.COMMUNITY: Level.COMPLEX, Level.COMPLEX: Level.BUILDING}
 
 
+@dataclass(slots=True)
+class InviteData:
+    """The invite being made: the role (a `Role` value), the units picked on the way down, the code of the unit the
+    role is held at, the duties (`Duty` values) in the order picked."""
+
+    role: str = ""
+    community: int | None = None
+    complex: int | None = None
+    building: int | None = None
+    unit: str = ""
+    duties: list[str] = field(default_factory=list)
+
+    def picked(self, level: Level | None) -> int | None:
+        """The unit picked at `level` (None: not yet, or no level)."""
+        return {Level.COMMUNITY: self.community, Level.COMPLEX: self.complex}.get(level) if level else None
+
+    def pick(self, unit: GridUnit) -> None:
+        if unit.level is Level.COMMUNITY:
+            self.community = unit.id
+        elif unit.level is Level.COMPLEX:
+            self.complex = unit.id
+        elif unit.level is Level.BUILDING:
+            self.building = unit.id
+
+
+Draft = Ctx[InviteData]
+
+
 def _denied() -> Done:
     return Done((Reply(t("auth.denied")),))
 
 
-async def begin(ctx: Ctx) -> Transition:
+async def begin(ctx: Draft) -> Transition:
     if not ctx.is_admin:
         return _denied()
     args = ctx.entry.args.split()
@@ -39,82 +70,78 @@ async def begin(ctx: Ctx) -> Transition:
         return Goto("role")
     if len(args) < 2 or args[0] not in {role.value for role in Role}:
         return Done((Reply(t("invite.usage")),))
-    try:
-        duties = invites.parse_duties(" ".join(args[2:]))
-    except invites.InviteError as error:
-        return Done((Reply(t(error.key, **error.params)),))
-    return await _create(ctx, Role(args[0]), args[1], duties)
+    return await _create(ctx, Role(args[0]), args[1], invites.parse_duties(" ".join(args[2:])))
 
 
-async def _create(ctx: Ctx, role: Role, unit_code: str, duties: tuple[Duty, ...]) -> Transition:
-    try:
-        code = await invites.create(ctx.tx, role=role, unit_code=unit_code, duties=duties,
-                                    created_by=f"{ctx.sender.channel}:{ctx.sender.user_id}", now=ctx.now)
-    except invites.InviteError as error:
-        return Done((Reply(t(error.key, **error.params)),))
+async def _create(ctx: Draft, role: Role, unit_code: str, duties: tuple[Duty, ...]) -> Transition:
+    code = await invites.create(ctx.tx, role=role, unit_code=unit_code, duties=duties,
+                                created_by=f"{ctx.sender.channel}:{ctx.sender.user_id}", now=ctx.now)
     unit = await grid.by_code(ctx.tx, unit_code)
     place = await people_service.place_label(ctx.tx, unit.id if unit else None)
     return Done((Reply(t("invite.created", role=t(f"role.{role.value}"), place=place, link=ctx.link(code),
                          code=code, days=invites.DEFAULT_DAYS)),))
 
 
-async def ask_role(ctx: Ctx) -> Reply:
-    return Reply(t("invite.choose_role"), choices([(t(f"role.{role.value}"), f"role:{role.value}") for role in Role]))
+async def ask_role(ctx: Draft) -> Reply:
+    return Reply(t("invite.choose_role"),
+                 choices([(t(f"role.{role.value}"), ROLE.make(RolePick(role))) for role in Role]))
 
 
-async def on_role(ctx: Ctx, inbound: Inbound) -> Transition:
+async def on_role(ctx: Draft, inbound: Inbound) -> Transition:
     if not ctx.is_admin:
         return _denied()
-    try:
-        role = Role(inbound.token.removeprefix("role:"))
-    except ValueError:
+    pick = ROLE.parse(inbound.token)
+    if pick is None:
         return Retry("nav.use_buttons")
-    ctx.data.update(role=role.value, duties=[])
+    role = pick.role
+    ctx.data.role, ctx.data.duties = role.value, []
     if role.level is Level.STREET:
         streets = await grid.children(ctx.tx, None, Level.STREET)
         if not streets:
             return Done((Reply(t("reg.grid_empty")),))
-        ctx.data["unit"] = streets[0].code
+        ctx.data.unit = streets[0].code
         return Goto("duties")
     return Goto("community")
 
 
-def _unit_state(level: Level, parent_key: str | None) -> State:
-    async def ask(ctx: Ctx) -> Reply:
-        return Reply(t(f"invite.choose_{level.value}"),
-                     await unit_choices(ctx, level, ctx.data.get(parent_key) if parent_key else None))
+def _unit_state(level: Level, parent: Level | None) -> State[InviteData]:
+    """A state that asks for a unit of `level` under the unit picked at `parent`."""
 
-    async def on_pick(ctx: Ctx, inbound: Inbound) -> Transition:
+    async def ask(ctx: Draft) -> Reply:
+        return Reply(t(f"invite.choose_{level.value}"), await unit_choices(ctx, level, ctx.data.picked(parent)))
+
+    async def on_pick(ctx: Draft, inbound: Inbound) -> Transition:
         if not ctx.is_admin:
             return _denied()
-        unit = await pick_unit(ctx, inbound, level, ctx.data.get(parent_key) if parent_key else None)
+        unit = await pick_unit(ctx, inbound, level, ctx.data.picked(parent))
         if unit is None:
             return Retry("nav.use_buttons")
-        ctx.data[level.value] = unit.id
-        if Role(ctx.data["role"]).level is level:
-            ctx.data["unit"] = unit.code
+        ctx.data.pick(unit)
+        if Role(ctx.data.role).level is level:
+            ctx.data.unit = unit.code
             return Goto("duties")
         return Goto(_NEXT_LEVEL[level].value)
 
     return State(ask, on_pick)
 
 
-async def ask_duties(ctx: Ctx) -> Reply:
-    picked = set(ctx.data.get("duties", []))
-    items = [(("✓ " if duty.value in picked else "") + t(f"duty.{duty.value}"), f"duty:{duty.value}") for duty in Duty]
-    return Reply(t("invite.choose_duties"), choices([*items, (t("invite.create"), "duty:done")]))
+async def ask_duties(ctx: Draft) -> Reply:
+    picked = set(ctx.data.duties)
+    items = [(("✓ " if duty.value in picked else "") + t(f"duty.{duty.value}"), DUTY.make(DutyPick(duty)))
+             for duty in Duty]
+    return Reply(t("invite.choose_duties"), choices([*items, (t("invite.create"), DUTIES_DONE)]))
 
 
-async def on_duties(ctx: Ctx, inbound: Inbound) -> Transition:
+async def on_duties(ctx: Draft, inbound: Inbound) -> Transition:
     if not ctx.is_admin:
         return _denied()
-    value = inbound.token.removeprefix("duty:")
-    if value == "done" and inbound.token.startswith("duty:"):
-        duties = tuple(Duty(d) for d in ctx.data.get("duties", []))
-        return await _create(ctx, Role(ctx.data["role"]), ctx.data["unit"], duties)
-    if not inbound.token.startswith("duty:") or value not in {duty.value for duty in Duty}:
+    if inbound.token == DUTIES_DONE:
+        duties = tuple(Duty(d) for d in ctx.data.duties)
+        return await _create(ctx, Role(ctx.data.role), ctx.data.unit, duties)
+    pick = DUTY.parse(inbound.token)
+    if pick is None:
         return Retry("nav.use_buttons")
-    picked: list[str] = ctx.data.setdefault("duties", [])
+    value, picked = pick.duty.value, ctx.data.duties
     if value in picked:
         picked.remove(value)
     else:
@@ -125,13 +152,14 @@ async def on_duties(ctx: Ctx, inbound: Inbound) -> Transition:
 FLOW = Flow(
     name="invite_create",
     first="role",
+    data=InviteData,
     begin=begin,
     command="invite",
     states={
         "role": State(ask_role, on_role, back=False),
         "community": _unit_state(Level.COMMUNITY, None),
-        "complex": _unit_state(Level.COMPLEX, "community"),
-        "building": _unit_state(Level.BUILDING, "complex"),
+        "complex": _unit_state(Level.COMPLEX, Level.COMMUNITY),
+        "building": _unit_state(Level.BUILDING, Level.COMPLEX),
         "duties": State(ask_duties, on_duties),
     },
 )

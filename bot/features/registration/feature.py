@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from bot.features.base import Feature
 from bot.features.registration import language, registration
+from bot.features.registration.tokens import LANGUAGE
 
-FEATURE = Feature(name="registration", flows=(registration.FLOW, language.FLOW))
+FEATURE = Feature(name="registration", flows=(registration.FLOW, language.FLOW), tokens=(LANGUAGE,))

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-from bot.conversations.flow import Ctx, Done, Flow, Retry, Start, State, Transition, choices
+from typing import Any
+
+from bot.conversations.flow import Ctx, Done, Flow, NoData, Retry, Start, State, Transition, choices
 from bot.domain.messages import Inbound, Reply
-from bot.i18n import SUPPORTED, translate
+from bot.features.registration.tokens import LANGUAGE, Language
+from bot.i18n import translate
 from bot.storage import people
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
 
-async def ask(ctx: Ctx) -> Reply:
-    """The language question; written in both languages, since we do not know which one the person reads."""
+async def ask(ctx: Ctx[Any]) -> Reply:
+    """The language question (this flow's, and registration's first); written in both languages, since we do not
+    know which one the person reads."""
     return Reply(translate(ctx.locale, "reg.language"),
-                 choices([(name, f"lang:{code}") for code, name in LANGUAGE_NAMES.items()]))
+                 choices([(name, LANGUAGE.make(Language(code))) for code, name in LANGUAGE_NAMES.items()]))
 
 
 def chosen(inbound: Inbound) -> str | None:
-    """The supported locale a `lang:<code>` token names, if any."""
-    code = inbound.token.removeprefix("lang:")
-    return code if inbound.token.startswith("lang:") and code in SUPPORTED else None
+    """The supported locale a pressed language button names, if any."""
+    picked = LANGUAGE.parse(inbound.token)
+    return None if picked is None else picked.code
 
 
-async def on_choice(ctx: Ctx, inbound: Inbound) -> Transition:
+async def on_choice(ctx: Ctx[NoData], inbound: Inbound) -> Transition:
     code = chosen(inbound)
     if code is None:
         return Retry("nav.use_buttons")
@@ -33,5 +37,5 @@ async def on_choice(ctx: Ctx, inbound: Inbound) -> Transition:
     return Done((Reply(translate(code, "language.set", language=LANGUAGE_NAMES[code])),))
 
 
-FLOW = Flow(name="language", first="choose", command="language",
+FLOW = Flow(name="language", first="choose", command="language", data=NoData,
             states={"choose": State(ask, on_choice, back=False)})

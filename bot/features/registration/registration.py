@@ -6,6 +6,8 @@ Also entered through deep links: a building poster (`/start <building code>`) sk
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.conversations.flow import (
     Ctx,
     Done,
@@ -18,23 +20,54 @@ from bot.conversations.flow import (
     pick_unit,
     unit_choices,
 )
-from bot.domain.grid import Level
+from bot.domain.grid import GridUnit, Level
 from bot.domain.messages import Inbound, Reply
 from bot.features.invites import service as invites
 from bot.features.invites.model import Status
 from bot.features.registration import language
+from bot.features.registration.tokens import CONSENT_NO, CONSENT_YES, INVITE_YES, ROOM_SKIP
 from bot.i18n import normalize, t
 from bot.services import people as people_service
 from bot.storage import grid
 
 
-async def begin(ctx: Ctx) -> Transition:
+@dataclass(slots=True)
+class RegistrationData:
+    """What joining has gathered: an invite code offered (None: none) and whether it was accepted, the units picked
+    on the way down (`building` also from a poster's link), whether the language was chosen already, and whether
+    a registered person is moving home (the menu's "change my home")."""
+
+    invite: str | None = None
+    invite_accepted: bool = False
+    community: int | None = None
+    complex: int | None = None
+    building: int | None = None
+    language_chosen: bool = False
+    move: bool = False
+
+    def picked(self, level: Level | None) -> int | None:
+        """The unit picked at `level` (None: not yet, or no level)."""
+        return {Level.COMMUNITY: self.community, Level.COMPLEX: self.complex}.get(level) if level else None
+
+    def pick(self, unit: GridUnit) -> None:
+        if unit.level is Level.COMMUNITY:
+            self.community = unit.id
+        elif unit.level is Level.COMPLEX:
+            self.complex = unit.id
+        elif unit.level is Level.BUILDING:
+            self.building = unit.id
+
+
+Joining = Ctx[RegistrationData]
+
+
+async def begin(ctx: Joining) -> Transition:
     payload = ctx.entry.payload
     if payload and invites.is_invite_payload(payload):
         found = await invites.check(ctx.tx, payload, ctx.now)
         if found.status is not Status.OK:
             return Done((Reply(t(f"invite.status.{found.status.value}")),))
-        ctx.data["invite"] = payload
+        ctx.data.invite = payload
         return Goto("invite")
     if payload:
         building = await grid.by_code(ctx.tx, payload)
@@ -42,45 +75,45 @@ async def begin(ctx: Ctx) -> Transition:
             if ctx.person is not None:
                 return Done((Reply(t("reg.unknown_link")),))
         else:
-            ctx.data["building"] = building.id
+            ctx.data.building = building.id
     if ctx.person is None:
         return Goto(_first_question(ctx))
     return await _after_consent(ctx)
 
 
-def _first_question(ctx: Ctx) -> str:
+def _first_question(ctx: Joining) -> str:
     """Ask the language first when the device is not Chinese and nobody chose one yet."""
-    asked = ctx.data.get("language_chosen") or normalize(ctx.sender.language_hint) == "zh_CN"
+    asked = ctx.data.language_chosen or normalize(ctx.sender.language_hint) == "zh_CN"
     return "consent" if asked else "language"
 
 
-async def _after_consent(ctx: Ctx) -> Transition:
-    if "invite" in ctx.data:
-        return await _redeem(ctx) if ctx.data.get("invite_accepted") else Goto("invite")
-    if "building" in ctx.data:
+async def _after_consent(ctx: Joining) -> Transition:
+    if ctx.data.invite is not None:
+        return await _redeem(ctx) if ctx.data.invite_accepted else Goto("invite")
+    if ctx.data.building is not None:
         return Goto("room")
-    if ctx.is_admin and not ctx.data.get("move"):
+    if ctx.is_admin and not ctx.data.move:
         return Done((Reply(t("reg.welcome_admin")),))
     return Goto("community")
 
 
-async def on_language(ctx: Ctx, inbound: Inbound) -> Transition:
+async def on_language(ctx: Joining, inbound: Inbound) -> Transition:
     code = language.chosen(inbound)
     if code is None:
         return Retry("nav.use_buttons")
     ctx.locale = code
-    ctx.data["language_chosen"] = True
+    ctx.data.language_chosen = True
     return Goto("consent")
 
 
-async def ask_consent(ctx: Ctx) -> Reply:
-    return Reply(t("reg.privacy"), choices([(t("reg.agree"), "consent:yes"), (t("reg.decline"), "consent:no")]))
+async def ask_consent(ctx: Joining) -> Reply:
+    return Reply(t("reg.privacy"), choices([(t("reg.agree"), CONSENT_YES), (t("reg.decline"), CONSENT_NO)]))
 
 
-async def on_consent(ctx: Ctx, inbound: Inbound) -> Transition:
-    if inbound.token == "consent:no":
+async def on_consent(ctx: Joining, inbound: Inbound) -> Transition:
+    if inbound.token == CONSENT_NO:
         return Done((Reply(t("reg.declined")),), menu=False)
-    if inbound.token != "consent:yes":
+    if inbound.token != CONSENT_YES:
         return Retry("nav.use_buttons")
     ctx.person = await people_service.register(ctx.tx, ctx.sender, ctx.locale, ctx.now)
     if ctx.is_admin:
@@ -88,31 +121,30 @@ async def on_consent(ctx: Ctx, inbound: Inbound) -> Transition:
     return await _after_consent(ctx)
 
 
-def _unit_state(level: Level, parent_key: str | None) -> State:
-    """A state that asks for a unit of `level` under the unit picked in the previous state."""
+def _unit_state(level: Level, parent: Level | None) -> State[RegistrationData]:
+    """A state that asks for a unit of `level` under the unit picked at `parent` (the previous state)."""
 
-    async def ask(ctx: Ctx) -> Reply:
-        parent = ctx.data.get(parent_key) if parent_key else None
-        buttons = await unit_choices(ctx, level, parent)
+    async def ask(ctx: Joining) -> Reply:
+        buttons = await unit_choices(ctx, level, ctx.data.picked(parent))
         return Reply(t(f"reg.choose_{level.value}") if buttons else t("reg.grid_empty"), buttons)
 
-    async def on_pick(ctx: Ctx, inbound: Inbound) -> Transition:
-        unit = await pick_unit(ctx, inbound, level, ctx.data.get(parent_key) if parent_key else None)
+    async def on_pick(ctx: Joining, inbound: Inbound) -> Transition:
+        unit = await pick_unit(ctx, inbound, level, ctx.data.picked(parent))
         if unit is None:
             return Retry("nav.use_buttons")
-        ctx.data[level.value] = unit.id
+        ctx.data.pick(unit)
         return Goto({Level.COMMUNITY: "complex", Level.COMPLEX: "building"}.get(level, "room"))
 
     return State(ask, on_pick)
 
 
-async def ask_room(ctx: Ctx) -> Reply:
-    place = await people_service.place_label(ctx.tx, ctx.data["building"])
-    return Reply(t("reg.room", place=place), choices([(t("reg.skip_room"), "room:skip")]))
+async def ask_room(ctx: Joining) -> Reply:
+    place = await people_service.place_label(ctx.tx, ctx.data.building)
+    return Reply(t("reg.room", place=place), choices([(t("reg.skip_room"), ROOM_SKIP)]))
 
 
-async def on_room(ctx: Ctx, inbound: Inbound) -> Transition:
-    if inbound.token == "room:skip":
+async def on_room(ctx: Joining, inbound: Inbound) -> Transition:
+    if inbound.token == ROOM_SKIP:
         room = ""
     elif inbound.text:
         cleaned = people_service.clean_room(inbound.text)
@@ -121,37 +153,38 @@ async def on_room(ctx: Ctx, inbound: Inbound) -> Transition:
         room = cleaned
     else:
         return Retry("reg.room_expected")
-    building = await grid.by_id(ctx.tx, ctx.data["building"])
+    building = None if ctx.data.building is None else await grid.by_id(ctx.tx, ctx.data.building)
     if building is None or ctx.person is None:
         return Retry("nav.use_buttons")
     await people_service.set_home(ctx.tx, ctx.person, building, room)
     return Done((Reply(t("reg.welcome", place=await people_service.place_label(ctx.tx, building.id, room))),))
 
 
-async def ask_invite(ctx: Ctx) -> Reply:
-    found = await invites.check(ctx.tx, ctx.data["invite"], ctx.now)
+async def ask_invite(ctx: Joining) -> Reply:
+    found = await invites.check(ctx.tx, ctx.data.invite or "", ctx.now)
     if found.status is not Status.OK or found.role is None or found.unit is None:
         return Reply(t(f"invite.status.{found.status.value}"))
     return Reply(
         t("invite.offer", role=t(f"role.{found.role.value}"),
           place=await people_service.place_label(ctx.tx, found.unit.id),
           duties=", ".join(t(f"duty.{d.value}") for d in found.duties) or t("invite.no_duties")),
-        choices([(t("invite.accept"), "invite:yes")]),
+        choices([(t("invite.accept"), INVITE_YES)]),
     )
 
 
-async def on_invite(ctx: Ctx, inbound: Inbound) -> Transition:
-    if inbound.token != "invite:yes":
+async def on_invite(ctx: Joining, inbound: Inbound) -> Transition:
+    if inbound.token != INVITE_YES:
         return Retry("nav.use_buttons")
-    ctx.data["invite_accepted"] = True
+    ctx.data.invite_accepted = True
     if ctx.person is None:
         return Goto(_first_question(ctx))
     return await _redeem(ctx)
 
 
-async def _redeem(ctx: Ctx) -> Transition:
-    assert ctx.person is not None
-    found = await invites.redeem(ctx.tx, ctx.data.pop("invite"), ctx.person.id, ctx.now)
+async def _redeem(ctx: Joining) -> Transition:
+    assert ctx.person is not None and ctx.data.invite is not None
+    code, ctx.data.invite = ctx.data.invite, None
+    found = await invites.redeem(ctx.tx, code, ctx.person.id, ctx.now)
     if found.status is not Status.OK or found.role is None or found.unit is None:
         return Done((Reply(t(f"invite.status.{found.status.value}")),))
     place = await people_service.place_label(ctx.tx, found.unit.id)
@@ -161,13 +194,14 @@ async def _redeem(ctx: Ctx) -> Transition:
 FLOW = Flow(
     name="registration",
     first="consent",
+    data=RegistrationData,
     begin=begin,
     states={
         "language": State(language.ask, on_language, back=False),
         "consent": State(ask_consent, on_consent),
         "community": _unit_state(Level.COMMUNITY, None),
-        "complex": _unit_state(Level.COMPLEX, "community"),
-        "building": _unit_state(Level.BUILDING, "complex"),
+        "complex": _unit_state(Level.COMPLEX, Level.COMMUNITY),
+        "building": _unit_state(Level.BUILDING, Level.COMPLEX),
         "room": State(ask_room, on_room),
         "invite": State(ask_invite, on_invite, back=False),
     },
