@@ -8,11 +8,10 @@ from datetime import datetime, timedelta
 
 from bot.domain.people import Duty, Role
 from bot.domain.refusal import Refusal
+from bot.features.invites import notices
 from bot.features.invites import store as invites
 from bot.features.invites.model import Redemption, Status
-from bot.i18n import t, use_locale
 from bot.services import notify
-from bot.services.people import place_label
 from bot.storage import grid, people
 from bot.storage.db import Tx
 
@@ -88,8 +87,6 @@ async def _tell_inviter(tx: Tx, found: Redemption, person_id: int, code: str, no
     invitee = await people.by_id(tx, person_id)
     if inviter is None or invitee is None or found.role is None or found.unit is None:
         return
-    with use_locale(inviter.locale):
-        params = {"name": invitee.display_name or t("invite.someone"), "role": t(f"role.{found.role.value}"),
-                  "place": await place_label(tx, found.unit.id)}
-    await notify.push(tx, person_id=inviter.id, idempotency=f"invite:{code}:accepted", text_key="invite.accepted",
-                      params=params, now=now)
+    role, unit = found.role, found.unit
+    await notify.push_reply(tx, person_id=inviter.id, idempotency=f"invite:{code}:accepted", now=now,
+                            render=lambda: notices.accepted(tx, invitee, role, unit))
