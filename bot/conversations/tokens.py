@@ -41,6 +41,7 @@ class Token(Generic[T]):
 
     prefix: str
     kind: type[T]
+    examples: tuple[T, ...] = ()  # values `samples` cannot guess (a str field that takes only some codes)
 
     @cached_property
     def _fields(self) -> tuple[tuple[str, Any], ...]:
@@ -80,8 +81,9 @@ class Token(Generic[T]):
             return None
 
     def samples(self) -> Iterator[T]:
-        """Values of every shape this codec can carry (the ends of each int's range, both flags, every member),
-        for round-trip tests; those `__post_init__` rejects are left out."""
+        """The `examples`, then values of every shape this codec can carry (the ends of each int's range, both
+        flags, every member), for round-trip tests; those `__post_init__` rejects are left out."""
+        yield from self.examples
         choices = [_samples(kind) for _, kind in self._fields]
         for combination in itertools.product(*choices):
             try:

@@ -23,4 +23,4 @@ class Language:
             raise ValueError(self.code)
 
 
-LANGUAGE = Token("lang", Language)
+LANGUAGE = Token("lang", Language, examples=tuple(Language(code) for code in SUPPORTED))
