@@ -7,7 +7,8 @@ person may organize, and the services check the scope again when anything is wri
 
 Residents: pushed buttons start this flow from wherever they are — `lc:rsvp:<id>:y|n` (answer the notice),
 `lc:in:<id>` (check in, on the reminder), `lc:rate:<id>:<1-5>` (the satisfaction poll, then an optional comment).
-Tokens are parsed strictly; the services decide whether this person may use them. Diagram: lecture.mmd.
+Tokens are parsed strictly by the codecs of tokens.py; the services decide whether this person may use them.
+Diagram: lecture.mmd.
 """
 
 from __future__ import annotations
