@@ -17,7 +17,7 @@ from bot.config import ConfigError, Settings, StartupError, load
 from bot.domain.people import Role
 from bot.features.invites import service as invites
 from bot.features.lectures import service as lectures
-from bot.features.lectures.store import Kind
+from bot.features.lectures.model import Kind
 from bot.features.reports.categories import export_categories, import_categories
 from bot.i18n import DEFAULT_LOCALE, t, use_locale
 from bot.services.grid_import import ImportRejected, ImportReport, export_grid, import_grid, render_errors

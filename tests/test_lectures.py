@@ -15,9 +15,11 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.clock import ManualClock, iso
+from bot.conversations.tokens import Ref
 from bot.domain.people import Role
-from bot.features.lectures import service
-from bot.features.lectures.store import Kind, Lecture
+from bot.features.lectures import notices, service
+from bot.features.lectures.model import Kind, Lecture
+from bot.features.lectures.tokens import CODECS, NEW, RATE, RSVP, VIEW, New, Rate, Rsvp
 from bot.i18n import SUPPORTED, po_path, use_locale
 from bot.services.grid_import import import_grid
 from bot.storage import grid, people
@@ -380,9 +382,9 @@ async def test_times_are_kept_in_utc(db: Database, clock: ManualClock) -> None:
         stored = await tx.scalar("SELECT starts_at FROM lectures WHERE id = ?", (lecture.id,))
     assert stored == iso(datetime(2026, 12, 5, 6, 30, tzinfo=UTC)) == "2026-12-05T06:30:00.000000Z"
     with use_locale("zh_CN"):
-        assert service.local(lecture.starts_at, TZ, clock.now()) == "12月5日（周六）14:30"
-        assert service.local(lecture.starts_at, "Europe/Berlin", clock.now()) == "12月5日（周六）07:30"  # same moment
-        assert service.local(lecture.starts_at, TZ, clock.now() + timedelta(days=400)) == "2026年12月5日（周六）14:30"
+        assert notices.local(lecture.starts_at, TZ, clock.now()) == "12月5日（周六）14:30"
+        assert notices.local(lecture.starts_at, "Europe/Berlin", clock.now()) == "12月5日（周六）07:30"  # same moment
+        assert notices.local(lecture.starts_at, TZ, clock.now() + timedelta(days=400)) == "2026年12月5日（周六）14:30"
 
 
 @pytest.mark.parametrize(("typed", "expected"), [
@@ -436,8 +438,7 @@ def test_command_line_creates_lists_and_cancels(tmp_path: Path) -> None:
 
 
 def test_every_lecture_message_is_in_both_catalogs() -> None:
-    sources = [ROOT / "bot" / "features" / "lectures" / "service.py",
-               ROOT / "bot" / "features" / "lectures" / "lecture.py", ROOT / "bot" / "cli.py"]
+    sources = [*sorted((ROOT / "bot" / "features" / "lectures").glob("*.py")), ROOT / "bot" / "cli.py"]
     used = {key for path in sources for key in re.findall(r"[\"'](lecture\.[a-z_.]*[a-z_])[\"']", path.read_text())}
     used |= {f"lecture.kind.{kind.value}" for kind in Kind} | {f"lecture.new.{kind.value}" for kind in Kind}
     used |= {f"lecture.ask.{field}" for field in ("title", "speaker", "place")}
@@ -474,3 +475,18 @@ async def test_a_notice_due_at_once_goes_out_at_the_commit_not_at_the_sweep(serv
         await near.expect("📣 活动通知")
         await jinlin.core.scheduler.caught_up()
         assert sum(passes.values()) - started <= 3 * 2  # one pass (a sweep could add one), not one per step
+
+
+def test_every_token_codec_round_trips_and_refuses_garbage() -> None:
+    for codec in CODECS:
+        samples = list(codec.samples())
+        assert samples, codec.prefix
+        for value in samples:
+            assert codec.parse(codec.make(value)) == value
+        for garbage in ("", codec.prefix, f"{codec.prefix}:", f"{codec.prefix}:01", f"{codec.prefix}:-1",
+                        f"{codec.make(samples[0])}:1", f"zz:{codec.make(samples[0])}"):
+            assert codec.parse(garbage) is None, garbage
+    assert RSVP.make(Rsvp(12, True)) == "lc:rsvp:12:y" and RATE.make(Rate(7, 4)) == "lc:rate:7:4"
+    assert NEW.make(New(Kind.MORAL_LECTURE)) == "k:moral_lecture" and VIEW.make(Ref(3)) == "v:3"
+    for garbage in ("lc:rate:7:6", "lc:rate:7:0", "lc:rsvp:0:y", "lc:rsvp:1:x", "lc:in:1:1", "k:talk"):
+        assert all(codec.parse(garbage) is None for codec in CODECS), garbage

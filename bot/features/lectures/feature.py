@@ -6,6 +6,7 @@ from bot.conversations.menu import MenuEntry, organizers
 from bot.features.base import Feature
 from bot.features.lectures import lecture
 from bot.features.lectures.service import LectureError, LectureJobs
+from bot.features.lectures.tokens import CODECS
 
 FEATURE = Feature(
     name="lectures",
@@ -13,4 +14,5 @@ FEATURE = Feature(
     menu=(MenuEntry("menu.lecture", "lecture", "lecture", 60, organizers),),
     jobs=lambda quiet: LectureJobs(),  # talks' sends are not held in quiet hours
     refusals=(LectureError,),
+    tokens=CODECS,
 )

@@ -17,15 +17,13 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.grid import GridUnit, Level
-from bot.domain.messages import Button, Reply
+from bot.domain.messages import Reply
 from bot.domain.people import Person, Role
 from bot.domain.refusal import Refusal
-from bot.features.lectures import store
-from bot.features.lectures.store import Counts, Kind, Lecture
-from bot.i18n import t
+from bot.features.lectures import notices, store
+from bot.features.lectures.model import Answer, Kind, Lecture, Send
+from bot.features.lectures.notices import Standing, local
 from bot.services import jobs, notify
-from bot.services.dates import local_time
-from bot.services.people import place_label
 from bot.storage import grid, scheduled_jobs
 from bot.storage.db import Database, Tx
 from bot.storage.scheduled_jobs import Job, Subject
@@ -46,7 +44,7 @@ _TIME = re.compile(r"(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})\
 
 
 class LectureError(Refusal):
-    """A refused action on a talk."""
+    """A refused action on a talk; `retry` where what was typed can be fixed (a time, a text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +130,9 @@ def clean(field: str, text: str) -> str:
     """A typed value for `field` (title, speaker, place, description, comment), trimmed and checked."""
     value = text.strip() if field in ("description", "comment") else " ".join(text.split())
     if not value and field not in ("description", "comment"):
-        raise LectureError("lecture.error.empty")
+        raise LectureError("lecture.error.empty", retry=True)
     if len(value) > LIMITS[field]:
-        raise LectureError("lecture.error.too_long", limit=LIMITS[field])
+        raise LectureError("lecture.error.too_long", retry=True, limit=LIMITS[field])
     return value
 
 
@@ -144,7 +142,7 @@ def parse_time(text: str, timezone: str, now: datetime) -> datetime:
     Without a year the next such date is meant. The time must lie ahead, and within a year."""
     found = _TIME.fullmatch(text.strip())
     if found is None:
-        raise LectureError("lecture.error.time_format")
+        raise LectureError("lecture.error.time_format", retry=True)
     year, month, day, hour, minute = found.groups()
     zone = ZoneInfo(timezone)
     local_now = now.astimezone(zone)
@@ -153,17 +151,12 @@ def parse_time(text: str, timezone: str, now: datetime) -> datetime:
         if year is None and moment <= now:
             moment = moment.replace(year=moment.year + 1)
     except ValueError:
-        raise LectureError("lecture.error.time_format") from None
+        raise LectureError("lecture.error.time_format", retry=True) from None
     if moment <= now:
-        raise LectureError("lecture.error.past")
+        raise LectureError("lecture.error.past", retry=True)
     if moment > now + MAX_AHEAD:
-        raise LectureError("lecture.error.too_far")
+        raise LectureError("lecture.error.too_far", retry=True)
     return moment.astimezone(UTC)
-
-
-def local(moment: datetime, timezone: str, now: datetime) -> str:
-    """A talk's moment as the street reads it, with its day of the week: "12月5日（周六）14:30"."""
-    return local_time(moment, timezone, now, weekday=True)
 
 
 # ------------------------------------------------------------------------------------------ organizing
@@ -174,13 +167,13 @@ async def create(tx: Tx, draft: Draft, person: Person | None, is_admin: bool, no
     """A new talk: checked, stored, and its notice, reminder and poll scheduled (the notice at once)."""
     unit = await check_scope(tx, person, is_admin, draft.unit_id)
     if draft.starts_at <= now:
-        raise LectureError("lecture.error.past")
+        raise LectureError("lecture.error.past", retry=True)
     lecture_id = await store.create(
         tx, kind=draft.kind, title=clean("title", draft.title), speaker=clean("speaker", draft.speaker),
         place=clean("place", draft.place), description=clean("description", draft.description), unit_id=unit.id,
         starts_at=draft.starts_at, rsvp=draft.rsvp, creator_id=None if person is None else person.id,
         created_by="cli" if person is None else f"person:{person.id}", now=now)
-    await scheduled_jobs.schedule(tx, Subject.LECTURE, lecture_id, "notice", now)
+    await scheduled_jobs.schedule(tx, Subject.LECTURE, lecture_id, Send.NOTICE, now)
     await _schedule_around(tx, lecture_id, draft.starts_at, now, timezone)
     return await _lecture(tx, lecture_id)
 
@@ -189,8 +182,8 @@ async def _schedule_around(tx: Tx, lecture_id: int, starts_at: datetime, now: da
     """The reminder (unless its moment has passed already) and the poll."""
     remind_at = reminder_time(starts_at, now, timezone)
     if remind_at is not None:
-        await scheduled_jobs.schedule(tx, Subject.LECTURE, lecture_id, "remind", remind_at)
-    await scheduled_jobs.schedule(tx, Subject.LECTURE, lecture_id, "poll", starts_at + POLL_AFTER)
+        await scheduled_jobs.schedule(tx, Subject.LECTURE, lecture_id, Send.REMIND, remind_at)
+    await scheduled_jobs.schedule(tx, Subject.LECTURE, lecture_id, Send.POLL, starts_at + POLL_AFTER)
 
 
 def reminder_time(starts_at: datetime, now: datetime, timezone: str) -> datetime | None:
@@ -219,23 +212,17 @@ async def change(tx: Tx, lecture_id: int, person: Person | None, is_admin: bool,
     old = await _changeable(tx, lecture_id, person, is_admin, now)
     new_place = None if place is None else clean("place", place)
     if starts_at is not None and (starts_at <= now or starts_at > now + MAX_AHEAD):
-        raise LectureError("lecture.error.past" if starts_at <= now else "lecture.error.too_far")
+        raise LectureError("lecture.error.past" if starts_at <= now else "lecture.error.too_far", retry=True)
     if (starts_at is None or starts_at == old.starts_at) and (new_place is None or new_place == old.place):
-        raise LectureError("lecture.error.unchanged")
+        raise LectureError("lecture.error.unchanged", retry=True)
     await store.change(tx, old.id, now, starts_at=starts_at, place=new_place)
     if starts_at is not None and starts_at != old.starts_at:
-        await scheduled_jobs.cancel(tx, Subject.LECTURE, old.id, ("remind", "poll"), now)
+        await scheduled_jobs.cancel(tx, Subject.LECTURE, old.id, (Send.REMIND, Send.POLL), now)
         await _schedule_around(tx, old.id, starts_at, now, timezone)
     lecture = await _lecture(tx, old.id)
 
     async def render() -> Reply:
-        lines = [t("lecture.changed", kind=t(f"lecture.kind.{lecture.kind.value}"), title=lecture.title)]
-        if lecture.starts_at != old.starts_at:
-            lines.append(t("lecture.changed_time", new=local(lecture.starts_at, timezone, now),
-                           old=local(old.starts_at, timezone, now)))
-        if lecture.place != old.place:
-            lines.append(t("lecture.changed_place", new=lecture.place, old=old.place))
-        return Reply("\n".join([*lines, "", await details(tx, lecture, timezone, now)]), rsvp_buttons(lecture))
+        return await notices.changed(tx, old, lecture, timezone, now)
 
     told = await store.audience(tx, lecture.id)
     await notify.push_all(tx, told, idempotency=f"lecture:{lecture.id}:v{lecture.version}", now=now, render=render)
@@ -247,11 +234,10 @@ async def cancel(tx: Tx, lecture_id: int, person: Person | None, is_admin: bool,
     """Call the talk off: nothing more is sent for it, and everyone who was told hears of it."""
     lecture = await _changeable(tx, lecture_id, person, is_admin, now)
     await store.mark_cancelled(tx, lecture.id, now)
-    await scheduled_jobs.cancel(tx, Subject.LECTURE, lecture.id, ("notice", "remind", "poll"), now)
+    await scheduled_jobs.cancel(tx, Subject.LECTURE, lecture.id, tuple(Send), now)
 
     async def render() -> Reply:
-        return Reply(t("lecture.cancelled", kind=t(f"lecture.kind.{lecture.kind.value}"), title=lecture.title,
-                       when=local(lecture.starts_at, timezone, now), place=lecture.place))
+        return notices.cancelled(lecture, timezone, now)
 
     told = await store.audience(tx, lecture.id)
     await notify.push_all(tx, told, idempotency=f"lecture:{lecture.id}:cancelled", now=now, render=render)
@@ -278,7 +264,7 @@ async def rsvp(tx: Tx, lecture_id: int, person: Person, yes: bool, now: datetime
         raise LectureError("lecture.error.cancelled")
     if lecture.starts_at <= now:
         raise LectureError("lecture.error.rsvp_closed")
-    await store.set_rsvp(tx, lecture.id, person.id, "yes" if yes else "no", now)
+    await store.set_rsvp(tx, lecture.id, person.id, Answer.YES if yes else Answer.NO, now)
     return lecture
 
 
@@ -314,49 +300,23 @@ async def comment(tx: Tx, lecture_id: int, person: Person, text: str) -> Lecture
     return lecture
 
 
-# ------------------------------------------------------------------------------------------- rendering
+# ------------------------------------------------------------------------------------------- standing
 
 
-async def details(tx: Tx, lecture: Lecture, timezone: str, now: datetime) -> str:
-    """The talk as residents read it, in the current locale."""
-    text = t("lecture.details", kind=t(f"lecture.kind.{lecture.kind.value}"), title=lecture.title,
-             speaker=lecture.speaker, when=local(lecture.starts_at, timezone, now), place=lecture.place,
-             scope=await place_label(tx, lecture.unit_id))
-    return f"{text}\n{lecture.description}" if lecture.description else text
-
-
-def rsvp_buttons(lecture: Lecture) -> tuple[tuple[Button, ...], ...]:
-    if not lecture.rsvp:
-        return ()
-    return ((Button(t("lecture.rsvp_yes"), f"lc:rsvp:{lecture.id}:y"),
-             Button(t("lecture.rsvp_no"), f"lc:rsvp:{lecture.id}:n")),)
-
-
-def stars_buttons(lecture_id: int) -> tuple[tuple[Button, ...], ...]:
-    return tuple((Button("⭐" * stars, f"lc:rate:{lecture_id}:{stars}"),) for stars in range(1, 6))
-
-
-def check_in_buttons(lecture_id: int) -> tuple[tuple[Button, ...], ...]:
-    return ((Button(t("lecture.check_in"), f"lc:in:{lecture_id}"),),)
+async def standing(tx: Tx, lecture: Lecture) -> Standing:
+    """Where the talk's notice stands and the answers so far, for its organizers."""
+    return Standing(await notice_outcome(tx, lecture), await store.counts(tx, lecture.id),
+                    await store.comments(tx, lecture.id))
 
 
 async def summary(tx: Tx, lecture: Lecture, timezone: str, now: datetime) -> str:
     """For organizers: the talk, where its notice stands, and the answers so far."""
-    counts = await store.counts(tx, lecture.id)
-    notice = await notice_outcome(tx, lecture)
-    lines = [f"#{lecture.id} {await details(tx, lecture, timezone, now)}", state(lecture, notice, now),
-             stats(lecture, counts)]
-    for stars, text in await store.comments(tx, lecture.id):
-        lines.append(t("lecture.comment_line", stars="⭐" * stars, comment=text))
-    return "\n".join(lines)
+    return await notices.summary(tx, lecture, await standing(tx, lecture), timezone, now)
 
 
 async def one_line(tx: Tx, lecture: Lecture, timezone: str, now: datetime) -> str:
     """The talk in one line, for the command line's list."""
-    return t("lecture.line", id=lecture.id, kind=t(f"lecture.kind.{lecture.kind.value}"), title=lecture.title,
-             when=local(lecture.starts_at, timezone, now), place=lecture.place,
-             scope=await place_label(tx, lecture.unit_id), state=state(lecture, await notice_outcome(tx, lecture), now),
-             stats=stats(lecture, await store.counts(tx, lecture.id)))
+    return await notices.one_line(tx, lecture, await standing(tx, lecture), timezone, now)
 
 
 async def recent(tx: Tx) -> list[Lecture]:
@@ -366,29 +326,9 @@ async def recent(tx: Tx) -> list[Lecture]:
 async def notice_outcome(tx: Tx, lecture: Lecture) -> str:
     """"" while the notice waits, else its outcome: sent, late, skipped or cancelled."""
     for job in await scheduled_jobs.of(tx, Subject.LECTURE, lecture.id):
-        if job.kind == "notice":
+        if job.kind == Send.NOTICE:
             return job.outcome if job.done_at is not None else ""
     return ""
-
-
-def state(lecture: Lecture, notice: str, now: datetime) -> str:
-    if lecture.cancelled:
-        return t("lecture.state.cancelled")
-    if notice == "late":
-        return t("lecture.state.late")
-    if lecture.starts_at <= now:
-        return t("lecture.state.over")
-    return t("lecture.state.sent") if notice == "sent" else t("lecture.state.pending")
-
-
-def stats(lecture: Lecture, counts: Counts) -> str:
-    line = t("lecture.stats", told=counts.told, checked_in=counts.checked_in)
-    if lecture.rsvp:
-        line += t("lecture.stats_rsvp", yes=counts.yes, no=counts.no)
-    if counts.rated:
-        line += t("lecture.stats_rating", average=f"{counts.rating_sum / counts.rated:.1f}", rated=counts.rated)
-    return line
-
 
 
 # ------------------------------------------------------------------------------------- scheduled sends
@@ -410,11 +350,11 @@ class LectureJobs:
 async def _fire(tx: Tx, job: Job, lecture: Lecture, now: datetime, timezone: str) -> str:
     if lecture.cancelled:
         return "skipped"
-    if job.kind == "notice":
+    if job.kind == Send.NOTICE:
         return await _notice(tx, lecture, now, timezone)
-    if job.kind == "remind":
+    if job.kind == Send.REMIND:
         return await _remind(tx, lecture, job, now, timezone)
-    if job.kind == "poll":
+    if job.kind == Send.POLL:
         return await _poll(tx, lecture, now)
     return "skipped"
 
@@ -426,15 +366,14 @@ async def _notice(tx: Tx, lecture: Lecture, now: datetime, timezone: str) -> str
         if lecture.creator_id is not None:
 
             async def late() -> Reply:
-                return Reply(t("lecture.late", title=lecture.title, when=local(lecture.starts_at, timezone, now)))
+                return notices.late(lecture, timezone, now)
 
             await notify.push_reply(tx, person_id=lecture.creator_id, idempotency=f"lecture:{lecture.id}:late",
                                     now=now, render=late)
         return "late"
 
     async def render() -> Reply:
-        text = t("lecture.notice", details=await details(tx, lecture, timezone, now))
-        return Reply(f"{text}\n\n{t('lecture.rsvp_ask')}" if lecture.rsvp else text, rsvp_buttons(lecture))
+        return await notices.notice(tx, lecture, timezone, now)
 
     people = await store.residents_in(tx, await grid.subtree(tx, [lecture.unit_id]))
     once = notify.once_per_locale(render)
@@ -451,8 +390,7 @@ async def _remind(tx: Tx, lecture: Lecture, job: Job, now: datetime, timezone: s
         return "late"
 
     async def render() -> Reply:
-        return Reply(t("lecture.reminder", title=lecture.title, when=local(lecture.starts_at, timezone, now),
-                       place=lecture.place), check_in_buttons(lecture.id))
+        return notices.reminder(lecture, timezone, now)
 
     await notify.push_all(tx, await store.to_remind(tx, lecture.id, job.due_at),
                           idempotency=f"lecture:{lecture.id}:remind:{job.id}", now=now, render=render)
@@ -461,7 +399,7 @@ async def _remind(tx: Tx, lecture: Lecture, job: Job, now: datetime, timezone: s
 
 async def _poll(tx: Tx, lecture: Lecture, now: datetime) -> str:
     async def render() -> Reply:
-        return Reply(t("lecture.poll", title=lecture.title), stars_buttons(lecture.id))
+        return notices.poll(lecture)
 
     once = notify.once_per_locale(render)
     for person_id in await store.to_poll(tx, lecture.id):

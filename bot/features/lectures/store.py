@@ -7,38 +7,17 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from bot.clock import iso, parse_iso
+from bot.features.lectures.model import Answer, Kind, Lecture, LectureStatus
 from bot.storage.db import Row, Tx
-
-
-class Kind(StrEnum):
-    LAW_TALK = "law_talk"  # 法治宣讲
-    MORAL_LECTURE = "moral_lecture"  # 道德大讲堂
-
-
-@dataclass(frozen=True, slots=True)
-class Lecture:
-    id: int
-    kind: Kind
-    title: str
-    speaker: str
-    place: str
-    description: str
-    unit_id: int
-    starts_at: datetime
-    rsvp: bool
-    cancelled: bool
-    creator_id: int | None
-    version: int
 
 
 @dataclass(frozen=True, slots=True)
 class Attendee:
     person_id: int
     told_at: datetime
-    rsvp: str | None  # "yes", "no" or None (no answer)
+    rsvp: Answer | None  # None: no answer
     checked_in: bool
     polled: bool
     rating: int | None
@@ -60,7 +39,7 @@ _LECTURE = ("SELECT id, kind, title, speaker, place, description, unit_id, start
 
 def _lecture(row: Row) -> Lecture:
     return Lecture(row["id"], Kind(row["kind"]), row["title"], row["speaker"], row["place"], row["description"],
-                   row["unit_id"], parse_iso(row["starts_at"]), bool(row["rsvp"]), row["status"] == "cancelled",
+                   row["unit_id"], parse_iso(row["starts_at"]), bool(row["rsvp"]), LectureStatus(row["status"]),
                    row["creator_id"], row["version"])
 
 
@@ -92,8 +71,8 @@ async def change(tx: Tx, lecture_id: int, now: datetime, *, starts_at: datetime 
 
 async def mark_cancelled(tx: Tx, lecture_id: int, now: datetime) -> bool:
     """False when it was cancelled already."""
-    changed = await tx.execute("UPDATE lectures SET status = 'cancelled', updated_at = ? "
-                               "WHERE id = ? AND status = 'scheduled'", (iso(now), lecture_id))
+    changed = await tx.execute("UPDATE lectures SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+                               (LectureStatus.CANCELLED, iso(now), lecture_id, LectureStatus.SCHEDULED))
     return changed == 1
 
 
@@ -141,25 +120,26 @@ async def attendee(tx: Tx, lecture_id: int, person_id: int) -> Attendee | None:
                        "WHERE lecture_id = ? AND person_id = ?", (lecture_id, person_id))
     if row is None:
         return None
-    return Attendee(row["person_id"], parse_iso(row["told_at"]), row["rsvp"], row["checked_in_at"] is not None,
+    answer = None if row["rsvp"] is None else Answer(row["rsvp"])
+    return Attendee(row["person_id"], parse_iso(row["told_at"]), answer, row["checked_in_at"] is not None,
                     row["polled_at"] is not None, row["rating"])
 
 
 async def to_remind(tx: Tx, lecture_id: int, told_before: datetime) -> list[int]:
     """Those told before `told_before` who have not said no."""
     rows = await tx.all("SELECT person_id FROM lecture_audience WHERE lecture_id = ? AND told_at < ? "
-                        "AND (rsvp IS NULL OR rsvp = 'yes') ORDER BY person_id", (lecture_id, iso(told_before)))
+                        "AND (rsvp IS NULL OR rsvp = ?) ORDER BY person_id", (lecture_id, iso(told_before), Answer.YES))
     return [row[0] for row in rows]
 
 
 async def to_poll(tx: Tx, lecture_id: int) -> list[int]:
     """Those who said yes or checked in."""
     rows = await tx.all("SELECT person_id FROM lecture_audience WHERE lecture_id = ? "
-                        "AND (rsvp = 'yes' OR checked_in_at IS NOT NULL) ORDER BY person_id", (lecture_id,))
+                        "AND (rsvp = ? OR checked_in_at IS NOT NULL) ORDER BY person_id", (lecture_id, Answer.YES))
     return [row[0] for row in rows]
 
 
-async def set_rsvp(tx: Tx, lecture_id: int, person_id: int, answer: str, now: datetime) -> None:
+async def set_rsvp(tx: Tx, lecture_id: int, person_id: int, answer: Answer, now: datetime) -> None:
     await tx.execute("UPDATE lecture_audience SET rsvp = ?, rsvp_at = ? WHERE lecture_id = ? AND person_id = ?",
                      (answer, iso(now), lecture_id, person_id))
 
@@ -193,10 +173,10 @@ async def comments(tx: Tx, lecture_id: int) -> list[tuple[int, str]]:
 
 async def counts(tx: Tx, lecture_id: int) -> Counts:
     row = await tx.one(
-        """SELECT COUNT(*), COALESCE(SUM(rsvp = 'yes'), 0), COALESCE(SUM(rsvp = 'no'), 0),
+        """SELECT COUNT(*), COALESCE(SUM(rsvp = ?), 0), COALESCE(SUM(rsvp = ?), 0),
                   COALESCE(SUM(checked_in_at IS NOT NULL), 0), COUNT(rating), COALESCE(SUM(rating), 0)
            FROM lecture_audience WHERE lecture_id = ?""",
-        (lecture_id,),
+        (Answer.YES, Answer.NO, lecture_id),
     )
     assert row is not None
     return Counts(*(int(value) for value in row))
