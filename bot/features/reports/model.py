@@ -64,6 +64,25 @@ CLIMB = (Level.BUILDING, Level.COMPLEX, Level.COMMUNITY, Level.STREET)
 
 
 CATEGORY_CODE = re.compile(r"[a-z_]{1,32}")  # what a category's code may be
+LEGAL = "legal"  # the category of legal questions: answered (a reply is needed), not resolved
+
+
+class PhotoStage(StrEnum):
+    """When a photo came with a report."""
+
+    REPORT = "report"  # with the report as filed
+    INFO = "info"  # added by the reporter afterwards
+    RESOLUTION = "resolution"  # the grid member's, on resolving it
+
+
+class Timer(StrEnum):
+    """A report's scheduled work (the kinds of its `scheduled_jobs` rows)."""
+
+    REMIND = "remind"  # the owners, when most of their time has passed
+    ESCALATE = "escalate"  # to the next level up, when their time is up
+    FOLLOWUP_REMIND = "followup_remind"  # "is it fixed?" asked again
+    FOLLOWUP_CLOSE = "followup_close"  # closed unrated
+    RECHECK = "recheck"  # "did it stay fixed?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +93,15 @@ class Category:
     infrastructure: bool  # ask again after 14 days whether it stayed fixed
     name_zh: str = ""
     name_en: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Someone a task is pushed to, why (a role's value, or "duty:<duty>") and for which unit."""
+
+    person_id: int
+    reason: str  # "building_leader", "complex_secretary", …, or "duty:<duty>"
+    unit_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +126,11 @@ class Issue:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN
+
+    @property
+    def legal(self) -> bool:
+        """A legal question: answered with a reply rather than resolved."""
+        return self.category == LEGAL
 
 
 @dataclass(frozen=True, slots=True)

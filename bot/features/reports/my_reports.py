@@ -20,7 +20,7 @@ from bot.domain.people import Person
 from bot.features.reports import service as issue_service
 from bot.features.reports import store as issue_store
 from bot.features.reports import tokens
-from bot.features.reports.model import Issue, Status
+from bot.features.reports.model import Issue, PhotoStage, Status
 from bot.features.reports.report import category_label
 from bot.features.reports.service import IssueError
 from bot.features.reports.tokens import FIXED, REVIEW, STARS, STAYED, VIEW, Stars
@@ -116,7 +116,7 @@ async def ask_detail(ctx: Mine) -> Reply:
     reason = await issue_service.rejection_reason(ctx.tx, issue)
     if reason:
         lines.append(t("mine.rejected_because", reason=reason))
-    photos = len(await issue_store.photos(ctx.tx, issue.id, "report"))
+    photos = len(await issue_store.photos(ctx.tx, issue.id, PhotoStage.REPORT))
     if photos:
         lines.append(t("mine.photos", count=photos))
     own = issue.reporter_id == person.id

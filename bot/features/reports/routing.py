@@ -7,19 +7,12 @@ from dataclasses import dataclass
 
 from bot.domain.grid import GridUnit, Level
 from bot.domain.people import Person, Role
-from bot.features.reports.model import CLIMB, Category
+from bot.features.reports.model import CLIMB, Category, Recipient
 from bot.storage import grid, people
 from bot.storage.db import Tx
 
 ROLE_AT = {Level.BUILDING: Role.BUILDING_LEADER, Level.COMPLEX: Role.COMPLEX_SECRETARY,
            Level.COMMUNITY: Role.COMMUNITY_SECRETARY, Level.STREET: Role.STREET_ADMIN}
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    person_id: int
-    reason: str  # "building_leader", "complex_secretary", …, or "duty:<duty>"
-    unit_id: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from bot.domain.people import Person
 from bot.domain.refusal import Refusal
 from bot.features.reports import routing
 from bot.features.reports import store as issues
-from bot.features.reports.model import TRANSITIONS, Category, EventKind, Issue, Status
+from bot.features.reports.model import TRANSITIONS, Category, EventKind, Issue, PhotoStage, Status, Timer
 from bot.features.reports.tokens import FIXED, REVIEW, STAYED, TASK, VIEW, Answer, Task, TaskAction
 from bot.i18n import current_locale, t
 from bot.services import notify
@@ -31,7 +31,7 @@ RECHECK = timedelta(days=14)  # infrastructure: "did it stay fixed?"
 REMIND_SHARE = 0.8  # owners are reminded when this share of their level's time has passed
 MAX_PHOTOS = 5
 MAX_DESCRIPTION = 1000  # characters
-LEVEL_TIMERS = ("remind", "escalate")
+LEVEL_TIMERS = (Timer.REMIND, Timer.ESCALATE)
 HISTORY_SHOWN = 20  # entries of the audit trail on a task page, the latest
 HISTORY_TEXT = 200  # characters of a note or reason shown there
 # The audit trail's entries a task page shows: events by kind, transitions by the status moved to (an escalation
@@ -43,7 +43,7 @@ _HISTORY_STATUSES = {Status.SUBMITTED: "tasks.event.submitted", Status.ACCEPTED:
                      Status.RESOLVED: "tasks.event.resolved", Status.REOPENED: "tasks.event.reopened",
                      Status.REJECTED: "tasks.event.rejected", Status.DUPLICATE: "tasks.event.duplicate",
                      Status.CLOSED: "tasks.event.closed", Status.WITHDRAWN: "tasks.event.withdrawn"}
-FOLLOWUP_TIMERS = ("followup_remind", "followup_close")
+FOLLOWUP_TIMERS = (Timer.FOLLOWUP_REMIND, Timer.FOLLOWUP_CLOSE)
 
 
 Lazy = Callable[[], Awaitable[str]]  # text rendered in each recipient's own locale
@@ -117,7 +117,7 @@ async def submit(tx: Tx, reporter: Person, draft: Draft, now: datetime, timezone
     await issues.record(tx, issue_id, kind=EventKind.TRANSITION, actor_id=reporter.id, now=now,
                         to_status=Status.SUBMITTED)
     for path in draft.photos[:MAX_PHOTOS]:
-        await issues.add_photo(tx, issue_id, "report", path, reporter.id, now)
+        await issues.add_photo(tx, issue_id, PhotoStage.REPORT, path, reporter.id, now)
     issue = await _issue(tx, issue_id)
     return await _assign(tx, issue, route, Status.ASSIGNED, None, now, timezone, reason=lambda: "")
 
@@ -131,10 +131,10 @@ async def _assign(tx: Tx, issue: Issue, route: routing.Route, status: Status, ac
     await issues.record(tx, issue.id, kind=EventKind.ROUTE, actor_id=actor_id, now=now, detail=route.describe())
     issue = await _move(tx, issue, status, actor_id, now, reason(), owner_unit_id=route.owner.id, assignee_id=None,
                         due_at=now + limit, **fields)
-    await issues.set_recipients(tx, issue.id, [(r.person_id, r.reason, r.unit_id) for r in route.recipients])
+    await issues.set_recipients(tx, issue.id, route.recipients)
     await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, LEVEL_TIMERS, now)
-    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, "remind", now + limit * REMIND_SHARE)
-    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, "escalate", now + limit)
+    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, Timer.REMIND, now + limit * REMIND_SHARE)
+    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, Timer.ESCALATE, now + limit)
     for recipient in route.recipients:
         await notify.push_reply(tx, person_id=recipient.person_id, now=now,
                                 idempotency=f"issue:{issue.id}:task:{status.value}:{route.owner.id}:{_stamp(now)}",
@@ -188,7 +188,7 @@ async def task_card(tx: Tx, issue: Issue, timezone: str, now: datetime, *, reaso
             lines.append(t("task.resident_says", words=words))
     elif issue.flagged:
         lines.append(t("task.flagged"))
-    photos = await issues.photos(tx, issue.id, "report")
+    photos = await issues.photos(tx, issue.id, PhotoStage.REPORT)
     if len(photos) > 1:
         lines.append(t("task.more_photos", count=len(photos) - 1))
     buttons = task_buttons(issue, at_top=await at_top(tx, issue))
@@ -208,7 +208,7 @@ def task_buttons(issue: Issue, *, at_top: bool) -> tuple[tuple[Button, ...], ...
         return ()
     actions = [("task.accept", TaskAction.ACCEPT)] if issue.status is not Status.ACCEPTED else []
     actions += [("task.note", TaskAction.NOTE),
-                ("task.answer" if issue.category == "legal" else "task.resolve", TaskAction.RESOLVE)]
+                ("task.answer" if issue.legal else "task.resolve", TaskAction.RESOLVE)]
     actions += [] if at_top else [("task.escalate", TaskAction.ESCALATE), ("task.not_ours", TaskAction.HAND_UP)]
     actions += [("task.reject", TaskAction.REJECT), ("task.duplicate", TaskAction.DUPLICATE)]
     buttons = [Button(t(label), TASK.make(Task(action, issue.id))) for label, action in actions]
@@ -279,21 +279,21 @@ async def resolve(tx: Tx, issue_id: int, member: Person, note: str, photo: str, 
     """Done: the reporter is asked whether it is fixed (and reminded, then it closes unrated)."""
     issue = await _member_issue(tx, issue_id, member)
     _require_open(issue)
-    if issue.category == "legal" and not note.strip():
+    if issue.legal and not note.strip():
         raise IssueError("task.answer_needed", retry=True)
     issue = await _move(tx, issue, Status.RESOLVED, member.id, now, note, resolved_at=now,
                         assignee_id=issue.assignee_id or member.id)
     if photo:
-        await issues.add_photo(tx, issue.id, "resolution", photo, member.id, now)
+        await issues.add_photo(tx, issue.id, PhotoStage.RESOLUTION, photo, member.id, now)
     await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, LEVEL_TIMERS, now)
-    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, "followup_remind", now + FOLLOWUP_REMIND)
-    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, "followup_close", now + FOLLOWUP_CLOSE)
+    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, Timer.FOLLOWUP_REMIND, now + FOLLOWUP_REMIND)
+    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, Timer.FOLLOWUP_CLOSE, now + FOLLOWUP_CLOSE)
     done_by = {"ref": issue.ref, "who": _lazy_who(tx, member.id)}
     for other in await issues.recipients(tx, issue.id):
         if other != member.id:
             await notify.push_reply(tx, person_id=other, idempotency=f"issue:{issue.id}:done:{_stamp(now)}",
                                     now=now, render=lambda: _reply("task.resolved_by", done_by))
-    key = "issue.answered" if issue.category == "legal" else "issue.resolved" if note.strip() else "issue.done"
+    key = "issue.answered" if issue.legal else "issue.resolved" if note.strip() else "issue.done"
     await _ask_fixed(tx, issue, f"resolved:{_stamp(now)}", now, key, photo=photo, note=note,
                      who=_lazy_who(tx, member.id))
     return issue
@@ -433,7 +433,7 @@ async def more_photos(tx: Tx, issue: Issue) -> list[str]:
     """Every photo of the issue but the one its card carries: the report's others, the resident's additions, the
     resolution's."""
     every = await issues.photos(tx, issue.id)
-    first = await issues.photos(tx, issue.id, "report")
+    first = await issues.photos(tx, issue.id, PhotoStage.REPORT)
     return [path for path in every if not first or path != first[0]]
 
 
@@ -489,7 +489,7 @@ async def add_info(tx: Tx, issue_id: int, person: Person, text: str, photo: str,
         raise IssueError("issue.error.too_many_photos")
     await issues.record(tx, issue.id, kind=EventKind.INFO, actor_id=person.id, now=now, detail=text)
     if photo:
-        await issues.add_photo(tx, issue.id, "info", photo, person.id, now)
+        await issues.add_photo(tx, issue.id, PhotoStage.INFO, photo, person.id, now)
     targets = [issue.assignee_id] if issue.assignee_id else await issues.recipients(tx, issue.id)
     for person_id in targets:
         if person_id is not None:
@@ -519,15 +519,15 @@ async def answer_fixed(tx: Tx, issue_id: int, person: Person, fixed: bool, now: 
         if issue.status is Status.CLOSED:
             await issues.record(tx, issue.id, kind=EventKind.STAYED_FIXED, actor_id=person.id, now=now)
         return issue
-    await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, (*FOLLOWUP_TIMERS, "recheck"), now)
+    await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, (*FOLLOWUP_TIMERS, Timer.RECHECK), now)
     owner = await grid.by_id(tx, issue.owner_unit_id)
     category = await _category(tx, issue.category)
     assert owner is not None
     limit = timedelta(hours=category.limits[owner.level])
     issue = await _move(tx, issue, Status.REOPENED, person.id, now, words or "not fixed", flagged=1,
                         due_at=now + limit, closed_at=None, resolved_at=None)
-    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, "remind", now + limit * REMIND_SHARE)
-    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, "escalate", now + limit)
+    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, Timer.REMIND, now + limit * REMIND_SHARE)
+    await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, Timer.ESCALATE, now + limit)
     if voice:
         await issues.add_voice(tx, issue.id, voice, person.id, now)
 
@@ -564,7 +564,7 @@ async def _close(tx: Tx, issue: Issue, actor_id: int | None, now: datetime, *, r
     issue = await _move(tx, issue, Status.CLOSED, actor_id, now, closed_at=now, rating=rating, comment=comment)
     await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, FOLLOWUP_TIMERS, now)
     if (await _category(tx, issue.category)).infrastructure:
-        await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, "recheck", now + RECHECK)
+        await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, Timer.RECHECK, now + RECHECK)
     return issue
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from bot.clock import iso, parse_iso
 from bot.domain.grid import Level
 from bot.domain.people import Duty
-from bot.features.reports.model import OPEN, Category, EventKind, Issue, IssueEvent, Status
+from bot.features.reports.model import OPEN, Category, EventKind, Issue, IssueEvent, PhotoStage, Recipient, Status
 from bot.storage.db import Row, Tx
 
 _ISSUE = ("SELECT id, ref, reporter_id, category, description, voice_ref, unit_id, location, status, owner_unit_id, "
@@ -144,9 +144,10 @@ async def open_same(tx: Tx, unit_id: int, category: str) -> Issue | None:
     return _issue(row) if row else None
 
 
-async def add_photo(tx: Tx, issue_id: int, stage: str, path: str, person_id: int | None, now: datetime) -> None:
+async def add_photo(tx: Tx, issue_id: int, stage: PhotoStage, path: str, person_id: int | None,
+                    now: datetime) -> None:
     await tx.execute("INSERT INTO issue_photos (issue_id, stage, path, added_by, created_at) VALUES (?, ?, ?, ?, ?)",
-                     (issue_id, stage, path, person_id, iso(now)))
+                     (issue_id, stage.value, path, person_id, iso(now)))
 
 
 async def add_voice(tx: Tx, issue_id: int, path: str, person_id: int, now: datetime) -> None:
@@ -155,9 +156,11 @@ async def add_voice(tx: Tx, issue_id: int, path: str, person_id: int, now: datet
                      (issue_id, path, person_id, iso(now)))
 
 
-async def photos(tx: Tx, issue_id: int, stage: str | None = None) -> list[str]:
+async def photos(tx: Tx, issue_id: int, stage: PhotoStage | None = None) -> list[str]:
+    """The issue's photos in the order they came, all or those of `stage`."""
+    value = None if stage is None else stage.value
     rows = await tx.all("SELECT path FROM issue_photos WHERE issue_id = ? AND (? IS NULL OR stage = ?) ORDER BY id",
-                        (issue_id, stage, stage))
+                        (issue_id, value, value))
     return [row[0] for row in rows]
 
 
@@ -197,11 +200,11 @@ async def has_event(tx: Tx, issue_id: int, kind: EventKind) -> bool:
     return bool(row and row[0])
 
 
-async def set_recipients(tx: Tx, issue_id: int, recipients: Sequence[tuple[int, str, int]]) -> None:
-    """Replace who the task is pushed to: (person_id, reason, unit_id)."""
+async def set_recipients(tx: Tx, issue_id: int, recipients: Sequence[Recipient]) -> None:
+    """Replace who the task is pushed to."""
     await tx.execute("DELETE FROM issue_recipients WHERE issue_id = ?", (issue_id,))
     await tx.executemany("INSERT OR IGNORE INTO issue_recipients (issue_id, person_id, reason, unit_id) "
-                         "VALUES (?, ?, ?, ?)", [(issue_id, *r) for r in recipients])
+                         "VALUES (?, ?, ?, ?)", [(issue_id, r.person_id, r.reason, r.unit_id) for r in recipients])
 
 
 async def recipients(tx: Tx, issue_id: int) -> list[int]:

@@ -14,7 +14,7 @@ from datetime import datetime
 from bot.domain.quiet import QuietHours
 from bot.features.reports import service
 from bot.features.reports import store as issues
-from bot.features.reports.model import Issue, Status
+from bot.features.reports.model import Issue, Status, Timer
 from bot.services import jobs
 from bot.storage import scheduled_jobs, street_settings
 from bot.storage.db import Database, Tx
@@ -45,7 +45,7 @@ async def fire_due(db: Database, now: datetime, timezone: str, quiet: QuietHours
             return "skipped"
         hours = await quiet_hours(tx, quiet)
         later = None if hours is None else hours.until(now, timezone)
-        if later is not None and job.kind != "escalate" and not await _urgent(tx, issue):
+        if later is not None and job.kind != Timer.ESCALATE and not await _urgent(tx, issue):
             # the same timer, after the quiet hours
             await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, job.kind, later)
             return "held"
@@ -80,9 +80,9 @@ async def _urgent(tx: Tx, issue: Issue) -> bool:
 async def _fire(tx: Tx, kind: str, issue: Issue, now: datetime, timezone: str, later: datetime | None) -> str:
     """`later`: the end of the quiet hours `now` falls in (the street's overdue nudge waits for it). Returns the
     timer's outcome: sent, held (the nudge waits) or skipped (the report has moved on)."""
-    if kind == "remind" and issue.is_open:
+    if kind == Timer.REMIND and issue.is_open:
         await service.remind_owners(tx, issue, now, timezone)
-    elif kind == "escalate" and issue.is_open:
+    elif kind == Timer.ESCALATE and issue.is_open:
         try:
             await service.escalate(tx, issue.id, None, "", now, timezone)
         except service.IssueError as error:
@@ -93,11 +93,11 @@ async def _fire(tx: Tx, kind: str, issue: Issue, now: datetime, timezone: str, l
                 await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, kind, later)
                 return "held"
             await service.overdue_nudge(tx, issue, now)  # the street owns it: nowhere higher to go
-    elif kind == "followup_remind" and issue.status is Status.RESOLVED:
+    elif kind == Timer.FOLLOWUP_REMIND and issue.status is Status.RESOLVED:
         await service.followup_reminder(tx, issue, now)
-    elif kind == "followup_close" and issue.status is Status.RESOLVED:
+    elif kind == Timer.FOLLOWUP_CLOSE and issue.status is Status.RESOLVED:
         await service.close_unrated(tx, issue, now)
-    elif kind == "recheck" and issue.status is Status.CLOSED:
+    elif kind == Timer.RECHECK and issue.status is Status.CLOSED:
         await service.recheck(tx, issue, now)
     else:
         return "skipped"

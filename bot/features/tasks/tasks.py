@@ -109,7 +109,7 @@ async def _open(ctx: Member, token: str) -> Transition:
         return _say(t("auth.denied"))
     member = _member(ctx)
     issue = await service.view_as_member(ctx.tx, task.issue, member)
-    ctx.data = TaskData(issue=issue.id, ref=issue.ref, legal=issue.category == "legal")
+    ctx.data = TaskData(issue=issue.id, ref=issue.ref, legal=issue.legal)
     if task.action is TaskAction.VIEW:
         photos = await service.more_photos(ctx.tx, issue)
         return Goto("card", tuple(Reply(t("tasks.photo", number=number, count=len(photos)), photo=path)
