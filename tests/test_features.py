@@ -45,7 +45,7 @@ TODAY = {
 
 def test_discovery_finds_every_feature_in_folder_order() -> None:
     names = [feature.name for feature in discover().features]
-    assert names == ["broadcasts", "invites", "lectures", "meetings", "registration", "reports", "tasks"]
+    assert names == ["broadcasts", "invites", "lectures", "meetings", "registration", "reports", "scorecards", "tasks"]
 
 
 def test_every_flow_comes_from_a_feature_or_the_menu() -> None:
