@@ -88,7 +88,7 @@ def test_job_sources_are_the_features_with_quiet_hours_where_needed() -> None:
 
 def test_refusal_types_are_the_features() -> None:
     assert sorted(refusal.__name__ for refusal in discover().refusals) == [
-        "BroadcastError", "InviteError", "IssueError", "LectureError", "MeetingError"]
+        "BroadcastError", "InviteError", "IssueError", "LectureError", "MeetingError", "ScoreError", "WeightsError"]
 
 
 MEDIA_NAME = re.compile(r"photo|voice|image|picture|audio|video|media|file|path|attachment")
