@@ -13,7 +13,9 @@ services the flows call: filing a report (bot.features.reports.service.submit, i
 route, audit, push), "my tasks" of a building leader and of the street administrator (issues.tasks_for), one timer
 pass over every source of scheduled work with 200 reminders due and with nothing due (then the next wake-up), the
 check a commit makes (the earliest pending job), a notice to every resident (bot.features.broadcasts.service.create:
-one outbox row each, one transaction), and closing the store. Start-up is timed in a child process:
+one outbox row each, one transaction), last week's scorecard of the whole street and one community's weekly figures
+(bot.features.scorecards.service, over each report's seeded audit trail: filed, routed, accepted — every 7th late —
+resolved and closed by the resident), and closing the store. Start-up is timed in a child process:
 bot.app.start_service with no channel configured (store, HTTP server, outbox, scheduler) on the seeded file; its
 resident set size then (VmRSS of /proc/self/status) and at most (getrusage) are printed beside those of a bare
 Python interpreter.
