@@ -13,7 +13,9 @@ services the flows call: filing a report (bot.features.reports.service.submit, i
 route, audit, push), "my tasks" of a building leader and of the street administrator (issues.tasks_for), one timer
 pass over every source of scheduled work with 200 reminders due and with nothing due (then the next wake-up), the
 check a commit makes (the earliest pending job), a notice to every resident (bot.features.broadcasts.service.create:
-one outbox row each, one transaction), and closing the store. Start-up is timed in a child process:
+one outbox row each, one transaction), last week's scorecard of the whole street and one community's weekly figures
+(bot.features.scorecards.service, over each report's seeded audit trail: filed, routed, accepted — every 7th late —
+resolved and closed by the resident), and closing the store. Start-up is timed in a child process:
 bot.app.start_service with no channel configured (store, HTTP server, outbox, scheduler) on the seeded file; its
 resident set size then (VmRSS of /proc/self/status) and at most (getrusage) are printed beside those of a bare
 Python interpreter.
@@ -53,6 +55,8 @@ from bot.features.broadcasts import service as broadcasts
 from bot.features.broadcasts.store import Audience
 from bot.features.catalog import discover
 from bot.features.reports import service as issue_service
+from bot.features.scorecards import service as scorecards
+from bot.features.scorecards.model import Kind, Period, Weights
 from bot.storage import people, scheduled_jobs
 from bot.storage.db import Database
 
@@ -163,6 +167,8 @@ closed ones' done)."""
         "INSERT INTO issues (id, ref, reporter_id, category, description, unit_id, status, owner_unit_id, due_at, "
         "rating, created_at, updated_at, resolved_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows())
+    conn.executemany("INSERT INTO issue_events (issue_id, at, actor_id, kind, from_status, to_status, detail) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)", _events(count, first_open, residents, buildings, leader_of, now))
     open_ids = range(first_open + 1, count + 1)
     conn.executemany("INSERT INTO issue_recipients (issue_id, person_id, reason, unit_id) "
                      "VALUES (?, ?, 'building_leader', ?)",
@@ -178,6 +184,26 @@ closed ones' done)."""
     conn.execute("UPDATE scheduled_jobs SET due_at = ? WHERE id IN (SELECT id FROM scheduled_jobs "
                  "WHERE done_at IS NULL AND kind = 'remind' ORDER BY id LIMIT ?)",
                  (iso(now + timedelta(days=1) - timedelta(minutes=1)), DUE_REMINDERS))
+
+
+def _events(count: int, first_open: int, residents: int, buildings: list[int], leader_of: dict[int, int],
+            now: datetime) -> Iterator[tuple[Any, ...]]:
+    """Each report's audit trail: filed and routed to its building; accepted (every 7th late, after the 72 h);
+    the closed ones resolved and closed, with the resident as actor when rated (a "fixed" answer)."""
+    year = timedelta(days=365)
+    for n in range(1, count + 1):
+        created = now - year + year * n / (count + 1)
+        reporter, leader = n % residents + 1, leader_of[buildings[n % len(buildings)]]
+        yield (n, iso(created), reporter, "transition", "", "submitted", "")
+        yield (n, iso(created), None, "route", "", "", f"owner B (building); to {leader}:building_leader")
+        is_open = n > first_open
+        if is_open and n % 2 == 0:
+            continue  # 'assigned': not accepted yet
+        accepted = created + timedelta(hours=80 if n % 7 == 0 else 2)
+        yield (n, iso(accepted), leader, "transition", "assigned", "accepted", "")
+        if not is_open:
+            yield (n, iso(accepted + timedelta(hours=20)), leader, "transition", "accepted", "resolved", "")
+            yield (n, iso(accepted + timedelta(hours=30)), reporter, "transition", "resolved", "closed", "")
 
 
 async def each(action: Callable[[Item], Awaitable[object]], items: Sequence[Item]) -> list[float]:
@@ -245,6 +271,24 @@ async def measure(path: Path, street: Street, now: datetime) -> list[tuple[str, 
             queued.append(sent.total)
 
     results.append(("notice to every resident (broadcasts.create)", await timed(notice), f"{queued[-1]:,} rows"))
+    week = Period.containing(now - timedelta(days=7), Kind.WEEK, TIMEZONE)
+    rows: list[int] = []
+    units: list[int] = []
+
+    async def street_card() -> None:
+        async with db.read() as tx:
+            card = await scorecards.scorecard(tx, week, now, Weights())
+            rows.append(card.rows[0].metrics.counts.filed)
+            units.append(len(card.rows))
+
+    async def community_week() -> None:
+        async with db.read() as tx:
+            rows.append((await scorecards.unit_metrics(tx, week, now, "C01")).counts.filed)
+
+    results.append((f"scorecard: the whole street, {week.label}", await timed(street_card, 5),
+                    f"{rows[-1]:,} reports, {units[-1]} units"))
+    results.append((f"weekly figures: one community, {week.label}", await timed(community_week, 5),
+                    f"{rows[-1]:,} reports; RSS {_status_kib('VmRSS') / 1024:.0f} MiB"))
     results.append(("close the store (PRAGMA optimize)", await timed(db.close), ""))
     return results
 

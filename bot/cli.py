@@ -11,6 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, StartupError, load
@@ -19,6 +20,9 @@ from bot.features.invites import service as invites
 from bot.features.lectures import service as lectures
 from bot.features.lectures.model import Kind
 from bot.features.reports.categories import export_categories, import_categories
+from bot.features.scorecards import export as score_export
+from bot.features.scorecards import service as scorecards
+from bot.features.scorecards.model import Period
 from bot.i18n import DEFAULT_LOCALE, t, use_locale
 from bot.services.grid_import import ImportRejected, ImportReport, export_grid, import_grid, render_errors
 from bot.services.posters import PosterError, write_posters
@@ -99,7 +103,25 @@ def parser() -> argparse.ArgumentParser:
     lecture.add_parser("list", help=t("cli.help.lecture_list"))
     lecture.add_parser("cancel", help=t("cli.help.lecture_cancel")).add_argument(
         "id", type=int, help=t("cli.help.lecture_id"))
+    _report_parser(commands)
     return root
+
+
+def _report_parser(commands: Any) -> None:
+    """`report scorecard --period P [--unit CODE] --out FILE`, `report exclude REF --reason …`, `report include
+    REF`, `report freeze --period 2026-H2`."""
+    report = commands.add_parser("report", help=t("cli.help.report")).add_subparsers(
+        dest="action", required=True, title=t("cli.commands"))
+    card = report.add_parser("scorecard", help=t("cli.help.report_scorecard"))
+    card.add_argument("--period", required=True, help=t("cli.help.period"))
+    card.add_argument("--unit", default=None, help=t("cli.help.score_unit"))
+    card.add_argument("--out", type=Path, required=True, help=t("cli.help.score_out"))
+    exclude = report.add_parser("exclude", help=t("cli.help.report_exclude"))
+    exclude.add_argument("ref", help=t("cli.help.ref"))
+    exclude.add_argument("--reason", required=True, help=t("cli.help.reason"))
+    report.add_parser("include", help=t("cli.help.report_include")).add_argument("ref", help=t("cli.help.ref"))
+    report.add_parser("freeze", help=t("cli.help.report_freeze")).add_argument(
+        "--period", required=True, help=t("cli.help.period"))
 
 
 def _spreadsheet_parser(commands: Any, name: str, about: str, import_help: str, export_help: str) -> None:
@@ -155,7 +177,8 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
         await (app.serve if command == "serve" else app.console)(settings)
         return 0
     tools: dict[str, Callable[[Database, argparse.Namespace, Settings], Awaitable[int]]] = {
-        "grid": _grid, "categories": _categories, "invite": _invite, "posters": _posters, "lecture": _lecture}
+        "grid": _grid, "categories": _categories, "invite": _invite, "posters": _posters, "lecture": _lecture,
+        "report": _report}
     db = Database(settings.db_path)
     await db.open(exclusive=False)
     try:
@@ -245,6 +268,47 @@ async def _lecture(db: Database, args: argparse.Namespace, settings: Settings) -
     except lectures.LectureError as error:
         print(t(error.key, **error.params), file=sys.stderr)
         return 1
+    return 0
+
+
+_WRITERS = {".csv": score_export.to_csv, ".xlsx": score_export.to_xlsx}
+
+
+async def _report(db: Database, args: argparse.Namespace, settings: Settings) -> int:
+    now, zone = SystemClock().now(), settings.timezone
+    try:
+        if args.action == "exclude":
+            async with db.write() as tx:
+                found = await scorecards.exclude(tx, args.ref, args.reason, None, True, now)
+            print(t("score.excluded_done", ref=found.ref, reason=found.reason))
+            return 0
+        if args.action == "include":
+            async with db.write() as tx:
+                await scorecards.include(tx, args.ref, None, True, now)
+            print(t("score.included_done", ref=args.ref.strip().upper()))
+            return 0
+        try:
+            period = Period.parse(args.period, zone)
+        except ValueError:
+            raise scorecards.ScoreError("score.error.period", period=args.period) from None
+        weights = scorecards.load_weights(settings.score_weights)
+        if args.action == "freeze":
+            async with db.write() as tx:
+                card = await scorecards.freeze(tx, period, now, weights)
+            assert card.frozen_at is not None
+            print(t("score.frozen_done", period=period.label, count=len(card.rows),
+                    at=f"{card.frozen_at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"))
+            return 0
+        writer = _WRITERS.get(args.out.suffix.lower())
+        if writer is None:
+            raise scorecards.ScoreError("score.error.format", file=args.out)
+        async with db.read() as tx:
+            card = await scorecards.scorecard(tx, period, now, weights, args.unit)
+        args.out.write_bytes(writer(card))
+    except (scorecards.ScoreError, scorecards.WeightsError) as error:
+        print(t(error.key, **error.params), file=sys.stderr)
+        return 1
+    print(t("score.written", file=args.out, period=period.label, count=len(card.rows)))
     return 0
 
 

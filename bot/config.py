@@ -56,6 +56,7 @@ class Settings:
     wecom_aes_key: str = ""
     wecom_api_base_url: str = DEFAULT_WECOM_API
     wecom_callback_path: str = DEFAULT_WECOM_CALLBACK_PATH
+    score_weights: str = ""  # the street's scoring weights CSV; empty: the packaged default
 
     @property
     def telegram_enabled(self) -> bool:
@@ -105,6 +106,9 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path = ".env"
     if Path(media_dir).exists() and not Path(media_dir).is_dir():
         raise ConfigError(f"JINLIN_MEDIA_DIR: {media_dir!r} is not a directory")
     wecom = _wecom(get)
+    score_weights = get("JINLIN_SCORE_WEIGHTS")
+    if score_weights and not Path(score_weights).is_file():
+        raise ConfigError(f"JINLIN_SCORE_WEIGHTS: {score_weights!r} is not a file")
     try:
         quiet_hours = QuietHours.parse(get("JINLIN_QUIET_HOURS", DEFAULT_QUIET_HOURS))
     except ValueError:
@@ -127,6 +131,7 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path = ".env"
         quiet_hours=quiet_hours,
         outbox_retention_days=int(_number("JINLIN_OUTBOX_RETENTION_DAYS", get("JINLIN_OUTBOX_RETENTION_DAYS", "30"),
                                           1, 3650, integer=True)),
+        score_weights=score_weights,
         **wecom,
     )
 

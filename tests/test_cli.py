@@ -138,7 +138,8 @@ def test_office_commands_load_no_channel_library(tmp_path: Path) -> None:
     commands = [["grid", "import", str(ROOT / "sample" / "grid.csv")], ["grid", "export", "grid.csv"],
                 ["categories", "export", "categories.csv"], ["lecture", "list"],
                 ["invite", "--role", "building_leader", "--unit", "C01-A-B1"],
-                ["posters", "--out", "posters", "--bot-username", "jinlin_bot"]]
+                ["posters", "--out", "posters", "--bot-username", "jinlin_bot"],
+                ["report", "scorecard", "--period", "2026-W48", "--out", "card.xlsx"]]
     script = f"""
 import sys
 from bot.cli import main

@@ -47,7 +47,7 @@ TODAY = {
 
 def test_discovery_finds_every_feature_in_folder_order() -> None:
     names = [feature.name for feature in discover().features]
-    assert names == ["broadcasts", "invites", "lectures", "meetings", "registration", "reports", "tasks"]
+    assert names == ["broadcasts", "invites", "lectures", "meetings", "registration", "reports", "scorecards", "tasks"]
 
 
 def test_every_flow_comes_from_a_feature_or_the_menu() -> None:
@@ -91,7 +91,7 @@ def test_job_sources_are_the_features_with_quiet_hours_where_needed() -> None:
 
 def test_refusal_types_are_the_features() -> None:
     assert sorted(refusal.__name__ for refusal in discover().refusals) == [
-        "BroadcastError", "InviteError", "IssueError", "LectureError", "MeetingError"]
+        "BroadcastError", "InviteError", "IssueError", "LectureError", "MeetingError", "ScoreError", "WeightsError"]
 
 
 MEDIA_NAME = re.compile(r"photo|voice|image|picture|audio|video|media|file|path|attachment")

@@ -1,0 +1,86 @@
+"""A scorecard as a spreadsheet: CSV (UTF-8 with BOM, opens right in Excel) or XLSX, in the current locale, dates
+in the street's time zone."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from bot.features.scorecards.model import RATES, Metrics, Ratio, Row, Scorecard, TooFew
+from bot.i18n import t
+
+HOURS = ("hours_to_accept", "hours_to_resolve")
+COLUMNS = ("code", "unit", "level", "score", "rank", "filed", *RATES, *HOURS, "overdue_now")
+FIRST_RATE = COLUMNS.index(RATES[0])
+Cell = str | float | int | None
+
+
+def title(card: Scorecard) -> str:
+    """What the sheet covers: the period, its first and last day, and whether it is a frozen 考核."""
+    zone = ZoneInfo(card.period.timezone)
+    last = card.period.end - timedelta(days=1)
+    line = t("score.export.title", period=card.period.label, first=f"{card.period.start:%Y-%m-%d}",
+             last=f"{last:%Y-%m-%d}")
+    if card.frozen_at is None:
+        return line
+    return f"{line} {t('score.export.frozen', at=f'{card.frozen_at.astimezone(zone):%Y-%m-%d %H:%M}')}"
+
+
+def header() -> list[str]:
+    return [t(f"score.metric.{column}" if column in RATES else f"score.column.{column}") for column in COLUMNS]
+
+
+def _cells(row: Row) -> list[Cell]:
+    """One unit: rates as fractions (None: nothing to measure; 样本不足 as text), hours to one decimal."""
+    figures: Metrics = row.metrics
+    rates: list[Cell] = []
+    for name in RATES:
+        rate: Ratio | TooFew = getattr(figures, name)
+        rates.append(t("score.too_few", count=rate.whole) if isinstance(rate, TooFew) else rate.value)
+    hours = [None if value is None else round(value, 1) for value in (figures.hours_to_accept,
+                                                                     figures.hours_to_resolve)]
+    return [row.unit.code, row.unit.name, t(f"grid.level.{row.unit.level.value}"), row.score, row.rank,
+            figures.counts.filed, *rates, *hours, figures.overdue_now]
+
+
+def to_csv(card: Scorecard) -> bytes:
+    """The title line, the header and a line per unit; rates as percentages, "—" where there is nothing."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([title(card)])
+    writer.writerow(header())
+    for row in card.rows:
+        writer.writerow([_text(cell, FIRST_RATE <= index < FIRST_RATE + len(RATES))
+                         for index, cell in enumerate(_cells(row))])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _text(cell: Cell, rate: bool) -> str:
+    if cell is None:
+        return "—"
+    if rate and isinstance(cell, float):
+        return f"{cell:.1%}"
+    return str(cell)
+
+
+def to_xlsx(card: Scorecard) -> bytes:
+    """The same table as a workbook: rates in percent format, the header frozen."""
+    from openpyxl import Workbook  # only for this export
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.worksheets[0]
+    sheet.title = card.period.label
+    sheet.append([title(card)])
+    sheet["A1"].font = Font(bold=True)
+    sheet.append(header())
+    for row in card.rows:
+        sheet.append(["—" if cell is None else cell for cell in _cells(row)])
+        for column in range(FIRST_RATE + 1, FIRST_RATE + 1 + len(RATES)):  # openpyxl counts from 1
+            sheet.cell(sheet.max_row, column).number_format = "0.0%"
+    sheet.freeze_panes = "C3"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
