@@ -36,6 +36,8 @@ class EventKind(StrEnum):
     REVIEW = "review"  # the resident asked the level above to review a rejection
     OVERDUE = "overdue"  # the street's time ran out (nowhere higher to go)
     STAYED_FIXED = "stayed_fixed"  # the answer to "did it stay fixed?"
+    SCORE_EXCLUDED = "score_excluded"  # an admin left it out of the scorecards, saying why
+    SCORE_INCLUDED = "score_included"  # counted again
 
 
 # Work still to do: these count for "my tasks", time limits and duplicates.

@@ -54,6 +54,7 @@ from bot.domain.grid import GridUnit, Level
 from bot.domain.people import Person, Role
 from bot.domain.refusal import Refusal
 from bot.features.reports import store as issues
+from bot.features.reports.model import EventKind
 from bot.features.scorecards import store
 from bot.features.scorecards.model import (
     MIN_RATINGS,
@@ -223,7 +224,7 @@ async def exclude(tx: Tx, ref: str, reason: str, actor: Person | None, is_admin:
         raise ScoreError("score.error.excluded", ref=issue.ref)
     actor_id = None if actor is None else actor.id
     await store.exclude(tx, issue.id, actor_id, reason, now)
-    await issues.record(tx, issue.id, kind="score_excluded", actor_id=actor_id, now=now, detail=reason)
+    await issues.record(tx, issue.id, kind=EventKind.SCORE_EXCLUDED, actor_id=actor_id, now=now, detail=reason)
     found = await store.exclusion(tx, issue.id)
     assert found is not None
     return found
@@ -237,7 +238,8 @@ async def include(tx: Tx, ref: str, actor: Person | None, is_admin: bool, now: d
     if issue is None or await store.exclusion(tx, issue.id) is None:
         raise ScoreError("score.error.not_excluded", ref=ref.strip()[:20])
     await store.include(tx, issue.id)
-    await issues.record(tx, issue.id, kind="score_included", actor_id=None if actor is None else actor.id, now=now)
+    await issues.record(tx, issue.id, kind=EventKind.SCORE_INCLUDED, actor_id=None if actor is None else actor.id,
+                        now=now)
 
 
 # -------------------------------------------------------------------------------------------- snapshots
