@@ -7,6 +7,7 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,10 +15,11 @@ from PIL import Image
 
 from bot.app import Service
 from bot.clock import ManualClock, iso, parse_iso
+from bot.conversations.tokens import Token
 from bot.domain.grid import GridUnit
 from bot.domain.people import Person, Role
-from bot.features.meetings import service, store
-from bot.features.meetings.store import MeetingSettings
+from bot.features.meetings import service, store, tokens
+from bot.features.meetings.model import Answer, MeetingSettings, Notice, TopicStatus
 from bot.i18n import SUPPORTED, catalog
 from bot.services.grid_import import import_grid
 from bot.storage import grid, people
@@ -451,11 +453,11 @@ def test_every_meeting_message_is_translated() -> None:
                       for path in ("features/meetings/service.py", "features/meetings/meeting.py"))
     keys = set(re.findall(r'"(meeting\.[a-z_.]+)"', sources))
     keys |= {f"meeting.weekday.{day}" for day in service.WEEKDAYS}
-    keys |= {f"meeting.job.{kind}" for kind in service.KINDS}
-    keys |= {f"meeting.topic_status.{status}" for status in store.TOPIC_STATUSES}
+    keys |= {f"meeting.job.{kind}" for kind in Notice}
+    keys |= {f"meeting.topic_status.{status}" for status in TopicStatus}
     keys |= {f"meeting.decision.{status}" for status in ("open", "discussed")}
-    keys |= {f"meeting.your_answer.{answer}" for answer in (*store.ANSWERS, "none")}
-    keys |= {f"meeting.{kind}.{answer}" for kind in ("answered", "rsvp") for answer in store.ANSWERS}
+    keys |= {f"meeting.your_answer.{answer}" for answer in (*Answer, "none")}
+    keys |= {f"meeting.{kind}.{answer}" for kind in ("answered", "rsvp") for answer in Answer}
     keys |= {"meeting.muted", "meeting.unmuted"}
     for locale in SUPPORTED:
         missing = sorted(key for key in keys if catalog(locale).gettext(key) == key)
@@ -661,3 +663,24 @@ async def test_cancelling_a_typed_topic_asks_first(server: FakeTelegramServer, s
         await wang.tap("是的，放弃")
         await wang.expect("好的，这个议题没有提交。")
     assert await street.query("SELECT COUNT(*) FROM meeting_topics") == [(0,)]
+
+
+@pytest.mark.parametrize("codec", tokens.CODECS, ids=lambda codec: codec.prefix)
+def test_every_meeting_token_reads_back_what_it_makes(codec: Token[Any]) -> None:
+    for value in codec.samples():
+        assert codec.parse(codec.make(value)) == value
+    sample = codec.make(next(iter(codec.samples())))
+    head = sample.rpartition(":")[0]
+    for garbage in (head, f"{sample}:1", f"{head}:01", f"{head}:-1", f"zz{sample}", ""):
+        assert codec.parse(garbage) is None, garbage
+
+
+def test_meeting_tokens_are_the_ones_already_sent() -> None:
+    assert tokens.RSVP.make(tokens.Rsvp(12, tokens.Choice.YES)) == "mt:r:12:y"
+    assert tokens.RATE.make(tokens.Rating(12, 4)) == "mt:p:12:4"
+    assert tokens.MARK.make(tokens.Mark(12, 7)) == "mt:am:12:7"
+    assert tokens.press(tokens.Action.CANCEL_OK, 12) == "mt:cxok:12"
+    assert tokens.press(tokens.Action.UNMUTE, 3) == "mt:unmute:3"
+    assert tokens.PRESS.parse("mt:am:12") is None and tokens.RSVP.parse("mt:r:12:x") is None
+    assert tokens.RATE.parse("mt:p:12:6") is None and tokens.PRESS.parse("mt:tp:0") is None
+    assert tokens.WEEKDAY.parse("wd:7") is None and tokens.NUMBER.parse("n:24") == tokens.Number(24)

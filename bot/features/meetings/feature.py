@@ -6,6 +6,7 @@ from bot.conversations.menu import MenuEntry
 from bot.features.base import Feature
 from bot.features.meetings import meeting
 from bot.features.meetings.service import MeetingError, MeetingJobs
+from bot.features.meetings.tokens import CODECS
 from bot.storage.media import MediaColumn
 
 FEATURE = Feature(
@@ -16,4 +17,5 @@ FEATURE = Feature(
     media=(MediaColumn("meeting_topics", "voice_ref", "submitter_id"),
            MediaColumn("meeting_topics", "photo_ref", "submitter_id")),
     refusals=(MeetingError,),
+    tokens=CODECS,
 )

@@ -25,7 +25,22 @@ from bot.domain.messages import Button, Reply
 from bot.domain.people import Person, Role
 from bot.domain.refusal import Refusal
 from bot.features.meetings import store
-from bot.features.meetings.store import Meeting, MeetingSettings, Topic
+from bot.features.meetings.model import (
+    ACTIONABLE,
+    COMING,
+    PRE_MEETING,
+    Answer,
+    Meeting,
+    MeetingSettings,
+    MeetingStatus,
+    Notice,
+    Participant,
+    PollSummary,
+    Sent,
+    Topic,
+    TopicStatus,
+)
+from bot.features.meetings.tokens import RATE, RSVP, Action, Choice, Rating, Rsvp, press
 from bot.features.reports import service as issue_service
 from bot.features.reports import store as issue_store
 from bot.features.reports.model import Issue
@@ -37,8 +52,6 @@ from bot.storage import grid, people, scheduled_jobs
 from bot.storage.db import Database, Tx
 from bot.storage.scheduled_jobs import Job, Subject
 
-PRE_MEETING = ("announce", "agenda", "remind_eve", "remind_hour")  # notices that make no sense once it has begun
-KINDS = (*PRE_MEETING, "poll")
 EVENING = time(19, 0)  # the reminder the evening before
 POLL_AT = time(10, 0)  # the satisfaction poll, the day after
 CHECK_IN_EARLY = timedelta(minutes=30)  # residents may check in this long before the start
@@ -52,7 +65,6 @@ MAX_OUTCOME = 2000
 MAX_PLACE = 60
 MAX_CAPACITY = 10000
 MAX_COMMENT = 500
-ANSWER_TOKENS = {"y": "yes", "m": "maybe", "n": "no"}
 ANNOUNCE_DAYS = (1, 2, 3, 4, 5, 6)  # how many days ahead a chair may announce the week's meeting
 CUTOFF_HOURS = (2, 6, 12, 24, 48, 72)  # how long before the start a chair may close the topics
 TIME_SETTINGS = frozenset({"weekday", "start_time", "duration_minutes", "announce_days_ahead", "topic_cutoff_hours"})
@@ -94,15 +106,15 @@ def occurrence(settings: MeetingSettings, after: datetime, timezone: str) -> tup
             starts - timedelta(hours=settings.topic_cutoff_hours))
 
 
-def due_times(meeting: Meeting, announce_days: int, timezone: str) -> dict[str, datetime | None]:
+def due_times(meeting: Meeting, announce_days: int, timezone: str) -> dict[Notice, datetime | None]:
     """When each scheduled send of `meeting` falls due (None: not for this meeting)."""
     zone = ZoneInfo(timezone)
     day = meeting.starts_at.astimezone(zone).date()
     hour_before = meeting.starts_at - timedelta(hours=1)
     evening = _at(day - timedelta(days=1), EVENING, zone)
-    return {"announce": meeting.starts_at - timedelta(days=announce_days), "agenda": meeting.topics_until,
-            "remind_eve": evening if evening < hour_before else None, "remind_hour": hour_before,
-            "poll": _at(day + timedelta(days=1), POLL_AT, zone)}
+    return {Notice.ANNOUNCE: meeting.starts_at - timedelta(days=announce_days), Notice.AGENDA: meeting.topics_until,
+            Notice.REMIND_EVE: evening if evening < hour_before else None, Notice.REMIND_HOUR: hour_before,
+            Notice.POLL: _at(day + timedelta(days=1), POLL_AT, zone)}
 
 
 def when(moment: datetime, timezone: str, now: datetime) -> str:
@@ -117,7 +129,7 @@ async def _schedule(tx: Tx, meeting: Meeting, announce_days: int, now: datetime,
     """Put the meeting's sends in the schedule (or move those not yet done). The announcement of a meeting planned
     late goes out at once; other sends whose time has already passed are left out."""
     for kind, due in due_times(meeting, announce_days, timezone).items():
-        if due is None or (due <= now and kind != "announce"):
+        if due is None or (due <= now and kind is not Notice.ANNOUNCE):
             await scheduled_jobs.unschedule(tx, Subject.MEETING, meeting.id, (kind,))
         else:
             await scheduled_jobs.schedule_once(tx, Subject.MEETING, meeting.id, kind, max(due, now))
@@ -182,31 +194,31 @@ def _late(job: Job, meeting: Meeting, now: datetime) -> bool:
 async def _fire(tx: Tx, job: Job, now: datetime, timezone: str) -> str:
     """Send one job (already marked done); what became of it."""
     meeting = await store.meeting(tx, job.subject_id)
-    if meeting is None or meeting.status == "cancelled":
-        return "skipped"
+    if meeting is None or meeting.status is MeetingStatus.CANCELLED:
+        return Sent.SKIPPED
     if _late(job, meeting, now):
         await _report_late(tx, meeting, job, now, timezone)
-        return "late"
-    if job.kind == "remind_eve" and now >= meeting.starts_at - timedelta(hours=1):
-        return "skipped"  # back up only just before the start: the hour-before reminder says it all
-    senders: Mapping[str, Callable[[Tx, Meeting, datetime, str], Awaitable[None]]] = {
-        "announce": _announce, "agenda": _send_agenda, "remind_eve": _remind_evening, "remind_hour": _remind_hour,
-        "poll": _send_poll}
-    await senders[job.kind](tx, meeting, now, timezone)
-    return "sent"
+        return Sent.LATE
+    if job.kind == Notice.REMIND_EVE and now >= meeting.starts_at - timedelta(hours=1):
+        return Sent.SKIPPED  # back up only just before the start: the hour-before reminder says it all
+    senders: Mapping[Notice, Callable[[Tx, Meeting, datetime, str], Awaitable[None]]] = {
+        Notice.ANNOUNCE: _announce, Notice.AGENDA: _send_agenda, Notice.REMIND_EVE: _remind_evening,
+        Notice.REMIND_HOUR: _remind_hour, Notice.POLL: _send_poll}
+    await senders[Notice(job.kind)](tx, meeting, now, timezone)
+    return Sent.SENT
 
 
 async def _report_late(tx: Tx, meeting: Meeting, job: Job, now: datetime, timezone: str) -> None:
     """Tell the chair which notices of the meeting could not go out in time (with any others just as late)."""
     late = [job.kind]
     for other in await scheduled_jobs.due_of(tx, Subject.MEETING, meeting.id, now):
-        if _late(other, meeting, now) and await scheduled_jobs.finish(tx, other.id, now, "late"):
+        if _late(other, meeting, now) and await scheduled_jobs.finish(tx, other.id, now, Sent.LATE):
             late.append(other.kind)
 
     async def render() -> Reply:
         notices = t("meeting.list_separator").join(t(f"meeting.job.{kind}") for kind in late)
         return Reply(t("meeting.missed", when=when(meeting.starts_at, timezone, now), notices=notices),
-                     ((Button(t("meeting.chair_open"), f"mt:c:{meeting.community_id}"),),))
+                     ((Button(t("meeting.chair_open"), press(Action.CHAIR, meeting.community_id)),),))
 
     for chair in await chairs(tx, meeting.community_id):
         await notify.push_reply(tx, person_id=chair, idempotency=f"meeting:{meeting.id}:late:{job.id}", now=now,
@@ -215,8 +227,9 @@ async def _report_late(tx: Tx, meeting: Meeting, job: Job, now: datetime, timezo
 
 
 def rsvp_row(meeting_id: int) -> tuple[Button, ...]:
-    return (Button(t("meeting.yes"), f"mt:r:{meeting_id}:y"), Button(t("meeting.maybe"), f"mt:r:{meeting_id}:m"),
-            Button(t("meeting.no"), f"mt:r:{meeting_id}:n"))
+    return tuple(Button(t(label), RSVP.make(Rsvp(meeting_id, choice)))
+                 for label, choice in (("meeting.yes", Choice.YES), ("meeting.maybe", Choice.MAYBE),
+                                       ("meeting.no", Choice.NO)))
 
 
 async def _announce(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
@@ -230,8 +243,8 @@ async def _announce(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> N
             lines.append(t("meeting.capacity_note", capacity=meeting.capacity))
         rows: list[tuple[Button, ...]] = [rsvp_row(meeting.id)]
         if now < meeting.topics_until:
-            rows.append((Button(t("meeting.add_topic"), f"mt:tp:{meeting.id}"),))
-        rows.append((Button(t("meeting.mute"), f"mt:mute:{meeting.community_id}"),))
+            rows.append((Button(t("meeting.add_topic"), press(Action.ADD_TOPIC, meeting.id)),))
+        rows.append((Button(t("meeting.mute"), press(Action.MUTE, meeting.community_id)),))
         return Reply("\n".join(line for line in lines if line), tuple(rows))
 
     reached = await notify.push_all(tx, await store.residents(tx, meeting.community_id),
@@ -246,7 +259,7 @@ async def _remind_evening(tx: Tx, meeting: Meeting, now: datetime, timezone: str
         return Reply(t("meeting.remind_eve", when=when(meeting.starts_at, timezone, now), place=await place()),
                      (rsvp_row(meeting.id),))
 
-    await notify.push_all(tx, await store.answered(tx, meeting.id, ("yes", "maybe")),
+    await notify.push_all(tx, await store.answered(tx, meeting.id, COMING),
                           idempotency=f"meeting:{meeting.id}:remind_eve", now=now, render=build)
 
 
@@ -255,9 +268,9 @@ async def _remind_hour(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -
 
     async def build() -> Reply:
         return Reply(t("meeting.remind_hour", when=when(meeting.starts_at, timezone, now), place=await place()),
-                     ((Button(t("meeting.check_in"), f"mt:in:{meeting.id}"),),))
+                     ((Button(t("meeting.check_in"), press(Action.CHECK_IN, meeting.id)),),))
 
-    await notify.push_all(tx, await store.answered(tx, meeting.id, ("yes", "maybe")),
+    await notify.push_all(tx, await store.answered(tx, meeting.id, COMING),
                           idempotency=f"meeting:{meeting.id}:remind_hour", now=now, render=build)
 
 
@@ -265,8 +278,8 @@ async def _send_agenda(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -
     async def render() -> Reply:
         text = "\n".join([t("meeting.agenda_push", when=when(meeting.starts_at, timezone, now)),
                           await counts_text(tx, meeting), await agenda_text(tx, meeting)])
-        return Reply(text, ((Button(t("meeting.agenda_open"), f"mt:ag:{meeting.id}"),
-                             Button(t("meeting.chair_open"), f"mt:c:{meeting.community_id}")),))
+        return Reply(text, ((Button(t("meeting.agenda_open"), press(Action.AGENDA, meeting.id)),
+                             Button(t("meeting.chair_open"), press(Action.CHAIR, meeting.community_id))),))
 
     for chair in await chairs(tx, meeting.community_id):
         await notify.push_reply(tx, person_id=chair, idempotency=f"meeting:{meeting.id}:agenda", now=now,
@@ -274,7 +287,7 @@ async def _send_agenda(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -
 
 
 def star_rows(meeting_id: int) -> tuple[tuple[Button, ...], ...]:
-    return tuple((Button("⭐" * stars, f"mt:p:{meeting_id}:{stars}"),) for stars in range(5, 0, -1))
+    return tuple((Button("⭐" * stars, RATE.make(Rating(meeting_id, stars))),) for stars in range(5, 0, -1))
 
 
 async def _send_poll(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
@@ -292,7 +305,7 @@ async def _meeting(tx: Tx, meeting_id: int) -> Meeting:
     found = await store.meeting(tx, meeting_id)
     if found is None:
         raise MeetingError("meeting.error.unknown")
-    if found.status == "cancelled":
+    if found.status is MeetingStatus.CANCELLED:
         raise MeetingError("meeting.error.cancelled")
     return found
 
@@ -312,8 +325,8 @@ async def counts_text(tx: Tx, meeting: Meeting) -> str:
     """The live counts the chair sees."""
     counts = await store.answer_counts(tx, meeting.id)
     capacity = "" if meeting.capacity is None else f"/{meeting.capacity}"
-    return t("meeting.counts", yes=f"{counts['yes']}{capacity}", maybe=counts["maybe"], no=counts["no"],
-             waitlist=counts["waitlist"], present=len(await store.attendees(tx, meeting.id)),
+    return t("meeting.counts", yes=f"{counts.yes}{capacity}", maybe=counts.maybe, no=counts.no,
+             waitlist=counts.waitlist, present=len(await store.attendees(tx, meeting.id)),
              topics=len(await store.topics_of(tx, meeting.id)))
 
 
@@ -345,9 +358,9 @@ async def agenda_text(tx: Tx, meeting: Meeting) -> str:
 
 async def decision_text(tx: Tx, topic: Topic) -> str:
     """What became of one topic, as its submitter reads it."""
-    if topic.status == "answered":
+    if topic.status is TopicStatus.ANSWERED:
         return t("meeting.decision.answered", answer=topic.outcome)
-    if topic.status == "reported":
+    if topic.status is TopicStatus.REPORTED:
         issue = None if topic.issue_id is None else await issue_store.get(tx, topic.issue_id)
         return t("meeting.decision.reported", ref=issue.ref) if issue else t("meeting.decision.reported_unnumbered")
     return t(f"meeting.decision.{topic.status}")
@@ -388,7 +401,7 @@ async def _resident_meeting(tx: Tx, meeting_id: int, person: Person) -> Meeting:
 
 
 def _require_open(meeting: Meeting) -> None:
-    if meeting.status != "scheduled":
+    if meeting.status is not MeetingStatus.SCHEDULED:
         raise MeetingError("meeting.error.closed")
 
 
@@ -414,24 +427,24 @@ async def focus_for_chair(tx: Tx, community_id: int, person: Person, now: dateti
 # ------------------------------------------------------------------------------------------- residents
 
 
-async def rsvp(tx: Tx, meeting_id: int, person: Person, answer: str, now: datetime, timezone: str) -> str:
+async def rsvp(tx: Tx, meeting_id: int, person: Person, answer: Answer, now: datetime, timezone: str) -> Answer:
     """Answer yes / maybe / no (changeable until the start); a yes beyond the capacity joins the waitlist. A seat
     given up goes to the first on the waitlist, who is told. Returns the answer recorded."""
-    if answer not in ("yes", "maybe", "no"):
+    if answer not in (Answer.YES, Answer.MAYBE, Answer.NO):
         raise MeetingError("auth.denied")
     meeting = await _resident_meeting(tx, meeting_id, person)
     _require_open(meeting)
     if now >= meeting.starts_at:
         raise MeetingError("meeting.error.started")
     before = await store.answer_of(tx, meeting.id, person.id)
-    if answer == "yes" and before in ("yes", "waitlist"):
+    if answer is Answer.YES and before in (Answer.YES, Answer.WAITLIST):
         return before
-    if answer == "yes" and meeting.capacity is not None:
-        if (await store.answer_counts(tx, meeting.id))["yes"] >= meeting.capacity:
-            answer = "waitlist"
+    if answer is Answer.YES and meeting.capacity is not None:
+        if (await store.answer_counts(tx, meeting.id)).yes >= meeting.capacity:
+            answer = Answer.WAITLIST
     if answer != before:
         await store.set_answer(tx, meeting.id, person.id, answer, now)
-        if before == "yes":
+        if before is Answer.YES:
             await _promote(tx, meeting, now, timezone)
     return answer
 
@@ -448,15 +461,15 @@ async def _promote(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> li
 
     async def render() -> Reply:
         return Reply(t("meeting.promoted", when=when(meeting.starts_at, timezone, now), place=await place()),
-                     ((Button(t("meeting.cannot_come"), f"mt:r:{meeting.id}:n"),),))
+                     ((Button(t("meeting.cannot_come"), RSVP.make(Rsvp(meeting.id, Choice.NO))),),))
 
     while True:
         line = await store.waitlist(tx, meeting.id)
         if not line or (meeting.capacity is not None
-                        and (await store.answer_counts(tx, meeting.id))["yes"] >= meeting.capacity):
+                        and (await store.answer_counts(tx, meeting.id)).yes >= meeting.capacity):
             return promoted
         person_id = line[0]
-        await store.set_answer(tx, meeting.id, person_id, "yes", now)
+        await store.set_answer(tx, meeting.id, person_id, Answer.YES, now)
         promoted.append(person_id)
         await notify.push_reply(tx, person_id=person_id, now=now, render=render,
                                 idempotency=f"meeting:{meeting.id}:promoted:{person_id}:{_stamp(now)}")
@@ -539,7 +552,7 @@ async def chair_topic(tx: Tx, topic_id: int, person: Person) -> tuple[Topic, Mee
 
 
 async def actionable_topic(tx: Tx, topic_id: int, person: Person,
-                           allowed: tuple[str, ...] = ("open", "discussed")) -> tuple[Topic, Meeting]:
+                           allowed: frozenset[TopicStatus] = ACTIONABLE) -> tuple[Topic, Meeting]:
     """The topic and its meeting, if `person` chairs it and may still act on the topic."""
     topic, meeting = await chair_topic(tx, topic_id, person)
     _require_open(meeting)
@@ -549,8 +562,8 @@ async def actionable_topic(tx: Tx, topic_id: int, person: Person,
 
 
 async def mark_discussed(tx: Tx, topic_id: int, person: Person, now: datetime) -> Topic:
-    topic, _ = await actionable_topic(tx, topic_id, person, ("open",))
-    await store.update_topic(tx, topic.id, now, status="discussed")
+    topic, _ = await actionable_topic(tx, topic_id, person, frozenset({TopicStatus.OPEN}))
+    await store.update_topic(tx, topic.id, now, status=TopicStatus.DISCUSSED)
     return await _topic(tx, topic.id)
 
 
@@ -562,7 +575,7 @@ async def answer_topic(tx: Tx, topic_id: int, person: Person, answer: str, now: 
         raise MeetingError("meeting.error.answer_empty")
     if len(answer) > MAX_TOPIC:
         raise MeetingError("meeting.error.topic_too_long", limit=MAX_TOPIC)
-    await store.update_topic(tx, topic.id, now, status="answered", outcome=answer)
+    await store.update_topic(tx, topic.id, now, status=TopicStatus.ANSWERED, outcome=answer)
     if topic.submitter_id is not None:
         params = {"topic": topic_label(topic), "answer": answer}
         await notify.push(tx, person_id=topic.submitter_id, idempotency=f"meeting:topic:{topic.id}:answered",
@@ -580,16 +593,18 @@ async def report_topic(tx: Tx, topic_id: int, person: Person, category: str, now
                                 voice_ref=topic.voice_ref, photos=(topic.photo_ref,) if topic.photo_ref else ())
     try:
         issue = await issue_service.submit(tx, reporter, draft, now, timezone)
-    except issue_service.IssueError as error:
-        raise MeetingError(error.key, **error.params) from error
-    await store.update_topic(tx, topic.id, now, status="reported", issue_id=issue.id)
+    except issue_service.IssueError as error:  # said, but ends the flow: choosing another category fixes nothing
+        refused = MeetingError(error.key)
+        refused.params = error.params
+        raise refused from error
+    await store.update_topic(tx, topic.id, now, status=TopicStatus.REPORTED, issue_id=issue.id)
     await notify.push(tx, person_id=reporter.id, idempotency=f"meeting:topic:{topic.id}:reported", now=now,
                       text_key="meeting.topic_reported", params={"topic": topic_label(topic), "ref": issue.ref},
                       buttons=[[("issue.view", f"r:view:{issue.id}")]])
     return issue
 
 
-async def participants(tx: Tx, meeting_id: int, person: Person) -> list[store.Participant]:
+async def participants(tx: Tx, meeting_id: int, person: Person) -> list[Participant]:
     await chair_meeting(tx, meeting_id, person)
     return await store.participants(tx, meeting_id)
 
@@ -611,20 +626,27 @@ async def mark_attendance(tx: Tx, meeting_id: int, resident_id: int, person: Per
     return True
 
 
-async def enter_outcome(tx: Tx, meeting_id: int, person: Person, outcome: str, now: datetime,
-                        timezone: str) -> int:
-    """The chair's summary, once the meeting has begun: it goes to the attendees and to everyone who submitted a
-    topic, each submitter with what became of their own. Returns how many people are told."""
+async def outcome_meeting(tx: Tx, meeting_id: int, person: Person, now: datetime) -> Meeting:
+    """The meeting, if `person` chairs it and may enter its outcomes: it has begun and has none yet."""
     meeting = await chair_meeting(tx, meeting_id, person)
     _require_open(meeting)
     if now < meeting.starts_at:
         raise MeetingError("meeting.error.not_started")
+    return meeting
+
+
+async def enter_outcome(tx: Tx, meeting_id: int, person: Person, outcome: str, now: datetime,
+                        timezone: str) -> int:
+    """The chair's summary, once the meeting has begun: it goes to the attendees and to everyone who submitted a
+    topic, each submitter with what became of their own. Returns how many people are told."""
+    meeting = await outcome_meeting(tx, meeting_id, person, now)
     outcome = outcome.strip()
     if not outcome:
         raise MeetingError("meeting.error.outcome_empty")
     if len(outcome) > MAX_OUTCOME:
         raise MeetingError("meeting.error.topic_too_long", limit=MAX_OUTCOME)
-    await store.update_meeting(tx, meeting.id, status="held", outcome=outcome, outcome_by=person.id, outcome_at=now)
+    await store.update_meeting(tx, meeting.id, status=MeetingStatus.HELD, outcome=outcome, outcome_by=person.id,
+                               outcome_at=now)
     topics = await store.topics_of(tx, meeting.id)
     audience = list(dict.fromkeys([*await store.attendees(tx, meeting.id),
                                    *(topic.submitter_id for topic in topics if topic.submitter_id is not None)]))
@@ -643,7 +665,7 @@ async def enter_outcome(tx: Tx, meeting_id: int, person: Person, outcome: str, n
     return len(audience)
 
 
-async def poll_summary(tx: Tx, meeting_id: int) -> tuple[int, float]:
+async def poll_summary(tx: Tx, meeting_id: int) -> PollSummary:
     return await store.poll_summary(tx, meeting_id)
 
 
@@ -662,8 +684,8 @@ async def cancel(tx: Tx, meeting_id: int, person: Person, now: datetime, timezon
     sends are taken off the schedule, its buttons answer that it is cancelled, and the next week's meeting is
     planned (the weekly settings stay as they are). Returns the meeting and how many people are told."""
     meeting, told = await cancellable(tx, meeting_id, person, now)
-    await store.update_meeting(tx, meeting.id, status="cancelled", outcome_by=person.id, outcome_at=now)
-    await scheduled_jobs.unschedule(tx, Subject.MEETING, meeting.id, KINDS)
+    await store.update_meeting(tx, meeting.id, status=MeetingStatus.CANCELLED, outcome_by=person.id, outcome_at=now)
+    await scheduled_jobs.unschedule(tx, Subject.MEETING, meeting.id, tuple(Notice))
     place = await place_of(tx, meeting)
 
     async def build() -> Reply:
@@ -737,12 +759,12 @@ async def configure(tx: Tx, community_id: int, person: Person, now: datetime, ti
         if settings.active:
             await plan(tx, now, timezone)
         return "meeting.settings.saved" if settings.active else "meeting.settings.paused"
-    announced = await scheduled_jobs.done(tx, Subject.MEETING, ahead.id, "announce")
+    announced = await scheduled_jobs.done(tx, Subject.MEETING, ahead.id, Notice.ANNOUNCE)
     if not settings.active:
         if announced:
             return "meeting.settings.paused_kept"
-        await store.update_meeting(tx, ahead.id, status="cancelled")
-        await scheduled_jobs.unschedule(tx, Subject.MEETING, ahead.id, KINDS)
+        await store.update_meeting(tx, ahead.id, status=MeetingStatus.CANCELLED)
+        await scheduled_jobs.unschedule(tx, Subject.MEETING, ahead.id, tuple(Notice))
         return "meeting.settings.paused"
     result = "meeting.settings.saved"
     if "place" in changes and changes["place"] != ahead.place:
@@ -769,5 +791,5 @@ async def _tell_new_place(tx: Tx, meeting: Meeting, now: datetime, timezone: str
     async def build() -> Reply:
         return Reply(t("meeting.place_changed", when=when(meeting.starts_at, timezone, now), place=await place()))
 
-    await notify.push_all(tx, await store.answered(tx, meeting.id, ("yes", "maybe", "waitlist")),
+    await notify.push_all(tx, await store.answered(tx, meeting.id, (*COMING, Answer.WAITLIST)),
                           idempotency=f"meeting:{meeting.id}:place:{_stamp(now)}", now=now, render=build)

@@ -3,68 +3,22 @@ scheduled sends are rows of `scheduled_jobs`, subject 'meeting')."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from bot.clock import iso, parse_iso
+from bot.features.meetings.model import (
+    Answer,
+    AnswerCounts,
+    Meeting,
+    MeetingSettings,
+    MeetingStatus,
+    Participant,
+    PollSummary,
+    Topic,
+    TopicStatus,
+)
 from bot.storage.db import Row, Tx
-
-ANSWERS = ("yes", "no", "maybe", "waitlist")
-TOPIC_STATUSES = ("open", "discussed", "answered", "reported")
-
-
-@dataclass(frozen=True, slots=True)
-class MeetingSettings:
-    community_id: int
-    weekday: int  # Monday 0 … Sunday 6
-    start_time: str  # "HH:MM", the street's local time
-    duration_minutes: int
-    place: str  # empty: "at the community"
-    capacity: int | None
-    announce_days_ahead: int
-    topic_cutoff_hours: int
-    active: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Meeting:
-    id: int
-    community_id: int
-    starts_at: datetime
-    ends_at: datetime
-    topics_until: datetime
-    place: str
-    capacity: int | None
-    status: str  # scheduled, held (outcomes sent), cancelled
-    outcome: str
-    outcome_at: datetime | None  # when the outcomes were sent; for a cancelled meeting, when the chair called it off
-
-
-@dataclass(frozen=True, slots=True)
-class Topic:
-    id: int
-    meeting_id: int
-    submitter_id: int | None
-    text: str
-    voice_ref: str
-    photo_ref: str
-    status: str
-    issue_id: int | None
-    outcome: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Participant:
-    """Someone who answered or checked in, as the chair's attendance list shows them."""
-
-    person_id: int
-    name: str
-    room: str
-    answer: str  # '' when they checked in without answering
-    present: bool
-
 
 # ------------------------------------------------------------------------------------------ settings
 
@@ -110,7 +64,8 @@ _MEETING = ("SELECT id, community_id, starts_at, ends_at, topics_until, place, c
 
 def _meeting(row: Row) -> Meeting:
     return Meeting(row["id"], row["community_id"], parse_iso(row["starts_at"]), parse_iso(row["ends_at"]),
-                   parse_iso(row["topics_until"]), row["place"], row["capacity"], row["status"], row["outcome"],
+                   parse_iso(row["topics_until"]), row["place"], row["capacity"], MeetingStatus(row["status"]),
+                   row["outcome"],
                    parse_iso(row["outcome_at"]) if row["outcome_at"] else None)
 
 
@@ -121,26 +76,27 @@ async def create_meeting(tx: Tx, *, community_id: int, starts_at: datetime, ends
     value = await tx.scalar(
         """INSERT INTO meetings (community_id, starts_at, ends_at, topics_until, place, capacity, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (community_id, starts_at) DO UPDATE SET status = 'scheduled', ends_at = excluded.ends_at,
+           ON CONFLICT (community_id, starts_at) DO UPDATE SET status = ?, ends_at = excluded.ends_at,
                topics_until = excluded.topics_until, place = excluded.place, capacity = excluded.capacity
-           WHERE meetings.status = 'cancelled' AND meetings.outcome_at IS NULL
+           WHERE meetings.status = ? AND meetings.outcome_at IS NULL
            RETURNING id""",
-        (community_id, iso(starts_at), iso(ends_at), iso(topics_until), place, capacity, iso(now)))
+        (community_id, iso(starts_at), iso(ends_at), iso(topics_until), place, capacity, iso(now),
+         MeetingStatus.SCHEDULED, MeetingStatus.CANCELLED))
     return None if value is None else int(value)
 
 
 async def forget_cancelled(tx: Tx, community_id: int, starts_at: datetime) -> None:
     """Drop a meeting that pausing cancelled at `starts_at`, to make room for one moved there."""
-    await tx.execute("DELETE FROM meetings WHERE community_id = ? AND starts_at = ? AND status = 'cancelled' "
-                     "AND outcome_at IS NULL", (community_id, iso(starts_at)))
+    await tx.execute("DELETE FROM meetings WHERE community_id = ? AND starts_at = ? AND status = ? "
+                     "AND outcome_at IS NULL", (community_id, iso(starts_at), MeetingStatus.CANCELLED))
 
 
 async def called_off(tx: Tx, community_id: int, starts_at: datetime) -> bool:
     """Whether the chair called off the community's meeting at `starts_at` (a cancelled meeting with the moment it
     was called off in `outcome_at`; pausing leaves that empty): that week is not planned again."""
     return bool(await tx.scalar("SELECT COUNT(*) FROM meetings WHERE community_id = ? AND starts_at = ? "
-                                "AND status = 'cancelled' AND outcome_at IS NOT NULL",
-                                (community_id, iso(starts_at))))
+                                "AND status = ? AND outcome_at IS NOT NULL",
+                                (community_id, iso(starts_at), MeetingStatus.CANCELLED)))
 
 
 async def meeting(tx: Tx, meeting_id: int) -> Meeting | None:
@@ -150,28 +106,29 @@ async def meeting(tx: Tx, meeting_id: int) -> Meeting | None:
 
 async def next_meeting(tx: Tx, community_id: int, after: datetime) -> Meeting | None:
     """The community's first meeting (not cancelled) starting after `after`."""
-    row = await tx.one(f"{_MEETING} WHERE community_id = ? AND status != 'cancelled' AND starts_at > ? "
-                       "ORDER BY starts_at LIMIT 1", (community_id, iso(after)))
+    row = await tx.one(f"{_MEETING} WHERE community_id = ? AND status != ? AND starts_at > ? "
+                       "ORDER BY starts_at LIMIT 1", (community_id, MeetingStatus.CANCELLED, iso(after)))
     return _meeting(row) if row else None
 
 
 async def current_meeting(tx: Tx, community_id: int, now: datetime) -> Meeting | None:
     """The meeting under way or the next one ahead (not cancelled)."""
-    row = await tx.one(f"{_MEETING} WHERE community_id = ? AND status != 'cancelled' AND ends_at > ? "
-                       "ORDER BY starts_at LIMIT 1", (community_id, iso(now)))
+    row = await tx.one(f"{_MEETING} WHERE community_id = ? AND status != ? AND ends_at > ? "
+                       "ORDER BY starts_at LIMIT 1", (community_id, MeetingStatus.CANCELLED, iso(now)))
     return _meeting(row) if row else None
 
 
 async def started_unclosed(tx: Tx, community_id: int, now: datetime, since: datetime) -> Meeting | None:
     """The latest meeting that started between `since` and `now` and has no outcomes yet."""
-    row = await tx.one(f"{_MEETING} WHERE community_id = ? AND status = 'scheduled' AND starts_at <= ? "
-                       "AND starts_at > ? ORDER BY starts_at DESC LIMIT 1", (community_id, iso(now), iso(since)))
+    row = await tx.one(f"{_MEETING} WHERE community_id = ? AND status = ? AND starts_at <= ? "
+                       "AND starts_at > ? ORDER BY starts_at DESC LIMIT 1",
+                       (community_id, MeetingStatus.SCHEDULED, iso(now), iso(since)))
     return _meeting(row) if row else None
 
 
 async def latest_held(tx: Tx, community_id: int) -> Meeting | None:
-    row = await tx.one(f"{_MEETING} WHERE community_id = ? AND status = 'held' ORDER BY starts_at DESC LIMIT 1",
-                       (community_id,))
+    row = await tx.one(f"{_MEETING} WHERE community_id = ? AND status = ? ORDER BY starts_at DESC LIMIT 1",
+                       (community_id, MeetingStatus.HELD))
     return _meeting(row) if row else None
 
 
@@ -189,18 +146,16 @@ async def update_meeting(tx: Tx, meeting_id: int, **fields: object) -> None:
 # ------------------------------------------------------------------------------------------ answers
 
 
-async def answer_of(tx: Tx, meeting_id: int, person_id: int) -> str:
-    """The person's answer ('' when none)."""
+async def answer_of(tx: Tx, meeting_id: int, person_id: int) -> Answer | None:
+    """The person's answer (None when none)."""
     value = await tx.scalar("SELECT answer FROM meeting_rsvps WHERE meeting_id = ? AND person_id = ?",
                             (meeting_id, person_id))
-    return str(value or "")
+    return None if value is None else Answer(value)
 
 
-async def set_answer(tx: Tx, meeting_id: int, person_id: int, answer: str, now: datetime) -> None:
+async def set_answer(tx: Tx, meeting_id: int, person_id: int, answer: Answer, now: datetime) -> None:
     """Record an answer; joining the waitlist stamps the moment (its order), any other answer clears it."""
-    if answer not in ANSWERS:
-        raise ValueError(f"unknown answer {answer!r}")
-    queued = iso(now) if answer == "waitlist" else None
+    queued = iso(now) if answer is Answer.WAITLIST else None
     await tx.execute(
         """INSERT INTO meeting_rsvps (meeting_id, person_id, answer, queued_at, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?)
@@ -209,15 +164,13 @@ async def set_answer(tx: Tx, meeting_id: int, person_id: int, answer: str, now: 
         (meeting_id, person_id, answer, queued, iso(now), iso(now)))
 
 
-async def answer_counts(tx: Tx, meeting_id: int) -> dict[str, int]:
+async def answer_counts(tx: Tx, meeting_id: int) -> AnswerCounts:
     rows = await tx.all("SELECT answer, COUNT(*) FROM meeting_rsvps WHERE meeting_id = ? GROUP BY answer",
                         (meeting_id,))
-    counts = dict.fromkeys(ANSWERS, 0)
-    counts.update({row[0]: row[1] for row in rows})
-    return counts
+    return AnswerCounts(**{Answer(row[0]).value: int(row[1]) for row in rows})
 
 
-async def answered(tx: Tx, meeting_id: int, answers: tuple[str, ...]) -> list[int]:
+async def answered(tx: Tx, meeting_id: int, answers: Sequence[Answer]) -> list[int]:
     """People whose answer is one of `answers`, in the order they answered."""
     marks = ", ".join("?" for _ in answers)
     rows = await tx.all(f"SELECT person_id FROM meeting_rsvps WHERE meeting_id = ? AND answer IN ({marks}) "  # noqa: S608
@@ -245,8 +198,8 @@ async def told(tx: Tx, meeting_id: int) -> list[int]:
 
 async def waitlist(tx: Tx, meeting_id: int) -> list[int]:
     """The waitlist, first in line first."""
-    rows = await tx.all("SELECT person_id FROM meeting_rsvps WHERE meeting_id = ? AND answer = 'waitlist' "
-                        "ORDER BY queued_at, person_id", (meeting_id,))
+    rows = await tx.all("SELECT person_id FROM meeting_rsvps WHERE meeting_id = ? AND answer = ? "
+                        "ORDER BY queued_at, person_id", (meeting_id, Answer.WAITLIST))
     return [row[0] for row in rows]
 
 
@@ -258,7 +211,7 @@ _TOPIC = ("SELECT id, meeting_id, submitter_id, text, voice_ref, photo_ref, stat
 
 def _topic(row: Row) -> Topic:
     return Topic(row["id"], row["meeting_id"], row["submitter_id"], row["text"], row["voice_ref"], row["photo_ref"],
-                 row["status"], row["issue_id"], row["outcome"], parse_iso(row["created_at"]))
+                 TopicStatus(row["status"]), row["issue_id"], row["outcome"], parse_iso(row["created_at"]))
 
 
 async def add_topic(tx: Tx, meeting_id: int, submitter_id: int, text: str, voice_ref: str, photo_ref: str,
@@ -283,10 +236,8 @@ async def topics_by(tx: Tx, meeting_id: int, person_id: int) -> list[Topic]:
     return [_topic(row) for row in rows]
 
 
-async def update_topic(tx: Tx, topic_id: int, now: datetime, *, status: str, outcome: str = "",
+async def update_topic(tx: Tx, topic_id: int, now: datetime, *, status: TopicStatus, outcome: str = "",
                        issue_id: int | None = None) -> None:
-    if status not in TOPIC_STATUSES:
-        raise ValueError(f"unknown topic status {status!r}")
     await tx.execute("UPDATE meeting_topics SET status = ?, outcome = ?, issue_id = ?, updated_at = ? WHERE id = ?",
                      (status, outcome, issue_id, iso(now), topic_id))
 
@@ -320,16 +271,15 @@ async def attendees(tx: Tx, meeting_id: int) -> list[int]:
 async def participants(tx: Tx, meeting_id: int) -> list[Participant]:
     """Everyone who answered (except "no") or is checked in: the chair's attendance list."""
     rows = await tx.all(
-        """SELECT p.id, p.display_name, p.room, COALESCE(r.answer, '') AS answer, a.person_id IS NOT NULL AS present
+        """SELECT p.id, p.display_name, p.room, r.answer, a.person_id IS NOT NULL AS present
            FROM people p
            LEFT JOIN meeting_rsvps r ON r.person_id = p.id AND r.meeting_id = ?
            LEFT JOIN meeting_attendance a ON a.person_id = p.id AND a.meeting_id = ?
-           WHERE (r.answer IS NOT NULL AND r.answer != 'no') OR a.person_id IS NOT NULL
-           ORDER BY CASE COALESCE(r.answer, '') WHEN 'yes' THEN 0 WHEN 'maybe' THEN 1 WHEN 'waitlist' THEN 2
-                    ELSE 3 END, p.id""",
-        (meeting_id, meeting_id))
-    return [Participant(row["id"], row["display_name"], row["room"], row["answer"], bool(row["present"]))
-            for row in rows]
+           WHERE (r.answer IS NOT NULL AND r.answer != ?) OR a.person_id IS NOT NULL
+           ORDER BY CASE r.answer WHEN ? THEN 0 WHEN ? THEN 1 WHEN ? THEN 2 ELSE 3 END, p.id""",
+        (meeting_id, meeting_id, Answer.NO, Answer.YES, Answer.MAYBE, Answer.WAITLIST))
+    return [Participant(row["id"], row["display_name"], row["room"], None if row["answer"] is None
+                        else Answer(row["answer"]), bool(row["present"])) for row in rows]
 
 
 # ------------------------------------------------------------------------------------------ polls
@@ -342,17 +292,10 @@ async def save_poll(tx: Tx, meeting_id: int, person_id: int, stars: int, comment
         (meeting_id, person_id, stars, comment, iso(now)))
 
 
-async def poll(tx: Tx, meeting_id: int, person_id: int) -> tuple[int, str] | None:
-    row = await tx.one("SELECT stars, comment FROM meeting_polls WHERE meeting_id = ? AND person_id = ?",
-                       (meeting_id, person_id))
-    return None if row is None else (row[0], row[1])
-
-
-async def poll_summary(tx: Tx, meeting_id: int) -> tuple[int, float]:
-    """(answers, average stars)."""
+async def poll_summary(tx: Tx, meeting_id: int) -> PollSummary:
     row = await tx.one("SELECT COUNT(*), COALESCE(AVG(stars), 0) FROM meeting_polls WHERE meeting_id = ?",
                        (meeting_id,))
-    return (0, 0.0) if row is None else (int(row[0]), float(row[1]))
+    return PollSummary(0, 0.0) if row is None else PollSummary(int(row[0]), float(row[1]))
 
 
 # ------------------------------------------------------------------------------------------ residents, mutes
