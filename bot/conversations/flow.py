@@ -38,16 +38,12 @@ class NoData:
 def load_data(kind: type[D], raw: Mapping[str, Any]) -> D:
     """`kind` (a flow's data class) from saved or handed-over values; keys it no longer has are dropped (a
     conversation saved by an older version resumes)."""
-    if kind is dict:  # TRANSITION: a flow not yet given its data class
-        return dict(raw)  # type: ignore[return-value]
     names = {item.name for item in fields(kind)}  # type: ignore[arg-type]
     return kind(**{key: value for key, value in raw.items() if key in names})
 
 
 def dump_data(data: object) -> dict[str, Any]:
     """A flow's data as the JSON object saved with the conversation."""
-    if isinstance(data, dict):  # TRANSITION: a flow not yet given its data class
-        return dict(data)
     return asdict(data)  # type: ignore[call-overload, no-any-return]
 
 
@@ -166,7 +162,7 @@ class Flow(Generic[D]):
     name: str
     first: str
     states: Mapping[str, State[D]]
-    data: type[D] = dict  # type: ignore[assignment]  # TRANSITION; what the flow keeps: a dataclass, all defaults
+    data: type[D]  # what the flow keeps between steps: a dataclass whose fields all have defaults
     begin: Callable[[Ctx[D]], Awaitable[Transition]] | None = None  # decides the first move (see Ctx.entry)
     command: str = ""  # a chat command that starts this flow; its argument arrives as ctx.entry.args
     # Button tokens with these prefixes (e.g. "t:" on a pushed task) start this flow from wherever the person is;
@@ -220,14 +216,6 @@ def choices(items: list[tuple[str, str]], *, per_row: int = 2) -> tuple[tuple[Bu
     """Lay out (label, token) pairs as rows of buttons."""
     buttons = [Button(label, token) for label, token in items]
     return tuple(tuple(buttons[i:i + per_row]) for i in range(0, len(buttons), per_row))
-
-
-def token_id(inbound: Inbound, prefix: str) -> int | None:
-    """The id in a pressed button token `prefix:<id>`, or None when it is not such a token (tokens are untrusted)."""
-    head, sep, tail = inbound.token.partition(":")
-    if not sep or head != prefix or not (tail.isascii() and tail.isdigit()) or len(tail) > 12:
-        return None
-    return int(tail)
 
 
 def unique(claims: Iterable[tuple[str, str]], what: str) -> dict[str, str]:
