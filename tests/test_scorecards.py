@@ -14,6 +14,7 @@ from bot.domain.grid import Level
 from bot.domain.people import Person, Role
 from bot.features.reports import service as reports
 from bot.features.reports import store as issues
+from bot.features.reports.model import EventKind
 from bot.features.scorecards import export, service
 from bot.features.scorecards.model import Kind, Period, Ratio, TooFew, Weights
 from bot.services.grid_import import import_grid
@@ -136,7 +137,7 @@ async def test_exclusion_is_audited_and_refused_without_reason_or_right(db: Data
     async with db.write() as tx:
         [(ref, issue_id)] = [tuple(r) for r in await tx.all("SELECT i.ref, i.id FROM issues i JOIN score_exclusions x "
                                                              "ON x.issue_id = i.id")]
-        assert [e["detail"] for e in await issues.events(tx, issue_id) if e["kind"] == "score_excluded"] == [
+        assert [e.detail for e in await issues.events(tx, issue_id) if e.kind is EventKind.SCORE_EXCLUDED] == [
             "居民重复提交"]
         with pytest.raises(service.ScoreError, match=r"score\.error\.excluded"):
             await service.exclude(tx, ref, "again", None, True, week.now())
