@@ -594,11 +594,13 @@ async def test_the_streets_overdue_nudge_waits_for_the_morning(server: FakeTeleg
         timers = jinlin.core.scheduler
         assert timers is not None
         admin = Chat(server, ADMIN)
-        for day in (28, 29):  # building → community → street, each on time at night
-            clock.to(_local(day, 22))
+        # building → community → street, each on time at night; a minute later each night, as the ticking clock
+        # puts each next step a few seconds after the one before
+        for minute, day in enumerate((28, 29), start=1):
+            clock.to(_local(day, 22, minute))
             await timers.run_timers()
         await admin.expect(f"📋 {ref}")
-        clock.to(_local(30, 22))
+        clock.to(_local(30, 22, 3))
         await timers.run_timers()
         morning = _local(30, 7) + timedelta(days=1)
         pending = ("SELECT due_at FROM scheduled_jobs WHERE subject = 'issue' AND subject_id = ? "
