@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from bot.conversations.flow import ABANDON, Ctx, Done, Flow, Goto, Retry, State, Transition, choices, confirm_abandon
 from bot.domain.messages import Button, Inbound, InboundKind, Reply
 from bot.domain.people import Person
-from bot.features.meetings import service, store
+from bot.features.meetings import notices, service, store
 from bot.features.meetings.model import ACTIONABLE, Meeting, MeetingStatus, TopicStatus
 from bot.features.meetings.service import MeetingError
 from bot.features.meetings.tokens import (
@@ -241,7 +241,7 @@ async def _resident_card(ctx: Meet, meeting: Meeting, person: Person) -> tuple[s
         lines.append(t("meeting.you_are_in"))
     rows: list[tuple[Button, ...]] = []
     if now < meeting.starts_at:
-        rows.append(service.rsvp_row(meeting.id))
+        rows.append(notices.rsvp_row(meeting.id))
     if now < meeting.topics_until:
         lines.append(t("meeting.topics_until", until=service.when(meeting.topics_until, tz, ctx.now)))
         rows.append((Button(t("meeting.add_topic"), press(Action.ADD_TOPIC, meeting.id)),))

@@ -11,7 +11,7 @@ call off a single meeting before it begins: everyone who heard of it is told, no
 week is not planned again.
 
 Every action re-checks rights here: only the community's secretary chairs, only its residents answer, submit topics
-and check in, only attendees rate.
+and check in, only attendees rate. The pushes' wording is in notices.py.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from bot.domain.grid import Level
 from bot.domain.messages import Button, Reply
 from bot.domain.people import Person, Role
 from bot.domain.refusal import Refusal
-from bot.features.meetings import store
+from bot.features.meetings import notices, store
 from bot.features.meetings.model import (
     ACTIONABLE,
     COMING,
@@ -40,14 +40,15 @@ from bot.features.meetings.model import (
     Topic,
     TopicStatus,
 )
-from bot.features.meetings.tokens import RATE, RSVP, Action, Choice, Rating, Rsvp, press
+from bot.features.meetings.notices import Place
+from bot.features.meetings.notices import when as when  # where the console and the flow find it
+from bot.features.meetings.tokens import Action, press
 from bot.features.reports import service as issue_service
 from bot.features.reports import store as issue_store
 from bot.features.reports.model import Issue
 from bot.i18n import t
 from bot.services import jobs, notify
 from bot.services.dates import WEEKDAYS as WEEKDAYS  # the settings' days, as stored
-from bot.services.dates import local_time
 from bot.storage import grid, people, scheduled_jobs
 from bot.storage.db import Database, Tx
 from bot.storage.scheduled_jobs import Job, Subject
@@ -68,8 +69,6 @@ MAX_COMMENT = 500
 ANNOUNCE_DAYS = (1, 2, 3, 4, 5, 6)  # how many days ahead a chair may announce the week's meeting
 CUTOFF_HOURS = (2, 6, 12, 24, 48, 72)  # how long before the start a chair may close the topics
 TIME_SETTINGS = frozenset({"weekday", "start_time", "duration_minutes", "announce_days_ahead", "topic_cutoff_hours"})
-
-Render = Callable[[], Awaitable[Reply]]
 
 
 class MeetingError(Refusal):
@@ -115,11 +114,6 @@ def due_times(meeting: Meeting, announce_days: int, timezone: str) -> dict[Notic
     return {Notice.ANNOUNCE: meeting.starts_at - timedelta(days=announce_days), Notice.AGENDA: meeting.topics_until,
             Notice.REMIND_EVE: evening if evening < hour_before else None, Notice.REMIND_HOUR: hour_before,
             Notice.POLL: _at(day + timedelta(days=1), POLL_AT, zone)}
-
-
-def when(moment: datetime, timezone: str, now: datetime) -> str:
-    """A meeting's moment as people read it, with its day of the week: "11月28日（周六）09:00"."""
-    return local_time(moment, timezone, now, weekday=True)
 
 
 # ------------------------------------------------------------------------------------------- planning
@@ -215,63 +209,32 @@ async def _report_late(tx: Tx, meeting: Meeting, job: Job, now: datetime, timezo
         if _late(other, meeting, now) and await scheduled_jobs.finish(tx, other.id, now, Sent.LATE):
             late.append(other.kind)
 
-    async def render() -> Reply:
-        notices = t("meeting.list_separator").join(t(f"meeting.job.{kind}") for kind in late)
-        return Reply(t("meeting.missed", when=when(meeting.starts_at, timezone, now), notices=notices),
-                     ((Button(t("meeting.chair_open"), press(Action.CHAIR, meeting.community_id)),),))
-
     for chair in await chairs(tx, meeting.community_id):
         await notify.push_reply(tx, person_id=chair, idempotency=f"meeting:{meeting.id}:late:{job.id}", now=now,
-                                render=render)
+                                render=lambda: notices.late_report(meeting, late, now, timezone))
 
-
-
-def rsvp_row(meeting_id: int) -> tuple[Button, ...]:
-    return tuple(Button(t(label), RSVP.make(Rsvp(meeting_id, choice)))
-                 for label, choice in (("meeting.yes", Choice.YES), ("meeting.maybe", Choice.MAYBE),
-                                       ("meeting.no", Choice.NO)))
 
 
 async def _announce(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
     place = await place_of(tx, meeting)
-
-    async def build() -> Reply:
-        lines = [t("meeting.announce", when=when(meeting.starts_at, timezone, now), place=await place()),
-                 t("meeting.announce_topics", until=when(meeting.topics_until, timezone, now))
-                 if now < meeting.topics_until else ""]
-        if meeting.capacity is not None:
-            lines.append(t("meeting.capacity_note", capacity=meeting.capacity))
-        rows: list[tuple[Button, ...]] = [rsvp_row(meeting.id)]
-        if now < meeting.topics_until:
-            rows.append((Button(t("meeting.add_topic"), press(Action.ADD_TOPIC, meeting.id)),))
-        rows.append((Button(t("meeting.mute"), press(Action.MUTE, meeting.community_id)),))
-        return Reply("\n".join(line for line in lines if line), tuple(rows))
-
     reached = await notify.push_all(tx, await store.residents(tx, meeting.community_id),
-                                    idempotency=f"meeting:{meeting.id}:announce", now=now, render=build)
+                                    idempotency=f"meeting:{meeting.id}:announce", now=now,
+                                    render=lambda: notices.announcement(meeting, place, now, timezone))
     await store.add_audience(tx, meeting.id, reached)
 
 
 async def _remind_evening(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
     place = await place_of(tx, meeting)
-
-    async def build() -> Reply:
-        return Reply(t("meeting.remind_eve", when=when(meeting.starts_at, timezone, now), place=await place()),
-                     (rsvp_row(meeting.id),))
-
     await notify.push_all(tx, await store.answered(tx, meeting.id, COMING),
-                          idempotency=f"meeting:{meeting.id}:remind_eve", now=now, render=build)
+                          idempotency=f"meeting:{meeting.id}:remind_eve", now=now,
+                          render=lambda: notices.evening_reminder(meeting, place, now, timezone))
 
 
 async def _remind_hour(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
     place = await place_of(tx, meeting)
-
-    async def build() -> Reply:
-        return Reply(t("meeting.remind_hour", when=when(meeting.starts_at, timezone, now), place=await place()),
-                     ((Button(t("meeting.check_in"), press(Action.CHECK_IN, meeting.id)),),))
-
     await notify.push_all(tx, await store.answered(tx, meeting.id, COMING),
-                          idempotency=f"meeting:{meeting.id}:remind_hour", now=now, render=build)
+                          idempotency=f"meeting:{meeting.id}:remind_hour", now=now,
+                          render=lambda: notices.hour_reminder(meeting, place, now, timezone))
 
 
 async def _send_agenda(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
@@ -286,16 +249,9 @@ async def _send_agenda(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -
                                 render=render)
 
 
-def star_rows(meeting_id: int) -> tuple[tuple[Button, ...], ...]:
-    return tuple((Button("⭐" * stars, RATE.make(Rating(meeting_id, stars))),) for stars in range(5, 0, -1))
-
-
 async def _send_poll(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
-    async def build() -> Reply:
-        return Reply(t("meeting.poll", when=when(meeting.starts_at, timezone, now)), star_rows(meeting.id))
-
-    await notify.push_all(tx, await store.attendees(tx, meeting.id),
-                          idempotency=f"meeting:{meeting.id}:poll", now=now, render=build)
+    await notify.push_all(tx, await store.attendees(tx, meeting.id), idempotency=f"meeting:{meeting.id}:poll",
+                          now=now, render=lambda: notices.poll(meeting, now, timezone))
 
 
 # ------------------------------------------------------------------------------------------ rendering
@@ -310,7 +266,7 @@ async def _meeting(tx: Tx, meeting_id: int) -> Meeting:
     return found
 
 
-async def place_of(tx: Tx, meeting: Meeting) -> Callable[[], Awaitable[str]]:
+async def place_of(tx: Tx, meeting: Meeting) -> Place:
     """The meeting's place as people read it (rendered later, in each reader's locale)."""
     community = await grid.by_id(tx, meeting.community_id)
     name = community.name if community is not None else ""
@@ -459,10 +415,6 @@ async def _promote(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> li
     promoted: list[int] = []
     place = await place_of(tx, meeting)
 
-    async def render() -> Reply:
-        return Reply(t("meeting.promoted", when=when(meeting.starts_at, timezone, now), place=await place()),
-                     ((Button(t("meeting.cannot_come"), RSVP.make(Rsvp(meeting.id, Choice.NO))),),))
-
     while True:
         line = await store.waitlist(tx, meeting.id)
         if not line or (meeting.capacity is not None
@@ -471,7 +423,8 @@ async def _promote(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> li
         person_id = line[0]
         await store.set_answer(tx, meeting.id, person_id, Answer.YES, now)
         promoted.append(person_id)
-        await notify.push_reply(tx, person_id=person_id, now=now, render=render,
+        await notify.push_reply(tx, person_id=person_id, now=now,
+                                render=lambda: notices.promoted(meeting, place, now, timezone),
                                 idempotency=f"meeting:{meeting.id}:promoted:{person_id}:{_stamp(now)}")
 
 
@@ -687,11 +640,8 @@ async def cancel(tx: Tx, meeting_id: int, person: Person, now: datetime, timezon
     await store.update_meeting(tx, meeting.id, status=MeetingStatus.CANCELLED, outcome_by=person.id, outcome_at=now)
     await scheduled_jobs.unschedule(tx, Subject.MEETING, meeting.id, tuple(Notice))
     place = await place_of(tx, meeting)
-
-    async def build() -> Reply:
-        return Reply(t("meeting.cancelled", when=when(meeting.starts_at, timezone, now), place=await place()))
-
-    await notify.push_all(tx, told, idempotency=f"meeting:{meeting.id}:cancelled", now=now, render=build)
+    await notify.push_all(tx, told, idempotency=f"meeting:{meeting.id}:cancelled", now=now,
+                          render=lambda: notices.called_off(meeting, place, now, timezone))
     await plan(tx, now, timezone)
     return meeting, len(told)
 
@@ -787,9 +737,6 @@ async def configure(tx: Tx, community_id: int, person: Person, now: datetime, ti
 
 async def _tell_new_place(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
     place = await place_of(tx, meeting)
-
-    async def build() -> Reply:
-        return Reply(t("meeting.place_changed", when=when(meeting.starts_at, timezone, now), place=await place()))
-
     await notify.push_all(tx, await store.answered(tx, meeting.id, (*COMING, Answer.WAITLIST)),
-                          idempotency=f"meeting:{meeting.id}:place:{_stamp(now)}", now=now, render=build)
+                          idempotency=f"meeting:{meeting.id}:place:{_stamp(now)}", now=now,
+                          render=lambda: notices.new_place(meeting, place, now, timezone))
