@@ -256,7 +256,10 @@ class Engine:
         """Typing a button's number or its exact label counts as pressing it (console, old phones, WeCom)."""
         if inbound.kind is not InboundKind.TEXT:
             return inbound
-        prompt = await self._flows[flow_name].states[state].prompt(ctx)
+        try:
+            prompt = await self._flows[flow_name].states[state].prompt(ctx)
+        except Refusal:  # the question is gone: the step says why
+            return inbound
         buttons = [button for row in prompt.buttons for button in row]
         text = inbound.text.strip()
         for number, button in enumerate(buttons, start=1):

@@ -51,10 +51,9 @@ from bot.features.meetings.tokens import (
 )
 from bot.features.reports import store as issue_store
 from bot.features.reports.service import category_name
+from bot.features.reports.tokens import CATEGORY, CategoryPick
 from bot.i18n import t
 from bot.storage import grid
-
-CATEGORY = "c:"  # reports' category token, c:<code> (checked against the categories offered)
 
 
 @dataclass(slots=True)
@@ -390,7 +389,7 @@ async def on_answer(ctx: Meet, inbound: Inbound) -> Transition:
 
 
 async def ask_category(ctx: Meet) -> Reply:
-    items = [(category_name(category), f"{CATEGORY}{category.code}")
+    items = [(category_name(category), CATEGORY.make(CategoryPick(category.code)))
              for category in await issue_store.categories(ctx.tx)]
     return Reply(t("meeting.category_ask"), choices(items))
 
@@ -398,11 +397,11 @@ async def ask_category(ctx: Meet) -> Reply:
 async def on_category(ctx: Meet, inbound: Inbound) -> Transition:
     if inbound.token.startswith(PRESS.head):
         return await _open(ctx, inbound.token)
-    code = inbound.token.removeprefix(CATEGORY)
+    picked = CATEGORY.parse(inbound.token)  # reports' category token, checked against the categories offered
     offered = {category.code for category in await issue_store.categories(ctx.tx)}
-    if not inbound.token.startswith(CATEGORY) or code not in offered:
+    if picked is None or picked.code not in offered:
         return Retry("nav.use_buttons")
-    issue = await service.report_topic(ctx.tx, ctx.data.topic, _me(ctx), code, ctx.now, ctx.timezone)
+    issue = await service.report_topic(ctx.tx, ctx.data.topic, _me(ctx), picked.code, ctx.now, ctx.timezone)
     return Goto("agenda", (Reply(t("meeting.reported_note", ref=issue.ref)),))
 
 

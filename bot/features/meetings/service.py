@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.conversations.tokens import Ref
 from bot.domain.grid import Level
 from bot.domain.messages import Button, Reply
 from bot.domain.people import Person, Role
@@ -46,6 +47,7 @@ from bot.features.meetings.tokens import Action, press
 from bot.features.reports import service as issue_service
 from bot.features.reports import store as issue_store
 from bot.features.reports.model import Issue
+from bot.features.reports.tokens import VIEW
 from bot.i18n import t
 from bot.services import jobs, notify
 from bot.services.dates import WEEKDAYS as WEEKDAYS  # the settings' days, as stored
@@ -553,7 +555,7 @@ async def report_topic(tx: Tx, topic_id: int, person: Person, category: str, now
     await store.update_topic(tx, topic.id, now, status=TopicStatus.REPORTED, issue_id=issue.id)
     await notify.push(tx, person_id=reporter.id, idempotency=f"meeting:topic:{topic.id}:reported", now=now,
                       text_key="meeting.topic_reported", params={"topic": topic_label(topic), "ref": issue.ref},
-                      buttons=[[("issue.view", f"r:view:{issue.id}")]])
+                      buttons=[[("issue.view", VIEW.make(Ref(issue.id)))]])
     return issue
 
 

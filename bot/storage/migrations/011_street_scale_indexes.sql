@@ -1,5 +1,5 @@
 -- Indexes for a street of tens of thousands of residents and a million reports: each query below finds its rows
--- by an index instead of reading the whole table (tests/test_query_plans.py checks the plans).
+-- by an index instead of reading the whole table (tests/core/test_query_plans.py checks the plans).
 
 -- "my tasks": open reports located in the units of a leader's scope (status after unit_id, unlike issues_open_here).
 CREATE INDEX issues_unit_status ON issues (unit_id, status);

@@ -1,5 +1,5 @@
 -- Scorecards (智治): reports an administrator took out of scoring, the frozen half-yearly assessments, and the
--- indexes the period figures need (tests/test_query_plans.py checks the plans).
+-- indexes the period figures need (their plans were read by hand: bench/scale.py times them).
 
 CREATE TABLE score_exclusions (                   -- a report left out of every figure, with who, when and why
     issue_id    INTEGER PRIMARY KEY REFERENCES issues (id) ON DELETE CASCADE,

@@ -17,7 +17,7 @@ from bot.storage.db import StoreLockedError
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import TOKEN, Chat, query, running, seed_street, settings_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ADMIN = 900
 
 

@@ -16,7 +16,7 @@ from tests.fake_telegram import FakeTelegramServer
 from tests.fake_wecom import FakeWeComServer
 from tests.wecom_harness import AES_KEY, AGENT_ID, CALLBACK_TOKEN, CORP_ID, SECRET
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = f"424242:START-UP-SECRET-{os.getpid()}"  # per process: the token lock is machine-wide
 WRONG_SECRET = "not-the-secret-at-all"
 

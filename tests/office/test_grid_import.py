@@ -20,7 +20,7 @@ from bot.services.grid_import import (
 from bot.storage import grid as grid_store
 from bot.storage.db import Database
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample" / "grid.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample" / "grid.csv"
 HEADER = "level,code,name,parent_code,linked_households\n"
 
 

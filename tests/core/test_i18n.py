@@ -18,7 +18,7 @@ from bot.features.reports.model import Status as IssueStatus
 from bot.i18n import SUPPORTED, catalog, normalize, po_path, t, translate, use_locale
 from bot.services.dates import WEEKDAYS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Functions whose string arguments (positional or keyword) are message keys: these, and every feature's refusals.
 CALLS = {"t", "translate", "say", "Retry", "push", "_reply", "_tell_reporter", "_ask_fixed", "GridError",
          "MediaError", "PosterError", "confirm_abandon", "_page_told", "MenuEntry"}

@@ -40,7 +40,7 @@ from tests.cli_harness import console_demo
 from tests.fake_telegram import FakeTelegramServer, SentMessage
 from tests.harness import SAMPLE, TOKEN, Chat, Member, TickingClock, running, seed_people, seed_street
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SECRETARY, LEADER, ADMIN = 3301, 3401, 3900
 HAPPY = (3101, 3102)  # residents of 幸福社区 (C01), in two of its complexes
 HARMONY = 3201  # a resident of 和谐社区 (C02)
@@ -425,7 +425,7 @@ async def test_the_console_admin_broadcasts_and_sees_progress(tmp_path: Path) ->
 
 @pytest.mark.parametrize("locale", SUPPORTED)
 def test_refusals_are_in_the_catalogs(locale: str) -> None:
-    """tests/test_i18n.py does not look inside BroadcastError(...): the keys its refusals name exist too."""
+    """tests/core/test_i18n.py does not look inside BroadcastError(...): the keys its refusals name exist too."""
     source = (ROOT / "bot" / "features" / "broadcasts" / "service.py").read_text(encoding="utf-8")
     keys = set(re.findall(r'BroadcastError\("([a-z_.]+)"', source))
     assert keys == {"auth.denied", "broadcast.need_text", "broadcast.too_long", "broadcast.nobody_sent"}

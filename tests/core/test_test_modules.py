@@ -1,11 +1,13 @@
-"""Test modules import no other test module: what several share lives in a helper (harness.py, fake_*.py ...)."""
+"""Test modules import no other test module: what several share lives in a helper (harness.py, fake_*.py ...) at
+the top of tests/; the modules themselves sit in the layout's folders, none loose at the top."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
+FOLDERS = {"core", "features", "channels", "office", "stories"}
 
 
 def imported_test_modules(source: str) -> set[str]:
@@ -37,6 +39,18 @@ from tests.harness import test_looking_helper
 
 
 def test_no_test_module_imports_another() -> None:
-    offenders = {path.name: found for path in sorted(TESTS.glob("test_*.py"))
+    modules = sorted(TESTS.rglob("test_*.py"))
+    assert len(modules) > 30  # the scan itself works
+    offenders = {path.name: found for path in modules
                  if (found := imported_test_modules(path.read_text(encoding="utf-8")))}
     assert not offenders, f"move what they share into a helper module: {offenders}"
+
+
+def test_test_modules_follow_the_layout() -> None:
+    names = [path.name for path in TESTS.rglob("test_*.py")]
+    assert len(names) == len(set(names)), "two test modules share a name"
+    loose = {str(path.relative_to(TESTS)) for path in TESTS.rglob("test_*.py")
+             if path.relative_to(TESTS).parts[0] not in FOLDERS}
+    assert not loose, f"put these under one of {sorted(FOLDERS)}: {sorted(loose)}"
+    features = {path.name for path in (TESTS / "features").iterdir() if path.is_dir()}
+    assert features <= {path.name for path in (TESTS.parent / "bot" / "features").iterdir() if path.is_dir()}

@@ -28,7 +28,7 @@ from tests import cli_harness, harness
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import SAMPLE, Chat, Member, TickingClock, running, seed_street
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 TZ = "Asia/Shanghai"
 HOUR = 3600
 ADMIN, SECRETARY, LEADER = 1900, 1301, 1201

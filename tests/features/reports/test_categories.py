@@ -19,7 +19,7 @@ from bot.storage import grid, people
 from bot.storage.db import Database
 from tests.cli_harness import run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 HEADER = "code,duty,building_hours,complex_hours,community_hours,street_hours,infrastructure,name_zh,name_en\n"
 DEFAULTS = ["roof_leak", "parking", "sanitation", "lighting", "water_pressure", "noise", "pets", "property",
             "neighbour_dispute", "safety_hazard", "legal", "other"]

@@ -19,7 +19,7 @@ from bot.storage.db import Database, Params, Row, Tx
 from bot.storage.scheduled_jobs import Subject
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-SAMPLE = Path(__file__).resolve().parent.parent / "sample" / "grid.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample" / "grid.csv"
 NOT_TABLES = ("SCAN json_each", "SCAN CONSTANT ROW")  # a parameter's list, an INSERT … SELECT's one row
 
 

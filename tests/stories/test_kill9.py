@@ -27,7 +27,7 @@ from tests.wecom_harness import AES_KEY, AGENT_ID, CALLBACK_TOKEN, CORP_ID
 from tests.wecom_harness import PATH as WECOM_PATH
 from tests.wecom_harness import SECRET as WECOM_SECRET
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HOOK = "/telegram/hook"
 SECRET = "kill-9_secret"
 BURST = 111

@@ -16,7 +16,7 @@ from bot.services.grid_import import import_grid
 from bot.storage import grid as grid_store
 from bot.storage.db import Database
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample" / "grid.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample" / "grid.csv"
 LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # fonts-dejavu-core: no Chinese glyphs
 BUILDINGS = ["C01-A-B1", "C01-A-B2", "C01-A-B3", "C01-B-B1", "C01-B-B2",
              "C02-A-B1", "C02-A-B2", "C02-B-B1", "C02-B-B2", "C02-B-B3"]

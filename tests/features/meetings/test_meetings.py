@@ -28,7 +28,7 @@ from tests import harness
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import SAMPLE, Chat, Member, TickingClock, running, seed_people, seed_street
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 TZ = "Asia/Shanghai"
 ZONE = ZoneInfo(TZ)
 CHAIR, WANG, LI, ZHAO, QIAN, SUN = 3001, 3101, 3102, 3103, 3104, 3201
