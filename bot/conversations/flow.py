@@ -47,6 +47,27 @@ def dump_data(data: object) -> dict[str, Any]:
     return asdict(data)  # type: ignore[call-overload, no-any-return]
 
 
+@dataclass(slots=True)
+class UnitPath:
+    """Flow data for walking down the grid: the community, complex and building picked so far (None: not yet)."""
+
+    community: int | None = None
+    complex: int | None = None
+    building: int | None = None
+
+    def picked(self, level: Level | None) -> int | None:
+        """The unit picked at `level` (None: not yet, or no level)."""
+        return {Level.COMMUNITY: self.community, Level.COMPLEX: self.complex}.get(level) if level else None
+
+    def pick(self, unit: GridUnit) -> None:
+        if unit.level is Level.COMMUNITY:
+            self.community = unit.id
+        elif unit.level is Level.COMPLEX:
+            self.complex = unit.id
+        elif unit.level is Level.BUILDING:
+            self.building = unit.id
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """How the flow was entered, for its `begin`: a command's argument, a pushed button's token (untrusted), a

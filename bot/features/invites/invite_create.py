@@ -14,11 +14,12 @@ from bot.conversations.flow import (
     Retry,
     State,
     Transition,
+    UnitPath,
     choices,
     pick_unit,
     unit_choices,
 )
-from bot.domain.grid import GridUnit, Level
+from bot.domain.grid import Level
 from bot.domain.messages import Inbound, Reply
 from bot.domain.people import Duty, Role
 from bot.features.invites import service as invites
@@ -31,28 +32,13 @@ _NEXT_LEVEL = {Level.STREET: Level.COMMUNITY, Level.COMMUNITY: Level.COMPLEX, Le
 
 
 @dataclass(slots=True)
-class InviteData:
+class InviteData(UnitPath):
     """The invite being made: the role (a `Role` value), the units picked on the way down, the code of the unit the
     role is held at, the duties (`Duty` values) in the order picked."""
 
     role: str = ""
-    community: int | None = None
-    complex: int | None = None
-    building: int | None = None
     unit: str = ""
     duties: list[str] = field(default_factory=list)
-
-    def picked(self, level: Level | None) -> int | None:
-        """The unit picked at `level` (None: not yet, or no level)."""
-        return {Level.COMMUNITY: self.community, Level.COMPLEX: self.complex}.get(level) if level else None
-
-    def pick(self, unit: GridUnit) -> None:
-        if unit.level is Level.COMMUNITY:
-            self.community = unit.id
-        elif unit.level is Level.COMPLEX:
-            self.complex = unit.id
-        elif unit.level is Level.BUILDING:
-            self.building = unit.id
 
 
 Draft = Ctx[InviteData]

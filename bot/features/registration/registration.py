@@ -16,11 +16,12 @@ from bot.conversations.flow import (
     Retry,
     State,
     Transition,
+    UnitPath,
     choices,
     pick_unit,
     unit_choices,
 )
-from bot.domain.grid import GridUnit, Level
+from bot.domain.grid import Level
 from bot.domain.messages import Inbound, Reply
 from bot.features.invites import service as invites
 from bot.features.invites.model import Status
@@ -32,30 +33,15 @@ from bot.storage import grid
 
 
 @dataclass(slots=True)
-class RegistrationData:
+class RegistrationData(UnitPath):
     """What joining has gathered: an invite code offered (None: none) and whether it was accepted, the units picked
     on the way down (`building` also from a poster's link), whether the language was chosen already, and whether
     a registered person is moving home (the menu's "change my home")."""
 
     invite: str | None = None
     invite_accepted: bool = False
-    community: int | None = None
-    complex: int | None = None
-    building: int | None = None
     language_chosen: bool = False
     move: bool = False
-
-    def picked(self, level: Level | None) -> int | None:
-        """The unit picked at `level` (None: not yet, or no level)."""
-        return {Level.COMMUNITY: self.community, Level.COMPLEX: self.complex}.get(level) if level else None
-
-    def pick(self, unit: GridUnit) -> None:
-        if unit.level is Level.COMMUNITY:
-            self.community = unit.id
-        elif unit.level is Level.COMPLEX:
-            self.complex = unit.id
-        elif unit.level is Level.BUILDING:
-            self.building = unit.id
 
 
 Joining = Ctx[RegistrationData]
