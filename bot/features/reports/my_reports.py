@@ -17,9 +17,9 @@ from bot.conversations.flow import Ctx, Done, Flow, Goto, Retry, State, Transiti
 from bot.conversations.tokens import Ref
 from bot.domain.messages import Inbound, InboundKind, Reply
 from bot.domain.people import Person
+from bot.features.reports import notices, tokens
 from bot.features.reports import service as issue_service
 from bot.features.reports import store as issue_store
-from bot.features.reports import tokens
 from bot.features.reports.model import Issue, PhotoStage, Status
 from bot.features.reports.report import category_label
 from bot.features.reports.service import IssueError
@@ -109,7 +109,7 @@ async def ask_detail(ctx: Mine) -> Reply:
     person = _me(ctx)
     try:
         issue = await issue_service.view_as_resident(ctx.tx, _issue(ctx), person)
-        lines = [await issue_service.summary(ctx.tx, issue, ctx.timezone, ctx.now,
+        lines = [await notices.summary(ctx.tx, issue, ctx.timezone, ctx.now,
                                              with_room=issue.reporter_id == person.id)]
     except IssueError as error:  # gone or no longer theirs: said in place of the page, the list still offered
         return Reply(t(error.key, **error.params), choices([(t("mine.all"), tokens.ALL)]))

@@ -32,7 +32,8 @@ from bot.domain.messages import Inbound, InboundKind, Reply
 from bot.features.reports import service as issue_service
 from bot.features.reports import store as issue_store
 from bot.features.reports import tokens
-from bot.features.reports.service import MAX_DESCRIPTION, MAX_PHOTOS, Draft, IssueError, category_name
+from bot.features.reports.notices import category_name
+from bot.features.reports.service import MAX_DESCRIPTION, MAX_PHOTOS, Draft, IssueError
 from bot.features.reports.tokens import CATEGORY, CategoryPick
 from bot.i18n import t
 from bot.services.people import place_label

@@ -3,25 +3,23 @@ and follow-up. Every action re-checks who may take it; every change is one audit
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.conversations.tokens import Ref, Token
 from bot.domain.grid import Level
-from bot.domain.messages import Button, Reply
+from bot.domain.messages import Reply
 from bot.domain.people import Person
 from bot.domain.refusal import Refusal
-from bot.features.reports import routing
+from bot.features.reports import notices, routing
 from bot.features.reports import store as issues
 from bot.features.reports.model import TRANSITIONS, Category, EventKind, Issue, PhotoStage, Status, Timer
-from bot.features.reports.tokens import FIXED, REVIEW, STAYED, TASK, VIEW, Answer, Task, TaskAction
-from bot.i18n import current_locale, t
+from bot.features.reports.notices import category_name as category_name  # meetings' category choice reads it here
 from bot.services import notify
-from bot.services.dates import local_time
+from bot.services.notify import Render
 from bot.services.people import place_label
-from bot.storage import grid, people, scheduled_jobs
+from bot.storage import grid, scheduled_jobs
 from bot.storage.db import Tx
 from bot.storage.scheduled_jobs import Subject
 
@@ -32,21 +30,7 @@ REMIND_SHARE = 0.8  # owners are reminded when this share of their level's time 
 MAX_PHOTOS = 5
 MAX_DESCRIPTION = 1000  # characters
 LEVEL_TIMERS = (Timer.REMIND, Timer.ESCALATE)
-HISTORY_SHOWN = 20  # entries of the audit trail on a task page, the latest
-HISTORY_TEXT = 200  # characters of a note or reason shown there
-# The audit trail's entries a task page shows: events by kind, transitions by the status moved to (an escalation
-# shows as its event, which has the reason).
-_HISTORY_KINDS = {EventKind.ROUTE: "tasks.event.route", EventKind.NOTE: "tasks.event.note",
-                  EventKind.INFO: "tasks.event.info", EventKind.ESCALATE: "tasks.event.escalate",
-                  EventKind.HAND_UP: "tasks.event.hand_up", EventKind.OVERDUE: "tasks.event.overdue"}
-_HISTORY_STATUSES = {Status.SUBMITTED: "tasks.event.submitted", Status.ACCEPTED: "tasks.event.accepted",
-                     Status.RESOLVED: "tasks.event.resolved", Status.REOPENED: "tasks.event.reopened",
-                     Status.REJECTED: "tasks.event.rejected", Status.DUPLICATE: "tasks.event.duplicate",
-                     Status.CLOSED: "tasks.event.closed", Status.WITHDRAWN: "tasks.event.withdrawn"}
 FOLLOWUP_TIMERS = (Timer.FOLLOWUP_REMIND, Timer.FOLLOWUP_CLOSE)
-
-
-Lazy = Callable[[], Awaitable[str]]  # text rendered in each recipient's own locale
 
 
 class IssueError(Refusal):
@@ -61,12 +45,6 @@ class Draft:
     voice_ref: str = ""
     photos: tuple[str, ...] = ()
     location: str = ""
-
-
-def category_name(category: Category) -> str:
-    """The category's name in the current locale."""
-    custom = category.name_en if current_locale() == "en" else category.name_zh
-    return custom or t(f"category.{category.code}")
 
 
 def _check_description(text: str) -> None:
@@ -138,7 +116,7 @@ async def _assign(tx: Tx, issue: Issue, route: routing.Route, status: Status, ac
     for recipient in route.recipients:
         await notify.push_reply(tx, person_id=recipient.person_id, now=now,
                                 idempotency=f"issue:{issue.id}:task:{status.value}:{route.owner.id}:{_stamp(now)}",
-                                render=lambda: task_card(tx, issue, timezone, now, reason=reason()))
+                                render=lambda: notices.task_card(tx, issue, timezone, now, reason=reason()))
     return issue
 
 
@@ -150,7 +128,7 @@ async def _move(tx: Tx, issue: Issue, to: Status, actor_id: int | None, now: dat
                 **fields: object) -> Issue:
     """The one way an issue changes state: checked against TRANSITIONS and written to the audit trail."""
     if to not in TRANSITIONS[issue.status]:
-        raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
+        raise IssueError("issue.error.state", status=notices.status_name(issue))
     await issues.update(tx, issue.id, now, status=to, **fields)
     await issues.record(tx, issue.id, kind=EventKind.TRANSITION, actor_id=actor_id, now=now, from_status=issue.status,
                         to_status=to, detail=detail)
@@ -170,68 +148,6 @@ async def follow(tx: Tx, issue_id: int, person: Person) -> Issue:
     return issue
 
 
-# ------------------------------------------------------------------------------------------ rendering
-
-
-async def task_card(tx: Tx, issue: Issue, timezone: str, now: datetime, *, reason: str = "",
-                    words: str = "") -> Reply:
-    """The task as pushed to a grid member, with its action buttons; a reopened one carries the resident's
-    `words` (what is still wrong)."""
-    lines = [t("task.card", ref=issue.ref, category=category_name(await _category(tx, issue.category)),
-               place=await _place(tx, issue), description=issue.description or t("task.voice_only"),
-               due=local_time(issue.due_at, timezone, now))]
-    if reason:
-        lines.append(t("task.escalated_because", reason=reason))
-    if issue.status is Status.REOPENED:
-        lines.append(t("task.reopened"))
-        if words:
-            lines.append(t("task.resident_says", words=words))
-    elif issue.flagged:
-        lines.append(t("task.flagged"))
-    photos = await issues.photos(tx, issue.id, PhotoStage.REPORT)
-    if len(photos) > 1:
-        lines.append(t("task.more_photos", count=len(photos) - 1))
-    buttons = task_buttons(issue, at_top=await at_top(tx, issue))
-    return Reply("\n".join(lines), buttons, photo=photos[0] if photos else "", voice=issue.voice_ref)
-
-
-async def at_top(tx: Tx, issue: Issue) -> bool:
-    """The street owns the issue: it is the last owner, there is nowhere higher to send it."""
-    owner = await grid.by_id(tx, issue.owner_unit_id)
-    return owner is not None and owner.level is Level.STREET
-
-
-def task_buttons(issue: Issue, *, at_top: bool) -> tuple[tuple[Button, ...], ...]:
-    """The actions open to the task now: none once it is no longer open, no "accept" once accepted, and no
-    "escalate" or "not ours" at the street (`at_top`: the last owner)."""
-    if not issue.is_open:
-        return ()
-    actions = [("task.accept", TaskAction.ACCEPT)] if issue.status is not Status.ACCEPTED else []
-    actions += [("task.note", TaskAction.NOTE),
-                ("task.answer" if issue.legal else "task.resolve", TaskAction.RESOLVE)]
-    actions += [] if at_top else [("task.escalate", TaskAction.ESCALATE), ("task.not_ours", TaskAction.HAND_UP)]
-    actions += [("task.reject", TaskAction.REJECT), ("task.duplicate", TaskAction.DUPLICATE)]
-    buttons = [Button(t(label), TASK.make(Task(action, issue.id))) for label, action in actions]
-    return tuple(tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2))
-
-
-async def _place(tx: Tx, issue: Issue, *, with_room: bool = True) -> str:
-    room = ""
-    if with_room and issue.reporter_id is not None:
-        reporter = await people.by_id(tx, issue.reporter_id)
-        room = reporter.room if reporter is not None and reporter.building_id == issue.unit_id else ""
-    label = await place_label(tx, issue.unit_id, room)
-    return f"{label} 📍{issue.location}" if issue.location else label
-
-
-async def summary(tx: Tx, issue: Issue, timezone: str, now: datetime, *, with_room: bool) -> str:
-    """One report as read in a list or detail view; the reporter's room only for the reporter and grid members."""
-    return t("issue.summary", ref=issue.ref, category=category_name(await _category(tx, issue.category)),
-             status=t(f"status.{issue.status.value}"), place=await _place(tx, issue, with_room=with_room),
-             description=issue.description or t("task.voice_only"),
-             created=local_time(issue.created_at, timezone, now))
-
-
 # --------------------------------------------------------------------------------------- grid members
 
 
@@ -245,7 +161,7 @@ async def _member_issue(tx: Tx, issue_id: int, member: Person) -> Issue:
 
 def _require_open(issue: Issue) -> None:
     if not issue.is_open:
-        raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
+        raise IssueError("issue.error.state", status=notices.status_name(issue))
 
 
 async def accept(tx: Tx, issue_id: int, member: Person, now: datetime) -> Issue:
@@ -254,15 +170,14 @@ async def accept(tx: Tx, issue_id: int, member: Person, now: datetime) -> Issue:
     if issue.status is Status.ACCEPTED:
         if issue.assignee_id == member.id:
             return issue
-        raise IssueError("task.taken", who=await _who(tx, issue.assignee_id))
+        raise IssueError("task.taken", who=await notices.who(tx, issue.assignee_id))
     _require_open(issue)
     issue = await _move(tx, issue, Status.ACCEPTED, member.id, now, assignee_id=member.id)
-    taken = {"ref": issue.ref, "who": _lazy_who(tx, member.id)}
     for other in await issues.recipients(tx, issue.id):
         if other != member.id:
             await notify.push_reply(tx, person_id=other, idempotency=f"issue:{issue.id}:taken:{_stamp(now)}",
-                                    now=now, render=lambda: _reply("task.taken_by", taken))
-    await _tell_reporter(tx, issue, f"accepted:{_stamp(now)}", now, "issue.accepted", who=_lazy_who(tx, member.id))
+                                    now=now, render=lambda: notices.taken_by(tx, issue, member.id))
+    await _tell_reporter(tx, issue, f"accepted:{_stamp(now)}", now, lambda: notices.accepted(tx, issue, member.id))
     return issue
 
 
@@ -270,8 +185,7 @@ async def add_note(tx: Tx, issue_id: int, member: Person, note: str, now: dateti
     issue = await _member_issue(tx, issue_id, member)
     _require_open(issue)
     await issues.record(tx, issue.id, kind=EventKind.NOTE, actor_id=member.id, now=now, detail=note)
-    await _tell_reporter(tx, issue, f"note:{_stamp(now)}", now, "issue.noted", who=_lazy_who(tx, member.id),
-                         note=note)
+    await _tell_reporter(tx, issue, f"note:{_stamp(now)}", now, lambda: notices.noted(tx, issue, member.id, note))
     return issue
 
 
@@ -288,14 +202,12 @@ async def resolve(tx: Tx, issue_id: int, member: Person, note: str, photo: str, 
     await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, LEVEL_TIMERS, now)
     await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, Timer.FOLLOWUP_REMIND, now + FOLLOWUP_REMIND)
     await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, Timer.FOLLOWUP_CLOSE, now + FOLLOWUP_CLOSE)
-    done_by = {"ref": issue.ref, "who": _lazy_who(tx, member.id)}
     for other in await issues.recipients(tx, issue.id):
         if other != member.id:
             await notify.push_reply(tx, person_id=other, idempotency=f"issue:{issue.id}:done:{_stamp(now)}",
-                                    now=now, render=lambda: _reply("task.resolved_by", done_by))
-    key = "issue.answered" if issue.legal else "issue.resolved" if note.strip() else "issue.done"
-    await _ask_fixed(tx, issue, f"resolved:{_stamp(now)}", now, key, photo=photo, note=note,
-                     who=_lazy_who(tx, member.id))
+                                    now=now, render=lambda: notices.resolved_by(tx, issue, member.id))
+    await _ask_fixed(tx, issue, f"resolved:{_stamp(now)}", now,
+                     lambda: notices.resolved(tx, issue, member.id, note, photo))
     return issue
 
 
@@ -312,17 +224,18 @@ async def escalate(tx: Tx, issue_id: int, member: Person | None, reason: str, no
     old = await issues.recipients(tx, issue.id)
     actor = None if member is None else member.id
     timed_out = member is None and not reason  # a member's own choice is no timeout
-    detail = t("task.timeout_reason") if timed_out else reason  # the audit trail's, in the street's language
+    detail = notices.timeout_reason() if timed_out else reason  # the audit trail's, in the street's language
     await issues.record(tx, issue.id, kind=EventKind.HAND_UP if hand_up else EventKind.ESCALATE, actor_id=actor,
                         now=now, detail=detail)
     issue = await _assign(tx, issue, route, Status.ESCALATED, actor, now, timezone,
-                          reason=lambda: t("task.timeout_reason") if timed_out else reason)
+                          reason=notices.timeout_reason if timed_out else lambda: reason)
     new_owner = await place_label(tx, route.owner.id)
     for person_id in old:
         if person_id != actor and person_id not in {r.person_id for r in route.recipients}:
-            await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:moved:{_stamp(now)}", now=now,
-                              text_key="task.moved_up", params={"ref": issue.ref, "place": new_owner})
-    await _tell_reporter(tx, issue, f"escalated:{_stamp(now)}", now, "issue.escalated", place=new_owner)
+            await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:moved:{_stamp(now)}",
+                                    now=now, render=lambda: _now(notices.moved_up(issue, new_owner)))
+    await _tell_reporter(tx, issue, f"escalated:{_stamp(now)}", now,
+                         lambda: _now(notices.escalated(issue, new_owner)))
     return issue
 
 
@@ -332,8 +245,9 @@ async def reject(tx: Tx, issue_id: int, member: Person, reason: str, now: dateti
         raise IssueError("task.reason_needed")
     issue = await _move(tx, issue, Status.REJECTED, member.id, now, reason, closed_at=now)
     await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, LEVEL_TIMERS, now)
-    review = (("issue.review", REVIEW.make(Ref(issue.id))),) if await reviewable(tx, issue) else ()
-    await _tell_reporter(tx, issue, "rejected", now, "issue.rejected", buttons=review, reason=reason)
+    review = await reviewable(tx, issue)
+    await _tell_reporter(tx, issue, "rejected", now,
+                         lambda: _now(notices.rejected(issue, reason, reviewable=review)))
     return issue
 
 
@@ -363,14 +277,14 @@ async def request_review(tx: Tx, issue_id: int, person: Person, now: datetime, t
     if await issues.has_event(tx, issue.id, EventKind.REVIEW):
         raise IssueError("issue.error.reviewed")
     if issue.status is not Status.REJECTED:
-        raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
+        raise IssueError("issue.error.state", status=notices.status_name(issue))
     route = await _review_route(tx, issue)
     if route is None:
         raise IssueError("issue.error.reviewed")
     rejected = await rejection_reason(tx, issue)
     await issues.record(tx, issue.id, kind=EventKind.REVIEW, actor_id=person.id, now=now, detail=rejected)
     return await _assign(tx, issue, route, Status.ESCALATED, person.id, now, timezone,
-                         reason=lambda: t("task.review_reason", reason=rejected), closed_at=None)
+                         reason=lambda: notices.review_reason(rejected), closed_at=None)
 
 
 async def mark_duplicate(tx: Tx, issue_id: int, member: Person, original_ref: str, now: datetime) -> Issue:
@@ -385,7 +299,7 @@ async def mark_duplicate(tx: Tx, issue_id: int, member: Person, original_ref: st
     await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, LEVEL_TIMERS, now)
     if issue.reporter_id is not None and issue.reporter_id != original.reporter_id:
         await issues.follow(tx, original.id, issue.reporter_id)
-    await _tell_reporter(tx, issue, "duplicate", now, "issue.duplicate", original=original.ref)
+    await _tell_reporter(tx, issue, "duplicate", now, lambda: _now(notices.duplicate(issue, original.ref)))
     return issue
 
 
@@ -393,40 +307,15 @@ async def overdue_nudge(tx: Tx, issue: Issue, now: datetime) -> None:
     """The street owns it and its time is up: flag it to the street again (it cannot climb further)."""
     await issues.record(tx, issue.id, kind=EventKind.OVERDUE, actor_id=None, now=now)
     for person_id in await issues.recipients(tx, issue.id):
-        await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:overdue:{_stamp(now)}", now=now,
-                          text_key="task.overdue", params={"ref": issue.ref})
+        await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:overdue:{_stamp(now)}",
+                                now=now, render=lambda: _now(notices.overdue(issue)))
 
 
 async def remind_owners(tx: Tx, issue: Issue, now: datetime, timezone: str) -> None:
     for person_id in await issues.recipients(tx, issue.id):
-        await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:remind:{_stamp(issue.due_at)}",
-                          now=now, text_key="task.reminder",
-                          params={"ref": issue.ref, "due": local_time(issue.due_at, timezone, now)},
-                          buttons=[[("task.view", TASK.make(Task(TaskAction.VIEW, issue.id)))]])
-
-
-async def history(tx: Tx, issue: Issue, timezone: str, now: datetime) -> list[str]:
-    """The audit trail as a grid member reads it, oldest first (the latest HISTORY_SHOWN entries): filing, routing
-    and reassignment, who accepted, notes, the resident's additions, escalations with their reasons, outcomes."""
-    lines = []
-    for event in await issues.events(tx, issue.id):
-        if event.kind is EventKind.TRANSITION:
-            key = None if event.to_status is None else _HISTORY_STATUSES.get(event.to_status)
-        else:
-            key = _HISTORY_KINDS.get(event.kind)
-        if key is None:
-            continue
-        place = ""
-        if event.kind is EventKind.ROUTE:
-            unit = await grid.by_code(tx, routing.described_owner(event.detail))
-            place = "" if unit is None else await place_label(tx, unit.id)
-        actor = event.actor_id
-        who = t("tasks.by_resident") if actor is not None and actor == issue.reporter_id else (
-            await _who(tx, actor) if actor is not None else t("tasks.by_clock"))
-        text = event.detail[:HISTORY_TEXT]
-        line = t(key, at=local_time(event.at, timezone, now), who=who, place=place, text=text)
-        lines.append(line if text else line.rstrip(" ：:"))  # an entry without words ends at its verb
-    return lines[-HISTORY_SHOWN:]
+        await notify.push_reply(tx, person_id=person_id,
+                                idempotency=f"issue:{issue.id}:remind:{_stamp(issue.due_at)}", now=now,
+                                render=lambda: _now(notices.reminder(issue, timezone, now)))
 
 
 async def more_photos(tx: Tx, issue: Issue) -> list[str]:
@@ -472,11 +361,11 @@ async def withdraw(tx: Tx, issue_id: int, person: Person, now: datetime) -> Issu
     issue = await _move(tx, issue, Status.WITHDRAWN, person.id, now, closed_at=now)
     await scheduled_jobs.cancel(tx, Subject.ISSUE, issue.id, LEVEL_TIMERS, now)
     for person_id in await issues.recipients(tx, issue.id):
-        await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:withdrawn", now=now,
-                          text_key="task.withdrawn", params={"ref": issue.ref})
+        await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:withdrawn", now=now,
+                                render=lambda: _now(notices.withdrawn(issue)))
     for person_id in await issues.followers(tx, issue.id):  # those who followed it instead of reporting it
-        await notify.push(tx, person_id=person_id, idempotency=f"issue:{issue.id}:withdrawn", now=now,
-                          text_key="issue.withdrawn_followed", params={"ref": issue.ref})
+        await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:withdrawn", now=now,
+                                render=lambda: _now(notices.withdrawn_followed(issue)))
     return issue
 
 
@@ -494,9 +383,7 @@ async def add_info(tx: Tx, issue_id: int, person: Person, text: str, photo: str,
     for person_id in targets:
         if person_id is not None:
             await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:info:{_stamp(now)}",
-                                    now=now, render=lambda: _reply("task.info_added",
-                                                                   {"ref": issue.ref, "text": text or "📷"},
-                                                                   photo=photo))
+                                    now=now, render=lambda: _now(notices.info_added(issue, text, photo)))
     return issue
 
 
@@ -504,7 +391,7 @@ async def answerable(tx: Tx, issue_id: int, person: Person) -> Issue:
     """The issue, if `person` (its reporter or a follower) may say now whether it is fixed."""
     issue = await _reporter_issue(tx, issue_id, person, followers=True)
     if issue.status not in (Status.RESOLVED, Status.CLOSED):
-        raise IssueError("issue.error.state", status=t(f"status.{issue.status.value}"))
+        raise IssueError("issue.error.state", status=notices.status_name(issue))
     return issue
 
 
@@ -530,16 +417,11 @@ async def answer_fixed(tx: Tx, issue_id: int, person: Person, fixed: bool, now: 
     await scheduled_jobs.schedule(tx, Subject.ISSUE, issue.id, Timer.ESCALATE, now + limit)
     if voice:
         await issues.add_voice(tx, issue.id, voice, person.id, now)
-
-    async def render() -> Reply:
-        card = await task_card(tx, issue, timezone, now, words=words or (t("task.voice_only") if voice else ""))
-        return replace(card, voice=voice) if voice else card
-
     targets = [issue.assignee_id] if issue.assignee_id else await issues.recipients(tx, issue.id)
     for person_id in targets:
         if person_id is not None:
             await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:reopened:{_stamp(now)}",
-                                    now=now, render=render)
+                                    now=now, render=lambda: notices.reopened(tx, issue, timezone, now, words, voice))
     return issue
 
 
@@ -553,9 +435,8 @@ async def rate(tx: Tx, issue_id: int, person: Person, stars: int, comment: str, 
     issue = await _close(tx, issue, person.id, now, rating=stars, comment=comment.strip()[:500])
     member = resolved.actor_id if resolved is not None and resolved.actor_id is not None else issue.assignee_id
     if member is not None:
-        await notify.push(tx, person_id=member, idempotency=f"issue:{issue.id}:rated:{_stamp(now)}", now=now,
-                          text_key="task.rated_comment" if issue.comment else "task.rated",
-                          params={"ref": issue.ref, "stars": "★" * stars, "comment": issue.comment})
+        await notify.push_reply(tx, person_id=member, idempotency=f"issue:{issue.id}:rated:{_stamp(now)}", now=now,
+                                render=lambda: _now(notices.rated(issue, stars)))
     return issue
 
 
@@ -569,70 +450,35 @@ async def _close(tx: Tx, issue: Issue, actor_id: int | None, now: datetime, *, r
 
 
 async def followup_reminder(tx: Tx, issue: Issue, now: datetime) -> None:
-    await _ask_fixed(tx, issue, f"followup:{_stamp(now)}", now, "issue.followup_reminder")
+    await _ask_fixed(tx, issue, f"followup:{_stamp(now)}", now, lambda: _now(notices.followup_reminder(issue)))
 
 
 async def close_unrated(tx: Tx, issue: Issue, now: datetime) -> None:
     await _close(tx, issue, None, now)
-    await _tell_reporter(tx, issue, f"closed:{_stamp(now)}", now, "issue.closed_unrated")
+    await _tell_reporter(tx, issue, f"closed:{_stamp(now)}", now, lambda: _now(notices.closed_unrated(issue)))
 
 
 async def recheck(tx: Tx, issue: Issue, now: datetime) -> None:
-    await _ask_fixed(tx, issue, f"recheck:{_stamp(now)}", now, "issue.recheck", token=STAYED)
+    await _ask_fixed(tx, issue, f"recheck:{_stamp(now)}", now, lambda: _now(notices.recheck(issue)))
 
 
 # ------------------------------------------------------------------------------------------- helpers
 
 
-async def _who(tx: Tx, person_id: int | None) -> str:
-    """A grid member as the resident sees them: their role and the place, not their name."""
-    person = None if person_id is None else await people.by_id(tx, person_id)
-    if person is None:
-        return t("task.someone")
-    if person.roles:
-        grant = person.roles[0]
-        return f"{await place_label(tx, grant.unit_id)} {t(f'role.{grant.role.value}')}"
-    if person.duties:
-        grant_d = person.duties[0]
-        return f"{await place_label(tx, grant_d.unit_id)} {t(f'duty.{grant_d.duty.value}')}"
-    return t("task.someone")
+async def _now(reply: Reply) -> Reply:
+    """A notice rendered without waiting, as the `Render` a push takes."""
+    return reply
 
 
-def _lazy_who(tx: Tx, person_id: int | None) -> Lazy:
-    return lambda: _who(tx, person_id)
-
-
-async def _reply(key: str, params: Mapping[str, object], *, photo: str = "",
-                 buttons: tuple[tuple[Button, ...], ...] = ()) -> Reply:
-    """A catalog message; parameters that are `Lazy` are rendered now, in the recipient's locale."""
-    values = {name: await value() if callable(value) else value for name, value in params.items()}
-    return Reply(t(key, **values), buttons, photo=photo)
-
-
-async def _tell_reporter(tx: Tx, issue: Issue, cause: str, now: datetime, key: str, *,
-                         buttons: tuple[tuple[str, str], ...] = (), **params: object) -> None:
-    """Keep the reporter (and anyone following the report) informed; `buttons` (label key, token) go beside
-    the one that opens the report."""
-
-    async def render() -> Reply:
-        view = (tuple(Button(t(label), token) for label, token in (("issue.view", VIEW.make(Ref(issue.id))),
-                                                                   *buttons)),)
-        return await _reply(key, {"ref": issue.ref, **params}, buttons=view)
-
+async def _tell_reporter(tx: Tx, issue: Issue, cause: str, now: datetime, render: Render) -> None:
+    """Keep the reporter (and anyone following the report) informed."""
     for person_id in await _audience(tx, issue):
         await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:{cause}", now=now,
                                 render=render)
 
 
-async def _ask_fixed(tx: Tx, issue: Issue, cause: str, now: datetime, key: str, *, photo: str = "",
-                     token: Token[Answer] = FIXED, **params: object) -> None:
+async def _ask_fixed(tx: Tx, issue: Issue, cause: str, now: datetime, render: Render) -> None:
     """Ask the reporter and every follower whether it is fixed (a follower's answer counts as the reporter's)."""
-
-    async def render() -> Reply:
-        buttons = ((Button(t("issue.fixed_yes"), token.make(Answer(issue.id, True))),
-                    Button(t("issue.fixed_no"), token.make(Answer(issue.id, False)))),)
-        return await _reply(key, {"ref": issue.ref, **params}, photo=photo, buttons=buttons)
-
     await notify.push_all(tx, await _audience(tx, issue), idempotency=f"issue:{issue.id}:{cause}", now=now,
                           render=render)
 

@@ -11,6 +11,7 @@ from bot.clock import iso, parse_iso
 from bot.domain.grid import Level
 from bot.domain.people import Duty
 from bot.features.reports.model import OPEN, Category, EventKind, Issue, IssueEvent, PhotoStage, Recipient, Status
+from bot.storage import grid
 from bot.storage.db import Row, Tx
 
 _ISSUE = ("SELECT id, ref, reporter_id, category, description, voice_ref, unit_id, location, status, owner_unit_id, "
@@ -220,3 +221,9 @@ async def follow(tx: Tx, issue_id: int, person_id: int) -> None:
 async def followers(tx: Tx, issue_id: int) -> list[int]:
     rows = await tx.all("SELECT person_id FROM issue_followers WHERE issue_id = ?", (issue_id,))
     return [row[0] for row in rows]
+
+
+async def at_top(tx: Tx, issue: Issue) -> bool:
+    """The street owns the issue: it is the last owner, there is nowhere higher to send it."""
+    owner = await grid.by_id(tx, issue.owner_unit_id)
+    return owner is not None and owner.level is Level.STREET

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from bot.conversations.flow import Ctx, Done, Flow, Goto, Retry, State, Transition, choices
 from bot.domain.messages import Button, Inbound, InboundKind, Reply
 from bot.domain.people import Person
-from bot.features.reports import service, store
+from bot.features.reports import notices, service, store
 from bot.features.reports.model import Issue
 from bot.features.reports.tokens import TASK, Task, TaskAction
 from bot.features.tasks.tokens import DROP, DROP_NO, DROP_YES, FINISH, HAND_UP, LIST
@@ -119,7 +119,7 @@ async def _open(ctx: Member, token: str) -> Transition:
         return await _page_told(ctx, issue, "tasks.accepted", "tasks.accepted_unheard")
     if not issue.is_open:  # no use asking for a note or reason the service will refuse
         return _say(t("issue.error.state", status=t(f"status.{issue.status.value}")))
-    if task.action in (TaskAction.ESCALATE, TaskAction.HAND_UP) and await service.at_top(ctx.tx, issue):
+    if task.action in (TaskAction.ESCALATE, TaskAction.HAND_UP) and await store.at_top(ctx.tx, issue):
         return _say(t("task.at_top"))
     return Goto(ASKS[task.action])
 
@@ -139,7 +139,7 @@ async def ask_list(ctx: Member) -> Reply:
     for issue in tasks:
         category = await store.category(ctx.tx, issue.category)
         label = (OVERDUE if issue.due_at <= ctx.now else "") + f"{issue.ref} " + (
-            service.category_name(category) if category else issue.category)
+            notices.category_name(category) if category else issue.category)
         lines.append(t("tasks.line", task=label, place=await place_label(ctx.tx, issue.unit_id)))
         items.append((label, TASK.make(Task(TaskAction.VIEW, issue.id))))
     return Reply("\n".join(lines), choices(items, per_row=1))
@@ -150,9 +150,9 @@ async def ask_card(ctx: Member) -> Reply:
         issue = await service.view_as_member(ctx.tx, _issue(ctx), _member(ctx))
     except service.IssueError as error:  # no longer theirs: said in place of the page, the flow kept
         return Reply(t(error.key, **error.params))
-    card = await service.task_card(ctx.tx, issue, ctx.timezone, ctx.now)
+    card = await notices.task_card(ctx.tx, issue, ctx.timezone, ctx.now)
     status = t("tasks.status", status=t(f"status.{issue.status.value}"))
-    trail = "\n".join([t("tasks.history"), *await service.history(ctx.tx, issue, ctx.timezone, ctx.now)])
+    trail = "\n".join([t("tasks.history"), *await notices.history(ctx.tx, issue, ctx.timezone, ctx.now)])
     back = (Button(t("menu.tasks"), LIST),)
     return replace(card, text=f"{card.text}\n{status}\n\n{trail}", buttons=(*card.buttons, back))
 
