@@ -55,8 +55,10 @@ def review_reason(rejected: str) -> str:
 
 
 async def _category(tx: Tx, issue: Issue) -> str:
+    """The name of the issue's category, offered or retired (categories are never deleted)."""
     found = await issues.category(tx, issue.category, active_only=False)
-    return issue.category if found is None else category_name(found)
+    assert found is not None
+    return category_name(found)
 
 
 async def place(tx: Tx, issue: Issue, *, with_room: bool = True) -> str:
@@ -142,8 +144,9 @@ def info_added(issue: Issue, text: str, photo: str) -> Reply:
     return Reply(t("task.info_added", ref=issue.ref, text=text or "📷"), photo=photo)
 
 
-def moved_up(issue: Issue, new_owner: str) -> Reply:
-    return Reply(t("task.moved_up", ref=issue.ref, place=new_owner))
+async def moved_up(tx: Tx, issue: Issue) -> Reply:
+    """To those who had the task: where it went up to."""
+    return Reply(t("task.moved_up", ref=issue.ref, place=await place_label(tx, issue.owner_unit_id)))
 
 
 def overdue(issue: Issue) -> Reply:
@@ -215,8 +218,8 @@ async def noted(tx: Tx, issue: Issue, member_id: int, note: str) -> Reply:
     return _update(issue, "issue.noted", who=await who(tx, member_id), note=note)
 
 
-def escalated(issue: Issue, new_owner: str) -> Reply:
-    return _update(issue, "issue.escalated", place=new_owner)
+async def escalated(tx: Tx, issue: Issue) -> Reply:
+    return _update(issue, "issue.escalated", place=await place_label(tx, issue.owner_unit_id))
 
 
 def rejected(issue: Issue, reason: str, *, reviewable: bool) -> Reply:

@@ -18,7 +18,6 @@ from bot.features.reports.model import TRANSITIONS, Category, EventKind, Issue, 
 from bot.features.reports.notices import category_name as category_name  # meetings' category choice reads it here
 from bot.services import notify
 from bot.services.notify import Render
-from bot.services.people import place_label
 from bot.storage import grid, scheduled_jobs
 from bot.storage.db import Tx
 from bot.storage.scheduled_jobs import Subject
@@ -229,13 +228,11 @@ async def escalate(tx: Tx, issue_id: int, member: Person | None, reason: str, no
                         now=now, detail=detail)
     issue = await _assign(tx, issue, route, Status.ESCALATED, actor, now, timezone,
                           reason=notices.timeout_reason if timed_out else lambda: reason)
-    new_owner = await place_label(tx, route.owner.id)
     for person_id in old:
         if person_id != actor and person_id not in {r.person_id for r in route.recipients}:
             await notify.push_reply(tx, person_id=person_id, idempotency=f"issue:{issue.id}:moved:{_stamp(now)}",
-                                    now=now, render=lambda: _now(notices.moved_up(issue, new_owner)))
-    await _tell_reporter(tx, issue, f"escalated:{_stamp(now)}", now,
-                         lambda: _now(notices.escalated(issue, new_owner)))
+                                    now=now, render=lambda: notices.moved_up(tx, issue))
+    await _tell_reporter(tx, issue, f"escalated:{_stamp(now)}", now, lambda: notices.escalated(tx, issue))
     return issue
 
 
