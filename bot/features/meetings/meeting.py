@@ -360,7 +360,7 @@ async def _topic_screen(ctx: Meet) -> Reply:
     topic, meeting = await service.chair_topic(ctx.tx, ctx.data.topic, _me(ctx))
     lines = [t("meeting.topic_card", who=await notices.person_label(ctx.tx, topic.submitter_id),
                topic=topic.text or t("meeting.voice_topic"),
-               status=t(f"meeting.topic_status.{topic.status}"))]
+               status=notices.topic_status(topic.status))]
     if topic.status in (TopicStatus.ANSWERED, TopicStatus.REPORTED):
         lines.append(await notices.decision_text(ctx.tx, topic))
     actions: list[tuple[str, str]] = []

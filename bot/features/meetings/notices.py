@@ -48,6 +48,10 @@ async def counts_text(tx: Tx, meeting: Meeting) -> str:
              topics=len(await store.topics_of(tx, meeting.id)))
 
 
+def topic_status(status: TopicStatus) -> str:
+    return t(f"meeting.topic_status.{status}")
+
+
 def topic_label(topic: Topic, limit: int = 40) -> str:
     text = " ".join(topic.text.split())
     if not text:
@@ -69,7 +73,7 @@ async def agenda_text(tx: Tx, meeting: Meeting) -> str:
         return t("meeting.agenda_empty")
     lines = [t("meeting.agenda_title", count=len(topics))]
     for number, topic in enumerate(topics, start=1):
-        lines.append(t("meeting.agenda_line", number=number, status=t(f"meeting.topic_status.{topic.status}"),
+        lines.append(t("meeting.agenda_line", number=number, status=topic_status(topic.status),
                        topic=topic_label(topic), who=await person_label(tx, topic.submitter_id)))
     return "\n".join(lines)
 

@@ -11,7 +11,8 @@ call off a single meeting before it begins: everyone who heard of it is told, no
 week is not planned again.
 
 Every action re-checks rights here: only the community's secretary chairs, only its residents answer, submit topics
-and check in, only attendees rate. The pushes' wording is in notices.py.
+and check in, only attendees rate. The services decide, write and return what happened; all wording (the pushes,
+the labels, a refusal's dates and states) is in notices.py.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from bot.features.meetings.model import (
 from bot.features.meetings.notices import when as when  # where the console finds it
 from bot.features.reports import service as issue_service
 from bot.features.reports.model import Issue
-from bot.i18n import t
 from bot.services import jobs, notify
 from bot.services.dates import WEEKDAYS as WEEKDAYS  # the settings' days, as stored
 from bot.storage import grid, people, scheduled_jobs
@@ -446,7 +446,7 @@ async def actionable_topic(tx: Tx, topic_id: int, person: Person,
     topic, meeting = await chair_topic(tx, topic_id, person)
     _require_open(meeting)
     if topic.status not in allowed:
-        raise MeetingError("meeting.error.topic_state", status=t(f"meeting.topic_status.{topic.status}"))
+        raise MeetingError("meeting.error.topic_state", status=notices.topic_status(topic.status))
     return topic, meeting
 
 
