@@ -15,7 +15,6 @@ Diagram: meeting.mmd.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from bot.conversations.flow import ABANDON, Ctx, Done, Flow, Goto, Retry, State, Transition, choices, confirm_abandon
@@ -185,16 +184,6 @@ async def on_pick(ctx: Meet, inbound: Inbound) -> Transition:
     return await _open(ctx, inbound.token)
 
 
-async def _error_screen(step: Awaitable[Reply]) -> Reply:
-    """A screen whose rights were lost meanwhile shows why instead. Not left to the engine, which would end the
-    flow: the screen stays (back and cancel still work), and a number typed there, which the engine reads through
-    the prompt without catching a refusal, is still answered kindly."""
-    try:
-        return await step
-    except MeetingError as error:
-        return Reply(t(error.key, **error.params))
-
-
 # --------------------------------------------------------------------------------------------- residents
 
 
@@ -302,10 +291,6 @@ async def on_comment(ctx: Meet, inbound: Inbound) -> Transition:
 
 
 async def ask_chair(ctx: Meet) -> Reply:
-    return await _error_screen(_chair_screen(ctx))
-
-
-async def _chair_screen(ctx: Meet) -> Reply:
     person, tx, now, tz = _me(ctx), ctx.tx, ctx.now, ctx.timezone
     community = ctx.data.community
     settings = await service.settings_for(tx, community, person)
@@ -338,10 +323,6 @@ async def _chair_screen(ctx: Meet) -> Reply:
 
 
 async def ask_agenda(ctx: Meet) -> Reply:
-    return await _error_screen(_agenda_screen(ctx))
-
-
-async def _agenda_screen(ctx: Meet) -> Reply:
     meeting = await service.chair_meeting(ctx.tx, ctx.data.meeting, _me(ctx))
     topics = await store.topics_of(ctx.tx, meeting.id)
     text = "\n".join([t("meeting.agenda_header", when=notices.when(meeting.starts_at, ctx.timezone, ctx.now)),
@@ -353,10 +334,6 @@ async def _agenda_screen(ctx: Meet) -> Reply:
 
 
 async def ask_topic(ctx: Meet) -> Reply:
-    return await _error_screen(_topic_screen(ctx))
-
-
-async def _topic_screen(ctx: Meet) -> Reply:
     topic, meeting = await service.chair_topic(ctx.tx, ctx.data.topic, _me(ctx))
     lines = [t("meeting.topic_card", who=await notices.person_label(ctx.tx, topic.submitter_id),
                topic=topic.text or t("meeting.voice_topic"),
@@ -406,10 +383,6 @@ async def on_category(ctx: Meet, inbound: Inbound) -> Transition:
 
 
 async def ask_attendance(ctx: Meet) -> Reply:
-    return await _error_screen(_attendance_screen(ctx))
-
-
-async def _attendance_screen(ctx: Meet) -> Reply:
     meeting_id = ctx.data.meeting
     listed = await service.participants(ctx.tx, meeting_id, _me(ctx))
     present = sum(1 for someone in listed if someone.present)
@@ -427,10 +400,6 @@ async def _attendance_screen(ctx: Meet) -> Reply:
 
 
 async def ask_cancel(ctx: Meet) -> Reply:
-    return await _error_screen(_cancel_screen(ctx))
-
-
-async def _cancel_screen(ctx: Meet) -> Reply:
     meeting, told = await service.cancellable(ctx.tx, ctx.data.meeting, _me(ctx), ctx.now)
     text = t("meeting.cancel_ask", when=notices.when(meeting.starts_at, ctx.timezone, ctx.now), count=len(told))
     return Reply(text, choices([(t("meeting.cancel_confirm"), press(Action.CANCEL_OK, meeting.id)),
@@ -456,10 +425,6 @@ async def on_outcome(ctx: Meet, inbound: Inbound) -> Transition:
 
 
 async def ask_settings(ctx: Meet) -> Reply:
-    return await _error_screen(_settings_screen(ctx))
-
-
-async def _settings_screen(ctx: Meet) -> Reply:
     community = ctx.data.community
     settings = await service.settings_for(ctx.tx, community, _me(ctx))
     back = choices([(t("meeting.back_to_chair"), press(Action.CHAIR, community))])
