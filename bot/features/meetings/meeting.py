@@ -15,7 +15,6 @@ Diagram: meeting.mmd.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from bot.conversations.flow import ABANDON, Ctx, Done, Flow, Goto, Retry, State, Transition, choices, confirm_abandon
@@ -137,7 +136,7 @@ async def _mark(ctx: Meet, person: Person, mark: Mark) -> Transition:
     present = await service.mark_attendance(ctx.tx, mark.meeting, mark.person, person, ctx.now, ctx.timezone)
     meeting = await service.chair_meeting(ctx.tx, mark.meeting, person)
     ctx.data.meeting, ctx.data.community = meeting.id, meeting.community_id
-    who = await service.person_label(ctx.tx, mark.person)
+    who = await notices.person_label(ctx.tx, mark.person)
     return Goto("attendance", (Reply(t("meeting.marked_in" if present else "meeting.marked_out", who=who)),))
 
 
@@ -160,12 +159,12 @@ async def _chair_action(ctx: Meet, person: Person, pressed: Press) -> Transition
         case Action.CANCEL_OK:
             meeting, told = await service.cancel(tx, ident, person, now, ctx.timezone)
             ctx.data.community = meeting.community_id
-            note = t("meeting.cancelled_note", when=service.when(meeting.starts_at, ctx.timezone, now), count=told)
+            note = t("meeting.cancelled_note", when=notices.when(meeting.starts_at, ctx.timezone, now), count=told)
             return Goto("chair", (Reply(note),))
         case Action.DISCUSSED:
             topic = await service.mark_discussed(tx, ident, person, now)
             ctx.data.meeting = topic.meeting_id
-            return Goto("agenda", (Reply(t("meeting.discussed_note", topic=service.topic_label(topic))),))
+            return Goto("agenda", (Reply(t("meeting.discussed_note", topic=notices.topic_label(topic))),))
     acting = pressed.action in (Action.ANSWER, Action.REPORT)
     topic, meeting = await (service.actionable_topic(tx, ident, person) if acting
                             else service.chair_topic(tx, ident, person))
@@ -183,16 +182,6 @@ async def on_pick(ctx: Meet, inbound: Inbound) -> Transition:
     if not inbound.token.startswith(PRESS.head):
         return Retry("nav.use_buttons")
     return await _open(ctx, inbound.token)
-
-
-async def _error_screen(step: Awaitable[Reply]) -> Reply:
-    """A screen whose rights were lost meanwhile shows why instead. Not left to the engine, which would end the
-    flow: the screen stays (back and cancel still work), and a number typed there, which the engine reads through
-    the prompt without catching a refusal, is still answered kindly."""
-    try:
-        return await step
-    except MeetingError as error:
-        return Reply(t(error.key, **error.params))
 
 
 # --------------------------------------------------------------------------------------------- residents
@@ -224,8 +213,8 @@ async def ask_home(ctx: Meet) -> Reply:
 
 async def _resident_card(ctx: Meet, meeting: Meeting, person: Person) -> tuple[str, list[tuple[Button, ...]]]:
     tx, now, tz = ctx.tx, ctx.now, ctx.timezone
-    place = await service.place_of(tx, meeting)
-    lines = [t("meeting.card", when=service.when(meeting.starts_at, tz, ctx.now), place=await place())]
+    place = await notices.place_of(tx, meeting)
+    lines = [t("meeting.card", when=notices.when(meeting.starts_at, tz, ctx.now), place=await place())]
     if meeting.capacity is not None:
         counts = await store.answer_counts(tx, meeting.id)
         lines.append(t("meeting.seats", taken=counts.yes, capacity=meeting.capacity))
@@ -242,7 +231,7 @@ async def _resident_card(ctx: Meet, meeting: Meeting, person: Person) -> tuple[s
     if now < meeting.starts_at:
         rows.append(notices.rsvp_row(meeting.id))
     if now < meeting.topics_until:
-        lines.append(t("meeting.topics_until", until=service.when(meeting.topics_until, tz, ctx.now)))
+        lines.append(t("meeting.topics_until", until=notices.when(meeting.topics_until, tz, ctx.now)))
         rows.append((Button(t("meeting.add_topic"), press(Action.ADD_TOPIC, meeting.id)),))
     if meeting.starts_at - service.CHECK_IN_EARLY <= now < meeting.ends_at and not present:
         rows.append((Button(t("meeting.check_in"), press(Action.CHECK_IN, meeting.id)),))
@@ -279,7 +268,7 @@ async def on_topic_photo(ctx: Meet, inbound: Inbound) -> Transition:
     data = ctx.data
     topic = await service.submit_topic(ctx.tx, data.meeting, _me(ctx), data.text, data.voice, data.photo, ctx.now,
                                        ctx.timezone)
-    return _say(t("meeting.topic_received", topic=service.topic_label(topic)))
+    return _say(t("meeting.topic_received", topic=notices.topic_label(topic)))
 
 
 async def ask_comment(ctx: Meet) -> Reply:
@@ -302,10 +291,6 @@ async def on_comment(ctx: Meet, inbound: Inbound) -> Transition:
 
 
 async def ask_chair(ctx: Meet) -> Reply:
-    return await _error_screen(_chair_screen(ctx))
-
-
-async def _chair_screen(ctx: Meet) -> Reply:
     person, tx, now, tz = _me(ctx), ctx.tx, ctx.now, ctx.timezone
     community = ctx.data.community
     settings = await service.settings_for(tx, community, person)
@@ -316,9 +301,9 @@ async def _chair_screen(ctx: Meet) -> Reply:
         lines.append(t("meeting.chair_off"))
     rows: list[tuple[Button, ...]] = []
     if meeting is not None:
-        place = await service.place_of(tx, meeting)
-        lines += [t("meeting.card", when=service.when(meeting.starts_at, tz, ctx.now), place=await place()),
-                  await service.counts_text(tx, meeting)]
+        place = await notices.place_of(tx, meeting)
+        lines += [t("meeting.card", when=notices.when(meeting.starts_at, tz, ctx.now), place=await place()),
+                  await notices.counts_text(tx, meeting)]
         work = [(t("meeting.agenda_open"), press(Action.AGENDA, meeting.id))]
         if meeting.starts_at - service.CHECK_IN_EARLY <= now < meeting.ends_at + service.MARKING_AFTER:
             work.append((t("meeting.attendance"), press(Action.ATTENDANCE, meeting.id)))
@@ -330,39 +315,31 @@ async def _chair_screen(ctx: Meet) -> Reply:
     held = await store.latest_held(tx, community)
     if held is not None:
         summary = await service.poll_summary(tx, held.id)
-        lines.append(t("meeting.last_rating", when=service.when(held.starts_at, tz, ctx.now), count=summary.count,
+        lines.append(t("meeting.last_rating", when=notices.when(held.starts_at, tz, ctx.now), count=summary.count,
                        average=f"{summary.average:.1f}") if summary.count else
-                     t("meeting.last_unrated", when=service.when(held.starts_at, tz, ctx.now)))
+                     t("meeting.last_unrated", when=notices.when(held.starts_at, tz, ctx.now)))
     rows += choices([(t("meeting.settings"), press(Action.SETTINGS, community))])
     return Reply("\n".join(lines), tuple(rows))
 
 
 async def ask_agenda(ctx: Meet) -> Reply:
-    return await _error_screen(_agenda_screen(ctx))
-
-
-async def _agenda_screen(ctx: Meet) -> Reply:
     meeting = await service.chair_meeting(ctx.tx, ctx.data.meeting, _me(ctx))
     topics = await store.topics_of(ctx.tx, meeting.id)
-    text = "\n".join([t("meeting.agenda_header", when=service.when(meeting.starts_at, ctx.timezone, ctx.now)),
-                      await service.agenda_text(ctx.tx, meeting)])
-    items = [(f"{number}. {service.topic_label(topic, 24)}", press(Action.TOPIC, topic.id))
+    text = "\n".join([t("meeting.agenda_header", when=notices.when(meeting.starts_at, ctx.timezone, ctx.now)),
+                      await notices.agenda_text(ctx.tx, meeting)])
+    items = [(f"{number}. {notices.topic_label(topic, 24)}", press(Action.TOPIC, topic.id))
              for number, topic in enumerate(topics, start=1)]
     return Reply(text, (*choices(items, per_row=1),
                         *choices([(t("meeting.back_to_chair"), press(Action.CHAIR, meeting.community_id))])))
 
 
 async def ask_topic(ctx: Meet) -> Reply:
-    return await _error_screen(_topic_screen(ctx))
-
-
-async def _topic_screen(ctx: Meet) -> Reply:
     topic, meeting = await service.chair_topic(ctx.tx, ctx.data.topic, _me(ctx))
-    lines = [t("meeting.topic_card", who=await service.person_label(ctx.tx, topic.submitter_id),
+    lines = [t("meeting.topic_card", who=await notices.person_label(ctx.tx, topic.submitter_id),
                topic=topic.text or t("meeting.voice_topic"),
-               status=t(f"meeting.topic_status.{topic.status}"))]
+               status=notices.topic_status(topic.status))]
     if topic.status in (TopicStatus.ANSWERED, TopicStatus.REPORTED):
-        lines.append(await service.decision_text(ctx.tx, topic))
+        lines.append(await notices.decision_text(ctx.tx, topic))
     actions: list[tuple[str, str]] = []
     if meeting.status is MeetingStatus.SCHEDULED:
         if topic.status is TopicStatus.OPEN:
@@ -376,7 +353,7 @@ async def _topic_screen(ctx: Meet) -> Reply:
 
 async def ask_answer(ctx: Meet) -> Reply:
     topic = await store.topic(ctx.tx, ctx.data.topic)
-    return Reply(t("meeting.answer_ask", topic=service.topic_label(topic) if topic else ""))
+    return Reply(t("meeting.answer_ask", topic=notices.topic_label(topic) if topic else ""))
 
 
 async def on_answer(ctx: Meet, inbound: Inbound) -> Transition:
@@ -385,7 +362,7 @@ async def on_answer(ctx: Meet, inbound: Inbound) -> Transition:
     if inbound.kind is not InboundKind.TEXT or not inbound.text.strip():
         return Retry("meeting.answer_expected")
     topic = await service.answer_topic(ctx.tx, ctx.data.topic, _me(ctx), inbound.text, ctx.now, ctx.timezone)
-    return Goto("agenda", (Reply(t("meeting.answered_note", topic=service.topic_label(topic))),))
+    return Goto("agenda", (Reply(t("meeting.answered_note", topic=notices.topic_label(topic))),))
 
 
 async def ask_category(ctx: Meet) -> Reply:
@@ -406,10 +383,6 @@ async def on_category(ctx: Meet, inbound: Inbound) -> Transition:
 
 
 async def ask_attendance(ctx: Meet) -> Reply:
-    return await _error_screen(_attendance_screen(ctx))
-
-
-async def _attendance_screen(ctx: Meet) -> Reply:
     meeting_id = ctx.data.meeting
     listed = await service.participants(ctx.tx, meeting_id, _me(ctx))
     present = sum(1 for someone in listed if someone.present)
@@ -427,19 +400,15 @@ async def _attendance_screen(ctx: Meet) -> Reply:
 
 
 async def ask_cancel(ctx: Meet) -> Reply:
-    return await _error_screen(_cancel_screen(ctx))
-
-
-async def _cancel_screen(ctx: Meet) -> Reply:
     meeting, told = await service.cancellable(ctx.tx, ctx.data.meeting, _me(ctx), ctx.now)
-    text = t("meeting.cancel_ask", when=service.when(meeting.starts_at, ctx.timezone, ctx.now), count=len(told))
+    text = t("meeting.cancel_ask", when=notices.when(meeting.starts_at, ctx.timezone, ctx.now), count=len(told))
     return Reply(text, choices([(t("meeting.cancel_confirm"), press(Action.CANCEL_OK, meeting.id)),
                                 (t("meeting.cancel_keep"), press(Action.CHAIR, meeting.community_id))], per_row=1))
 
 
 async def ask_outcome(ctx: Meet) -> Reply:
     meeting = await store.meeting(ctx.tx, ctx.data.meeting)
-    when = service.when(meeting.starts_at, ctx.timezone, ctx.now) if meeting else ""
+    when = notices.when(meeting.starts_at, ctx.timezone, ctx.now) if meeting else ""
     return Reply(t("meeting.outcome_ask", when=when))
 
 
@@ -456,10 +425,6 @@ async def on_outcome(ctx: Meet, inbound: Inbound) -> Transition:
 
 
 async def ask_settings(ctx: Meet) -> Reply:
-    return await _error_screen(_settings_screen(ctx))
-
-
-async def _settings_screen(ctx: Meet) -> Reply:
     community = ctx.data.community
     settings = await service.settings_for(ctx.tx, community, _me(ctx))
     back = choices([(t("meeting.back_to_chair"), press(Action.CHAIR, community))])
@@ -494,10 +459,11 @@ async def _configure(ctx: Meet, **changes: object) -> Transition:
     as the settings screen is shown, not the question asked again nor the flow ended)."""
     try:
         async with ctx.tx.savepoint():
-            key = await service.configure(ctx.tx, ctx.data.community, _me(ctx), ctx.now, ctx.timezone, **changes)
+            result = await service.configure(ctx.tx, ctx.data.community, _me(ctx), ctx.now, ctx.timezone,
+                                             **changes)
     except MeetingError as error:
         return Goto("settings", (Reply(t(error.key, **error.params)),))
-    return Goto("settings", (Reply(t(key)),))
+    return Goto("settings", (notices.settings_note(result),))
 
 
 async def ask_set_place(ctx: Meet) -> Reply:

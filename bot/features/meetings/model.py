@@ -60,6 +60,15 @@ class Sent(StrEnum):
     SKIPPED = "skipped"
 
 
+class Configured(StrEnum):
+    """What a change of the settings did to the meeting ahead (the value is the catalog key of the chair's note)."""
+
+    SAVED = "meeting.settings.saved"  # applied, to the meeting ahead too where it could be
+    PAUSED = "meeting.settings.paused"  # off, and an unannounced meeting ahead dropped
+    PAUSED_KEPT = "meeting.settings.paused_kept"  # off, but the meeting ahead was announced: it stays
+    NEXT_WEEK = "meeting.settings.next_week"  # a new day or time, from the meeting after the announced one
+
+
 @dataclass(frozen=True, slots=True)
 class MeetingSettings:
     community_id: int

@@ -1,16 +1,24 @@
-"""The wording of meetings' pushes: what the services decided, rendered in each reader's language with its
-buttons (the services choose who is told and when; `place` renders the meeting's place)."""
+"""The wording of meetings: what the services decided or did, rendered in each reader's language with its buttons
+(the services choose who is told and when; `place` renders the meeting's place). Notices read what they show
+(names, places, counts) but write nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from bot.conversations.tokens import Ref
 from bot.domain.messages import Button, Reply
-from bot.features.meetings.model import Meeting
+from bot.features.meetings import store
+from bot.features.meetings.model import Configured, Meeting, Topic, TopicStatus
 from bot.features.meetings.tokens import RATE, RSVP, Action, Choice, Rating, Rsvp, press
+from bot.features.reports import store as issue_store
+from bot.features.reports.model import Issue
+from bot.features.reports.tokens import VIEW
 from bot.i18n import t
 from bot.services.dates import local_time
+from bot.storage import grid, people
+from bot.storage.db import Tx
 
 Place = Callable[[], Awaitable[str]]
 
@@ -18,6 +26,71 @@ Place = Callable[[], Awaitable[str]]
 def when(moment: datetime, timezone: str, now: datetime) -> str:
     """A meeting's moment as people read it, with its day of the week: "11月28日（周六）09:00"."""
     return local_time(moment, timezone, now, weekday=True)
+
+
+async def place_of(tx: Tx, meeting: Meeting) -> Place:
+    """The meeting's place as people read it (rendered later, in each reader's locale)."""
+    community = await grid.by_id(tx, meeting.community_id)
+    name = community.name if community is not None else ""
+
+    async def render() -> str:
+        return meeting.place or t("meeting.place_default", community=name)
+
+    return render
+
+
+async def counts_text(tx: Tx, meeting: Meeting) -> str:
+    """The live counts the chair sees."""
+    counts = await store.answer_counts(tx, meeting.id)
+    capacity = "" if meeting.capacity is None else f"/{meeting.capacity}"
+    return t("meeting.counts", yes=f"{counts.yes}{capacity}", maybe=counts.maybe, no=counts.no,
+             waitlist=counts.waitlist, present=len(await store.attendees(tx, meeting.id)),
+             topics=len(await store.topics_of(tx, meeting.id)))
+
+
+def topic_status(status: TopicStatus) -> str:
+    return t(f"meeting.topic_status.{status}")
+
+
+def topic_label(topic: Topic, limit: int = 40) -> str:
+    text = " ".join(topic.text.split())
+    if not text:
+        return t("meeting.voice_topic")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+async def person_label(tx: Tx, person_id: int | None) -> str:
+    """A resident as the chair sees them: their name and room."""
+    person = None if person_id is None else await people.by_id(tx, person_id)
+    if person is None:
+        return t("meeting.someone")
+    return " ".join(part for part in (person.display_name or t("meeting.someone"), person.room) if part)
+
+
+async def agenda_text(tx: Tx, meeting: Meeting) -> str:
+    topics = await store.topics_of(tx, meeting.id)
+    if not topics:
+        return t("meeting.agenda_empty")
+    lines = [t("meeting.agenda_title", count=len(topics))]
+    for number, topic in enumerate(topics, start=1):
+        lines.append(t("meeting.agenda_line", number=number, status=topic_status(topic.status),
+                       topic=topic_label(topic), who=await person_label(tx, topic.submitter_id)))
+    return "\n".join(lines)
+
+
+async def decision_text(tx: Tx, topic: Topic) -> str:
+    """What became of one topic, as its submitter reads it."""
+    if topic.status is TopicStatus.ANSWERED:
+        return t("meeting.decision.answered", answer=topic.outcome)
+    if topic.status is TopicStatus.REPORTED:
+        issue = None if topic.issue_id is None else await issue_store.get(tx, topic.issue_id)
+        return t("meeting.decision.reported", ref=issue.ref) if issue else t("meeting.decision.reported_unnumbered")
+    return t(f"meeting.decision.{topic.status}")
+
+
+def settings_note(result: Configured) -> Reply:
+    """To the chair: what a change of the settings did."""
+    return Reply(t(result))
 
 
 def rsvp_row(meeting_id: int) -> tuple[Button, ...]:
@@ -54,6 +127,33 @@ async def late_report(meeting: Meeting, late: list[str], now: datetime, timezone
     kinds = t("meeting.list_separator").join(t(f"meeting.job.{kind}") for kind in late)
     return Reply(t("meeting.missed", when=when(meeting.starts_at, timezone, now), notices=kinds),
                  ((Button(t("meeting.chair_open"), press(Action.CHAIR, meeting.community_id)),),))
+
+
+async def agenda(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> Reply:
+    """To the chair, at the topics' cut-off: the counts and the agenda."""
+    text = "\n".join([t("meeting.agenda_push", when=when(meeting.starts_at, timezone, now)),
+                      await counts_text(tx, meeting), await agenda_text(tx, meeting)])
+    return Reply(text, ((Button(t("meeting.agenda_open"), press(Action.AGENDA, meeting.id)),
+                         Button(t("meeting.chair_open"), press(Action.CHAIR, meeting.community_id))),))
+
+
+async def outcome(tx: Tx, meeting: Meeting, own: list[Topic], now: datetime, timezone: str) -> Reply:
+    """The outcomes of a held meeting, with what became of the reader's `own` topics."""
+    lines = [t("meeting.outcome", when=when(meeting.starts_at, timezone, now), outcome=meeting.outcome)]
+    for topic in own:
+        lines.append(t("meeting.your_topic", topic=topic_label(topic), decision=await decision_text(tx, topic)))
+    return Reply("\n\n".join(lines))
+
+
+async def topic_answered(topic: Topic) -> Reply:
+    """To a topic's submitter: the chair's answer."""
+    return Reply(t("meeting.topic_answered", topic=topic_label(topic), answer=topic.outcome))
+
+
+async def topic_reported(topic: Topic, issue: Issue) -> Reply:
+    """To a topic's submitter: it became a report, filed in their name."""
+    return Reply(t("meeting.topic_reported", topic=topic_label(topic), ref=issue.ref),
+                 ((Button(t("issue.view"), VIEW.make(Ref(issue.id))),),))
 
 
 def star_rows(meeting_id: int) -> tuple[tuple[Button, ...], ...]:

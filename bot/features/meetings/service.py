@@ -11,18 +11,18 @@ call off a single meeting before it begins: everyone who heard of it is told, no
 week is not planned again.
 
 Every action re-checks rights here: only the community's secretary chairs, only its residents answer, submit topics
-and check in, only attendees rate. The pushes' wording is in notices.py.
+and check in, only attendees rate. The services decide, write and return what happened; all wording (the pushes,
+the labels, a refusal's dates and states) is in notices.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from bot.conversations.tokens import Ref
 from bot.domain.grid import Level
-from bot.domain.messages import Button, Reply
 from bot.domain.people import Person, Role
 from bot.domain.refusal import Refusal
 from bot.features.meetings import notices, store
@@ -31,6 +31,7 @@ from bot.features.meetings.model import (
     COMING,
     PRE_MEETING,
     Answer,
+    Configured,
     Meeting,
     MeetingSettings,
     MeetingStatus,
@@ -41,14 +42,9 @@ from bot.features.meetings.model import (
     Topic,
     TopicStatus,
 )
-from bot.features.meetings.notices import Place
-from bot.features.meetings.notices import when as when  # where the console and the flow find it
-from bot.features.meetings.tokens import Action, press
+from bot.features.meetings.notices import when as when  # where the console finds it
 from bot.features.reports import service as issue_service
-from bot.features.reports import store as issue_store
 from bot.features.reports.model import Issue
-from bot.features.reports.tokens import VIEW
-from bot.i18n import t
 from bot.services import jobs, notify
 from bot.services.dates import WEEKDAYS as WEEKDAYS  # the settings' days, as stored
 from bot.storage import grid, people, scheduled_jobs
@@ -218,7 +214,7 @@ async def _report_late(tx: Tx, meeting: Meeting, job: Job, now: datetime, timezo
 
 
 async def _announce(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
-    place = await place_of(tx, meeting)
+    place = await notices.place_of(tx, meeting)
     reached = await notify.push_all(tx, await store.residents(tx, meeting.community_id),
                                     idempotency=f"meeting:{meeting.id}:announce", now=now,
                                     render=lambda: notices.announcement(meeting, place, now, timezone))
@@ -226,29 +222,23 @@ async def _announce(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> N
 
 
 async def _remind_evening(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
-    place = await place_of(tx, meeting)
+    place = await notices.place_of(tx, meeting)
     await notify.push_all(tx, await store.answered(tx, meeting.id, COMING),
                           idempotency=f"meeting:{meeting.id}:remind_eve", now=now,
                           render=lambda: notices.evening_reminder(meeting, place, now, timezone))
 
 
 async def _remind_hour(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
-    place = await place_of(tx, meeting)
+    place = await notices.place_of(tx, meeting)
     await notify.push_all(tx, await store.answered(tx, meeting.id, COMING),
                           idempotency=f"meeting:{meeting.id}:remind_hour", now=now,
                           render=lambda: notices.hour_reminder(meeting, place, now, timezone))
 
 
 async def _send_agenda(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
-    async def render() -> Reply:
-        text = "\n".join([t("meeting.agenda_push", when=when(meeting.starts_at, timezone, now)),
-                          await counts_text(tx, meeting), await agenda_text(tx, meeting)])
-        return Reply(text, ((Button(t("meeting.agenda_open"), press(Action.AGENDA, meeting.id)),
-                             Button(t("meeting.chair_open"), press(Action.CHAIR, meeting.community_id))),))
-
     for chair in await chairs(tx, meeting.community_id):
         await notify.push_reply(tx, person_id=chair, idempotency=f"meeting:{meeting.id}:agenda", now=now,
-                                render=render)
+                                render=lambda: notices.agenda(tx, meeting, now, timezone))
 
 
 async def _send_poll(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
@@ -256,7 +246,7 @@ async def _send_poll(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> 
                           now=now, render=lambda: notices.poll(meeting, now, timezone))
 
 
-# ------------------------------------------------------------------------------------------ rendering
+# ------------------------------------------------------------------------------------------- meetings
 
 
 async def _meeting(tx: Tx, meeting_id: int) -> Meeting:
@@ -266,62 +256,6 @@ async def _meeting(tx: Tx, meeting_id: int) -> Meeting:
     if found.status is MeetingStatus.CANCELLED:
         raise MeetingError("meeting.error.cancelled")
     return found
-
-
-async def place_of(tx: Tx, meeting: Meeting) -> Place:
-    """The meeting's place as people read it (rendered later, in each reader's locale)."""
-    community = await grid.by_id(tx, meeting.community_id)
-    name = community.name if community is not None else ""
-
-    async def render() -> str:
-        return meeting.place or t("meeting.place_default", community=name)
-
-    return render
-
-
-async def counts_text(tx: Tx, meeting: Meeting) -> str:
-    """The live counts the chair sees."""
-    counts = await store.answer_counts(tx, meeting.id)
-    capacity = "" if meeting.capacity is None else f"/{meeting.capacity}"
-    return t("meeting.counts", yes=f"{counts.yes}{capacity}", maybe=counts.maybe, no=counts.no,
-             waitlist=counts.waitlist, present=len(await store.attendees(tx, meeting.id)),
-             topics=len(await store.topics_of(tx, meeting.id)))
-
-
-def topic_label(topic: Topic, limit: int = 40) -> str:
-    text = " ".join(topic.text.split())
-    if not text:
-        return t("meeting.voice_topic")
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-async def person_label(tx: Tx, person_id: int | None) -> str:
-    """A resident as the chair sees them: their name and room."""
-    person = None if person_id is None else await people.by_id(tx, person_id)
-    if person is None:
-        return t("meeting.someone")
-    return " ".join(part for part in (person.display_name or t("meeting.someone"), person.room) if part)
-
-
-async def agenda_text(tx: Tx, meeting: Meeting) -> str:
-    topics = await store.topics_of(tx, meeting.id)
-    if not topics:
-        return t("meeting.agenda_empty")
-    lines = [t("meeting.agenda_title", count=len(topics))]
-    for number, topic in enumerate(topics, start=1):
-        lines.append(t("meeting.agenda_line", number=number, status=t(f"meeting.topic_status.{topic.status}"),
-                       topic=topic_label(topic), who=await person_label(tx, topic.submitter_id)))
-    return "\n".join(lines)
-
-
-async def decision_text(tx: Tx, topic: Topic) -> str:
-    """What became of one topic, as its submitter reads it."""
-    if topic.status is TopicStatus.ANSWERED:
-        return t("meeting.decision.answered", answer=topic.outcome)
-    if topic.status is TopicStatus.REPORTED:
-        issue = None if topic.issue_id is None else await issue_store.get(tx, topic.issue_id)
-        return t("meeting.decision.reported", ref=issue.ref) if issue else t("meeting.decision.reported_unnumbered")
-    return t(f"meeting.decision.{topic.status}")
 
 
 # ------------------------------------------------------------------------------------------ who is who
@@ -415,7 +349,7 @@ async def waitlist_position(tx: Tx, meeting_id: int, person_id: int) -> int:
 async def _promote(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> list[int]:
     """Give free seats to the waitlist, first in line first; each promoted resident is told."""
     promoted: list[int] = []
-    place = await place_of(tx, meeting)
+    place = await notices.place_of(tx, meeting)
 
     while True:
         line = await store.waitlist(tx, meeting.id)
@@ -512,7 +446,7 @@ async def actionable_topic(tx: Tx, topic_id: int, person: Person,
     topic, meeting = await chair_topic(tx, topic_id, person)
     _require_open(meeting)
     if topic.status not in allowed:
-        raise MeetingError("meeting.error.topic_state", status=t(f"meeting.topic_status.{topic.status}"))
+        raise MeetingError("meeting.error.topic_state", status=notices.topic_status(topic.status))
     return topic, meeting
 
 
@@ -531,11 +465,12 @@ async def answer_topic(tx: Tx, topic_id: int, person: Person, answer: str, now: 
     if len(answer) > MAX_TOPIC:
         raise MeetingError("meeting.error.topic_too_long", limit=MAX_TOPIC)
     await store.update_topic(tx, topic.id, now, status=TopicStatus.ANSWERED, outcome=answer)
-    if topic.submitter_id is not None:
-        params = {"topic": topic_label(topic), "answer": answer}
-        await notify.push(tx, person_id=topic.submitter_id, idempotency=f"meeting:topic:{topic.id}:answered",
-                          now=now, text_key="meeting.topic_answered", params=params)
-    return await _topic(tx, topic.id)
+    answered = await _topic(tx, topic.id)
+    if answered.submitter_id is not None:
+        await notify.push_reply(tx, person_id=answered.submitter_id, now=now,
+                                idempotency=f"meeting:topic:{topic.id}:answered",
+                                render=lambda: notices.topic_answered(answered))
+    return answered
 
 
 async def report_topic(tx: Tx, topic_id: int, person: Person, category: str, now: datetime, timezone: str) -> Issue:
@@ -553,9 +488,8 @@ async def report_topic(tx: Tx, topic_id: int, person: Person, category: str, now
         refused.params = error.params
         raise refused from error
     await store.update_topic(tx, topic.id, now, status=TopicStatus.REPORTED, issue_id=issue.id)
-    await notify.push(tx, person_id=reporter.id, idempotency=f"meeting:topic:{topic.id}:reported", now=now,
-                      text_key="meeting.topic_reported", params={"topic": topic_label(topic), "ref": issue.ref},
-                      buttons=[[("issue.view", VIEW.make(Ref(issue.id)))]])
+    await notify.push_reply(tx, person_id=reporter.id, idempotency=f"meeting:topic:{topic.id}:reported", now=now,
+                            render=lambda: notices.topic_reported(topic, issue))
     return issue
 
 
@@ -602,21 +536,14 @@ async def enter_outcome(tx: Tx, meeting_id: int, person: Person, outcome: str, n
         raise MeetingError("meeting.error.topic_too_long", limit=MAX_OUTCOME)
     await store.update_meeting(tx, meeting.id, status=MeetingStatus.HELD, outcome=outcome, outcome_by=person.id,
                                outcome_at=now)
+    held = await _meeting(tx, meeting.id)
     topics = await store.topics_of(tx, meeting.id)
     audience = list(dict.fromkeys([*await store.attendees(tx, meeting.id),
                                    *(topic.submitter_id for topic in topics if topic.submitter_id is not None)]))
     for person_id in audience:
         own = [topic for topic in topics if topic.submitter_id == person_id]
-
-        async def render(own: list[Topic] = own) -> Reply:
-            lines = [t("meeting.outcome", when=when(meeting.starts_at, timezone, now), outcome=outcome)]
-            for topic in own:
-                lines.append(t("meeting.your_topic", topic=topic_label(topic),
-                               decision=await decision_text(tx, topic)))
-            return Reply("\n\n".join(lines))
-
         await notify.push_reply(tx, person_id=person_id, idempotency=f"meeting:{meeting.id}:outcome", now=now,
-                                render=render)
+                                render=partial(notices.outcome, tx, held, own, now, timezone))
     return len(audience)
 
 
@@ -641,7 +568,7 @@ async def cancel(tx: Tx, meeting_id: int, person: Person, now: datetime, timezon
     meeting, told = await cancellable(tx, meeting_id, person, now)
     await store.update_meeting(tx, meeting.id, status=MeetingStatus.CANCELLED, outcome_by=person.id, outcome_at=now)
     await scheduled_jobs.unschedule(tx, Subject.MEETING, meeting.id, tuple(Notice))
-    place = await place_of(tx, meeting)
+    place = await notices.place_of(tx, meeting)
     await notify.push_all(tx, told, idempotency=f"meeting:{meeting.id}:cancelled", now=now,
                           render=lambda: notices.called_off(meeting, place, now, timezone))
     await plan(tx, now, timezone)
@@ -683,13 +610,12 @@ def _check_settings(changes: Mapping[str, object]) -> None:
 
 
 async def configure(tx: Tx, community_id: int, person: Person, now: datetime, timezone: str,
-                    **changes: object) -> str:
+                    **changes: object) -> Configured:
     """The chair changes the community's meeting settings (turning meetings on creates them with the defaults).
 
     Place and capacity apply to the meeting ahead at once (those who answered are told of a new place; a larger
     capacity promotes the waitlist). A new day or time moves the meeting ahead only while it is unannounced;
-    otherwise it applies from the one after. Pausing cancels an unannounced meeting ahead. Returns the i18n key
-    of what happened.
+    otherwise it applies from the one after. Pausing cancels an unannounced meeting ahead. Returns what it did.
     """
     await _require_chair(tx, community_id, person)
     _check_settings(changes)
@@ -710,15 +636,15 @@ async def configure(tx: Tx, community_id: int, person: Person, now: datetime, ti
     if ahead is None:
         if settings.active:
             await plan(tx, now, timezone)
-        return "meeting.settings.saved" if settings.active else "meeting.settings.paused"
+        return Configured.SAVED if settings.active else Configured.PAUSED
     announced = await scheduled_jobs.done(tx, Subject.MEETING, ahead.id, Notice.ANNOUNCE)
     if not settings.active:
         if announced:
-            return "meeting.settings.paused_kept"
+            return Configured.PAUSED_KEPT
         await store.update_meeting(tx, ahead.id, status=MeetingStatus.CANCELLED)
         await scheduled_jobs.unschedule(tx, Subject.MEETING, ahead.id, tuple(Notice))
-        return "meeting.settings.paused"
-    result = "meeting.settings.saved"
+        return Configured.PAUSED
+    result = Configured.SAVED
     if "place" in changes and changes["place"] != ahead.place:
         await store.update_meeting(tx, ahead.id, place=settings.place)
         if announced:
@@ -728,7 +654,7 @@ async def configure(tx: Tx, community_id: int, person: Person, now: datetime, ti
         await _promote(tx, await _meeting(tx, ahead.id), now, timezone)
     if TIME_SETTINGS & set(changes):
         if announced:
-            result = "meeting.settings.next_week"
+            result = Configured.NEXT_WEEK
         else:
             starts, ends, until = await _slot(tx, settings, now, timezone)
             await store.forget_cancelled(tx, community_id, starts)
@@ -738,7 +664,7 @@ async def configure(tx: Tx, community_id: int, person: Person, now: datetime, ti
 
 
 async def _tell_new_place(tx: Tx, meeting: Meeting, now: datetime, timezone: str) -> None:
-    place = await place_of(tx, meeting)
+    place = await notices.place_of(tx, meeting)
     await notify.push_all(tx, await store.answered(tx, meeting.id, (*COMING, Answer.WAITLIST)),
                           idempotency=f"meeting:{meeting.id}:place:{_stamp(now)}", now=now,
                           render=lambda: notices.new_place(meeting, place, now, timezone))

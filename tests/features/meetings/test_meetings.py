@@ -450,8 +450,8 @@ def test_typed_times(typed: str, clock_time: str | None) -> None:
 def test_every_meeting_message_is_translated() -> None:
     """Keys passed to MeetingError and built from data are not seen by test_i18n's scan; check them here."""
     sources = "".join((ROOT / "bot" / path).read_text(encoding="utf-8")
-                      for path in ("features/meetings/service.py", "features/meetings/meeting.py",
-                                   "features/meetings/notices.py"))
+                      for path in ("features/meetings/model.py", "features/meetings/service.py",
+                                   "features/meetings/meeting.py", "features/meetings/notices.py"))
     keys = set(re.findall(r'"(meeting\.[a-z_.]+)"', sources))
     keys |= {f"meeting.weekday.{day}" for day in service.WEEKDAYS}
     keys |= {f"meeting.job.{kind}" for kind in Notice}
