@@ -49,7 +49,7 @@ from bot.features.meetings.tokens import (
     press,
 )
 from bot.features.reports import store as issue_store
-from bot.features.reports.service import category_name
+from bot.features.reports.notices import category_name
 from bot.features.reports.tokens import CATEGORY, CategoryPick
 from bot.i18n import t
 from bot.storage import grid

@@ -15,7 +15,6 @@ from bot.domain.refusal import Refusal
 from bot.features.reports import notices, routing
 from bot.features.reports import store as issues
 from bot.features.reports.model import TRANSITIONS, Category, EventKind, Issue, PhotoStage, Status, Timer
-from bot.features.reports.notices import category_name as category_name  # meetings' category choice reads it here
 from bot.services import notify
 from bot.services.notify import Render
 from bot.storage import grid, scheduled_jobs

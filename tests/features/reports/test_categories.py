@@ -10,6 +10,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.domain.grid import Level
 from bot.domain.people import Account, Duty, Role
+from bot.features.reports import notices
 from bot.features.reports import service as issue_service
 from bot.features.reports import store as issues
 from bot.features.reports.categories import ImportRejected, export_categories, import_categories
@@ -87,9 +88,9 @@ async def test_import_changes_limits_adds_a_category_and_sets_the_order(db: Data
     assert elevator.limits == {Level.BUILDING: 4, Level.COMPLEX: 8, Level.COMMUNITY: 12, Level.STREET: 24.5}
     assert noise.limits[Level.BUILDING] == 48
     with use_locale("en"):
-        assert issue_service.category_name(elevator) == "Lift out of order"
-        assert issue_service.category_name(roof) == "🏠 Roof leak"  # no English name: the catalog's
-    assert issue_service.category_name(roof) == "屋顶/墙面漏水"
+        assert notices.category_name(elevator) == "Lift out of order"
+        assert notices.category_name(roof) == "🏠 Roof leak"  # no English name: the catalog's
+    assert notices.category_name(roof) == "屋顶/墙面漏水"
     again = await import_categories(db, bom + text.encode())
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
 
