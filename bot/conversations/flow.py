@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from bot.conversations.tokens import Ref, Token
@@ -178,6 +179,14 @@ class State(Generic[D]):
     nav: bool = True  # offer the back / cancel row at all (not on the main menu, which is where cancel leads)
 
 
+class Advertised(StrEnum):
+    """Whom a flow's command is listed for in the channel's command menu (Telegram's "/" list)."""
+
+    NOBODY = "nobody"
+    EVERYONE = "everyone"
+    ADMINS = "admins"
+
+
 @dataclass(frozen=True, slots=True)
 class Flow(Generic[D]):
     name: str
@@ -186,6 +195,7 @@ class Flow(Generic[D]):
     data: type[D]  # what the flow keeps between steps: a dataclass whose fields all have defaults
     begin: Callable[[Ctx[D]], Awaitable[Transition]] | None = None  # decides the first move (see Ctx.entry)
     command: str = ""  # a chat command that starts this flow; its argument arrives as ctx.entry.args
+    advertised: Advertised = Advertised.NOBODY  # whom the command is listed for (its description: "cmd.<command>")
     # Button tokens with these prefixes (e.g. "t:" on a pushed task) start this flow from wherever the person is;
     # the token arrives as ctx.entry.token and `begin` must re-check that the person may use it.
     claims: tuple[str, ...] = ()

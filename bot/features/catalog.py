@@ -17,7 +17,7 @@ from typing import Any
 from bot import features as package
 from bot.conversations import menu
 from bot.conversations.engine import MENU_FLOW
-from bot.conversations.flow import UNIT, Flow, unique
+from bot.conversations.flow import UNIT, Advertised, Flow, unique
 from bot.conversations.tokens import Token
 from bot.domain.quiet import QuietHours
 from bot.domain.refusal import Refusal
@@ -27,6 +27,8 @@ from bot.storage.media import MediaColumn
 CORE = "core"  # the owner the core's own claims are named by
 # The engine answers these commands and tokens itself, before any flow could (see Engine._dispatch).
 CORE_COMMANDS = ("start", "cancel", "menu", "help")
+# Of those, the ones the command menu lists, before the features' and after them.
+LISTED_FIRST, LISTED_LAST = ("start", "menu", "help"), ("cancel",)
 CORE_CLAIMS = ("nav:", "m:")
 CORE_TOKENS: tuple[Token[Any], ...] = (UNIT, menu.PICK)
 
@@ -55,6 +57,15 @@ class Catalog:
     @property
     def refusals(self) -> tuple[type[Refusal], ...]:
         return tuple(refusal for feature in self.features for refusal in feature.refusals)
+
+    def commands(self, *, admin: bool) -> tuple[str, ...]:
+        """The commands the channel's command menu lists for everyone, or for an administrator (their
+        descriptions are the catalog's "cmd.<command>")."""
+        def listed(audience: Advertised) -> list[str]:
+            return [flow.command for flow in self.flows.values() if flow.command and flow.advertised is audience]
+
+        admins = listed(Advertised.ADMINS) if admin else []
+        return (*LISTED_FIRST, *listed(Advertised.EVERYONE), *LISTED_LAST, *admins)
 
     @property
     def tokens(self) -> tuple[Token[Any], ...]:

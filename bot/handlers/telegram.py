@@ -26,6 +26,7 @@ from bot.config import Settings, StartupError
 from bot.conversations.engine import Engine
 from bot.delivery.inbox import InboxWorker
 from bot.domain.messages import Inbound, InboundKind, Reply, Sender, text_inbound
+from bot.features.catalog import discover
 from bot.handlers.http import HttpServer
 from bot.handlers.telegram_send import TelegramSender
 from bot.i18n import SUPPORTED, normalize, translate
@@ -36,8 +37,6 @@ from bot.storage.inbox import Arrival, InboxEntry
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-COMMANDS = ("start", "menu", "help", "language", "cancel")
-ADMIN_COMMANDS = ("invite",)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 POLL_TIMEOUT = 30  # seconds a long poll waits for updates
 MAX_POLL_BACKOFF = 30.0  # seconds between polls after repeated errors
@@ -209,14 +208,15 @@ class TelegramChannel:
 
     async def _set_commands(self) -> None:
         bot = self.application.bot
-        for locale in SUPPORTED:
-            commands = [BotCommand(name, translate(locale, f"cmd.{name}")) for name in COMMANDS]
+        for locale in SUPPORTED:  # the command menus the features' flows list (see Catalog.commands)
+            names = discover().commands(admin=False)
+            commands = [BotCommand(name, translate(locale, f"cmd.{name}")) for name in names]
             language = None if locale == self._settings.locale else locale.split("_")[0]
             await bot.set_my_commands(commands, language_code=language)
         admin_locale = self._settings.locale
         for channel, user_id in self._settings.admins:
             if channel == CHANNEL and user_id.lstrip("-").isdigit():
-                names = COMMANDS + ADMIN_COMMANDS
+                names = discover().commands(admin=True)
                 commands = [BotCommand(name, translate(admin_locale, f"cmd.{name}")) for name in names]
                 try:
                     await bot.set_my_commands(commands, scope=BotCommandScopeChat(int(user_id)))

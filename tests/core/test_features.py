@@ -175,3 +175,9 @@ def test_the_engine_refuses_flows_sharing_a_command_or_prefix(db: Database) -> N
         Engine(db, clock, {"a": _flow("a", command="poll"), "b": _flow("b", command="poll")})
     with pytest.raises(ValueError, match="button-token prefix 'pl:' is claimed by both a and b"):
         Engine(db, clock, {"a": _flow("a", claims=("pl:",)), "b": _flow("b", claims=("pl:",))})
+
+
+def test_the_command_menu_is_what_the_flows_advertise() -> None:
+    assert discover().commands(admin=False) == ("start", "menu", "help", "language", "cancel")
+    assert discover().commands(admin=True) == ("start", "menu", "help", "language", "cancel", "invite")
+    assert "quiet" in {flow.command for flow in discover().flows.values()}  # a command, not listed

@@ -49,7 +49,7 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"date.month.{month}" for month in range(1, 13)} | {f"date.weekday.{day}" for day in WEEKDAYS}
     migration = (ROOT / "bot" / "storage" / "migrations" / "002_issues.sql").read_text(encoding="utf-8")
     keys |= {f"category.{code}" for code in re.findall(r"^\s+\('([a-z_]+)',", migration, re.M)}
-    return keys | {f"cmd.{name}" for name in ("start", "menu", "help", "language", "cancel", "invite")}
+    return keys | {f"cmd.{name}" for name in discover().commands(admin=True)}
 
 
 def _entries(locale: str) -> dict[str, str]:

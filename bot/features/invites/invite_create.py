@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.conversations.flow import (
+    Advertised,
     Ctx,
     Done,
     Flow,
@@ -141,6 +142,7 @@ FLOW = Flow(
     data=InviteData,
     begin=begin,
     command="invite",
+    advertised=Advertised.ADMINS,
     states={
         "role": State(ask_role, on_role, back=False),
         "community": _unit_state(Level.COMMUNITY, None),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.conversations.flow import Ctx, Done, Flow, NoData, Retry, Start, State, Transition, choices
+from bot.conversations.flow import Advertised, Ctx, Done, Flow, NoData, Retry, Start, State, Transition, choices
 from bot.domain.messages import Inbound, Reply
 from bot.features.registration.tokens import LANGUAGE, Language
 from bot.i18n import translate
@@ -37,5 +37,5 @@ async def on_choice(ctx: Ctx[NoData], inbound: Inbound) -> Transition:
     return Done((Reply(translate(code, "language.set", language=LANGUAGE_NAMES[code])),))
 
 
-FLOW = Flow(name="language", first="choose", command="language", data=NoData,
+FLOW = Flow(name="language", first="choose", command="language", advertised=Advertised.EVERYONE, data=NoData,
             states={"choose": State(ask, on_choice, back=False)})
