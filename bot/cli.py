@@ -201,7 +201,7 @@ async def _spreadsheet(args: argparse.Namespace, export: Callable[[], Awaitable[
     if args.action == "export":
         data = await export()
         if args.file:
-            args.file.write_bytes(data)
+            return _write(args.file, data)
         else:
             sys.stdout.write(data.decode("utf-8-sig"))
         return 0
@@ -304,11 +304,22 @@ async def _report(db: Database, args: argparse.Namespace, settings: Settings) ->
             raise scorecards.ScoreError("score.error.format", file=args.out)
         async with db.read() as tx:
             card = await scorecards.scorecard(tx, period, now, weights, args.unit)
-        args.out.write_bytes(writer(card))
     except (scorecards.ScoreError, scorecards.WeightsError) as error:
         print(t(error.key, **error.params), file=sys.stderr)
         return 1
+    if _write(args.out, writer(card)):
+        return 1
     print(t("score.written", file=args.out, period=period.label, count=len(card.rows)))
+    return 0
+
+
+def _write(path: Path, data: bytes) -> int:
+    """Write an export to `path`; 0, or 1 having said in one line why it could not be written."""
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        print(t("cli.cannot_write", file=path, error=error.strerror), file=sys.stderr)
+        return 1
     return 0
 
 

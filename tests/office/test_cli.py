@@ -88,6 +88,20 @@ def test_bad_grid_file_is_rejected_whole_with_line_numbers(tmp_path: Path) -> No
     assert exported.stdout.strip() == "level,code,name,parent_code,linked_households"  # nothing was applied
 
 
+def test_an_export_that_cannot_be_written_says_so_in_one_line(tmp_path: Path) -> None:
+    nowhere = tmp_path / "no-such-folder"
+    assert run(tmp_path, "report", "scorecard", "--period", "2026-11", "--out", "card.csv").stderr.strip(
+    ).splitlines()[-1] == "网格里还没有街道：请先导入网格（grid import 文件）。"
+    assert run(tmp_path, "grid", "import", str(ROOT / "sample" / "grid.csv")).returncode == 0
+    for args in (("grid", "export", str(nowhere / "grid.csv")),
+                 ("report", "scorecard", "--period", "2026-11", "--out", str(nowhere / "card.csv"))):
+        result = run(tmp_path, *args)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.strip().splitlines()[-1].startswith("无法写入文件"), result.stderr
+        assert "Traceback" not in result.stderr
+        assert not nowhere.exists()
+
+
 def test_help_and_usage_errors_speak_the_default_language(tmp_path: Path) -> None:
     chinese = run(tmp_path, "invite", "--help")
     english = run(tmp_path, "invite", "--help", JINLIN_LOCALE="en")

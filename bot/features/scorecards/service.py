@@ -155,7 +155,7 @@ async def _tree(tx: Tx, root: str | None) -> list[GridUnit]:
         below.setdefault(unit.parent_id, []).append(unit)
     tops = [unit for unit in units if (unit.code == root if root else unit.level is Level.STREET)]
     if not tops:
-        raise ScoreError("score.error.unit", unit=root or "")
+        raise ScoreError("score.error.unit", unit=root) if root else ScoreError("score.error.no_grid")
     ordered: list[GridUnit] = []
 
     def walk(unit: GridUnit) -> None:
