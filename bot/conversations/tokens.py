@@ -28,6 +28,21 @@ _CODE = re.compile(r"[A-Za-z0-9_.-]{1,32}", re.ASCII)
 _FLAGS = {"y": True, "n": False}
 
 
+RATINGS = range(1, 6)  # a rating: 1 to 5 stars
+
+
+def row_id(value: int) -> None:
+    """For a token dataclass's `__post_init__`: refuse an id no row can have (ids start at 1)."""
+    if value < 1:
+        raise ValueError(value)
+
+
+def rating(value: int) -> None:
+    """For a token dataclass's `__post_init__`: refuse a rating outside `RATINGS`."""
+    if value not in RATINGS:
+        raise ValueError(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Ref:
     """A token naming one row by its id (a unit, a report, a talk …)."""

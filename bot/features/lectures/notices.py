@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.conversations.tokens import Ref
+from bot.conversations.tokens import RATINGS, Ref
 from bot.domain.messages import Button, Reply
 from bot.features.lectures.model import Lecture
 from bot.features.lectures.store import Counts
@@ -55,7 +55,7 @@ def rsvp_buttons(lecture: Lecture) -> Buttons:
 
 
 def stars_buttons(lecture_id: int) -> Buttons:
-    return tuple((Button("⭐" * stars, RATE.make(Rate(lecture_id, stars))),) for stars in range(1, 6))
+    return tuple((Button("⭐" * stars, RATE.make(Rate(lecture_id, stars))),) for stars in RATINGS)
 
 
 def check_in_buttons(lecture_id: int) -> Buttons:

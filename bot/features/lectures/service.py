@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.conversations.tokens import RATINGS
 from bot.domain.grid import GridUnit, Level
 from bot.domain.messages import Reply
 from bot.domain.people import Person, Role
@@ -285,7 +286,7 @@ async def rate(tx: Tx, lecture_id: int, person: Person, stars: int, now: datetim
     lecture, found = await _attendee(tx, lecture_id, person)
     if not found.polled:
         raise LectureError("auth.denied")
-    if not 1 <= stars <= 5:
+    if stars not in RATINGS:
         raise LectureError("lecture.error.rating")
     await store.set_rating(tx, lecture.id, person.id, stars, now)
     return lecture

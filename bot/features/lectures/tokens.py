@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.conversations.tokens import Ref, Token
+from bot.conversations.tokens import Ref, Token, rating, row_id
 from bot.features.lectures.model import Kind
-
-
-def _talk(lecture: int) -> None:
-    if lecture < 1:
-        raise ValueError(lecture)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +16,7 @@ class Rsvp:
     yes: bool
 
     def __post_init__(self) -> None:
-        _talk(self.lecture)
+        row_id(self.lecture)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +26,7 @@ class CheckIn:
     lecture: int
 
     def __post_init__(self) -> None:
-        _talk(self.lecture)
+        row_id(self.lecture)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +37,8 @@ class Rate:
     stars: int
 
     def __post_init__(self) -> None:
-        _talk(self.lecture)
-        if not 1 <= self.stars <= 5:
-            raise ValueError(self.stars)
+        row_id(self.lecture)
+        rating(self.stars)
 
 
 @dataclass(frozen=True, slots=True)

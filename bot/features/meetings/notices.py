@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bot.conversations.tokens import Ref
+from bot.conversations.tokens import RATINGS, Ref
 from bot.domain.messages import Button, Reply
 from bot.features.meetings import store
 from bot.features.meetings.model import Configured, Meeting, Topic, TopicStatus
@@ -157,7 +157,7 @@ async def topic_reported(topic: Topic, issue: Issue) -> Reply:
 
 
 def star_rows(meeting_id: int) -> tuple[tuple[Button, ...], ...]:
-    return tuple((Button("⭐" * stars, RATE.make(Rating(meeting_id, stars))),) for stars in range(5, 0, -1))
+    return tuple((Button("⭐" * stars, RATE.make(Rating(meeting_id, stars))),) for stars in reversed(RATINGS))
 
 
 async def poll(meeting: Meeting, now: datetime, timezone: str) -> Reply:

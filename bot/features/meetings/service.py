@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from bot.conversations.tokens import RATINGS
 from bot.domain.grid import Level
 from bot.domain.people import Person, Role
 from bot.domain.refusal import Refusal
@@ -406,7 +407,7 @@ async def rate(tx: Tx, meeting_id: int, person: Person, stars: int, comment: str
     meeting = await _meeting(tx, meeting_id)
     if not await store.is_present(tx, meeting.id, person.id):
         raise MeetingError("meeting.error.not_attendee")
-    if not 1 <= stars <= 5:
+    if stars not in RATINGS:
         raise MeetingError("auth.denied")
     if not meeting.starts_at <= now < meeting.ends_at + RATING_WINDOW:
         raise MeetingError("meeting.error.poll_closed")

@@ -8,13 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.conversations.tokens import Token
+from bot.conversations.tokens import Token, rating, row_id
 from bot.features.meetings.model import Answer
-
-
-def _id(value: int) -> None:
-    if value < 1:
-        raise ValueError(value)
 
 
 class Action(StrEnum):
@@ -43,7 +38,7 @@ class Press:
     id: int
 
     def __post_init__(self) -> None:
-        _id(self.id)
+        row_id(self.id)
 
 
 class Choice(StrEnum):
@@ -64,7 +59,7 @@ class Rsvp:
     choice: Choice
 
     def __post_init__(self) -> None:
-        _id(self.meeting)
+        row_id(self.meeting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +68,8 @@ class Rating:
     stars: int
 
     def __post_init__(self) -> None:
-        _id(self.meeting)
-        if not 1 <= self.stars <= 5:
-            raise ValueError(self.stars)
+        row_id(self.meeting)
+        rating(self.stars)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +80,8 @@ class Mark:
     person: int
 
     def __post_init__(self) -> None:
-        _id(self.meeting)
-        _id(self.person)
+        row_id(self.meeting)
+        row_id(self.person)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.conversations.flow import Ctx, Done, Flow, Goto, Retry, State, Transition, choices
-from bot.conversations.tokens import Ref
+from bot.conversations.tokens import RATINGS, Ref
 from bot.domain.messages import Inbound, InboundKind, Reply
 from bot.domain.people import Person
 from bot.features.reports import notices, tokens
@@ -197,7 +197,7 @@ async def on_still_wrong(ctx: Mine, inbound: Inbound) -> Transition:
 
 
 async def ask_stars(ctx: Mine) -> Reply:
-    return Reply(t("mine.stars"), choices([("⭐" * stars, STARS.make(Stars(stars))) for stars in range(1, 6)],
+    return Reply(t("mine.stars"), choices([("⭐" * stars, STARS.make(Stars(stars))) for stars in RATINGS],
                                           per_row=1))
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.conversations.tokens import RATINGS
 from bot.domain.grid import Level
 from bot.domain.messages import Reply
 from bot.domain.people import Person
@@ -425,7 +426,7 @@ async def rate(tx: Tx, issue_id: int, person: Person, stars: int, comment: str, 
     """Close a resolved report with the rating (1–5) and optional comment of its reporter or a follower; the
     member who resolved it hears both."""
     issue = await _reporter_issue(tx, issue_id, person, followers=True)
-    if not 1 <= stars <= 5:
+    if stars not in RATINGS:
         raise IssueError("issue.error.rating")
     resolved = await issues.last_transition(tx, issue.id, Status.RESOLVED)
     issue = await _close(tx, issue, person.id, now, rating=stars, comment=comment.strip()[:500])

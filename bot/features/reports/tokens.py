@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.conversations.tokens import Ref, Token
+from bot.conversations.tokens import Ref, Token, rating, row_id
 from bot.features.reports.model import CATEGORY_CODE
 
 
@@ -37,8 +37,7 @@ class Stars:
     stars: int
 
     def __post_init__(self) -> None:
-        if not 1 <= self.stars <= 5:
-            raise ValueError(self.stars)
+        rating(self.stars)
 
 
 class TaskAction(StrEnum):
@@ -62,8 +61,7 @@ class Task:
     issue: int
 
     def __post_init__(self) -> None:
-        if self.issue < 1:
-            raise ValueError(self.issue)
+        row_id(self.issue)
 
 
 CATEGORY = Token("c", CategoryPick)
