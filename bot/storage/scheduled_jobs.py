@@ -14,6 +14,9 @@ from bot.storage.db import Row, Tx
 
 
 class Subject(StrEnum):
+    """Who owns a job: the one list of owners (the table does not repeat it). A feature adding an owner adds its
+    value here and, in its migration, the trigger deleting the owner's jobs with it (see 012, 015)."""
+
     ISSUE = "issue"
     MEETING = "meeting"
     LECTURE = "lecture"

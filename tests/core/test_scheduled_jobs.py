@@ -1,5 +1,6 @@
-"""Scheduled work in one table: migration 012 moves the three old tables' rows, owners' deletions take their jobs,
-a meeting has one job of a kind, and the scheduler fires due work when it wakes, not at every commit."""
+"""Scheduled work in one table: migration 012 moves the three old tables' rows, 015 opens it to new owners,
+owners' deletions take their jobs, a meeting has one job of a kind, and the scheduler fires due work when it
+wakes, not at every commit."""
 
 from __future__ import annotations
 
@@ -74,6 +75,49 @@ async def test_migration_moves_every_job_of_the_three_tables(tmp_path: Path, clo
     assert len(set(ids)) == len(ids) and min(ids) > 7  # fresh ids above every old one (they are in outbox keys)
     assert left == []
     assert meeting_jobs == {"announce": parse_iso(DUE), "agenda": clock.now()}
+
+
+async def test_migration_015_keeps_every_job_and_opens_subjects_to_new_owners(tmp_path: Path) -> None:
+    path = tmp_path / "v14.db"
+    with sqlite3.connect(path) as raw:
+        for version, _, sql in _migrations():
+            if version <= 14:
+                for statement in _statements(sql):
+                    raw.execute(statement)
+        raw.execute("PRAGMA user_version = 14")
+        raw.executemany("INSERT INTO scheduled_jobs (id, subject, subject_id, kind, due_at, done_at, outcome) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(40, "issue", 10, "remind", DUE, None, ""), (41, "meeting", 5, "poll", DUE, DONE, "late")])
+        try:
+            raw.execute("INSERT INTO scheduled_jobs (subject, subject_id, kind, due_at) VALUES ('unit', 1, 'x', ?)",
+                        (DUE,))
+        except sqlite3.IntegrityError:
+            refused_before = True
+        else:
+            refused_before = False
+
+    db = Database(str(path))
+    await db.open()
+    try:
+        async with db.write() as tx:
+            await tx.execute("INSERT INTO scheduled_jobs (subject, subject_id, kind, due_at) "
+                             "VALUES ('unit', 1, 'x', ?)", (DUE,))
+            rows = [tuple(row) for row in await tx.all("SELECT id, subject, subject_id, kind, due_at, done_at, "
+                                                       "outcome FROM scheduled_jobs ORDER BY id")]
+            triggers = {row[0] for row in await tx.all("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                                        "AND tbl_name IN ('issues', 'meetings', 'lectures')")}
+            indexes = {row[0] for row in await tx.all("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                                       "AND tbl_name = 'scheduled_jobs'")}
+    finally:
+        await db.close()
+
+    assert refused_before
+    assert rows == [(40, "issue", 10, "remind", DUE, None, ""), (41, "meeting", 5, "poll", DUE, DONE, "late"),
+                    (42, "unit", 1, "x", DUE, None, "")]
+    assert {"scheduled_jobs_issue_deleted", "scheduled_jobs_meeting_deleted",
+            "scheduled_jobs_lecture_deleted"} <= triggers
+    assert indexes == {"scheduled_jobs_due", "scheduled_jobs_next", "scheduled_jobs_subject",
+                       "scheduled_jobs_meeting_kind"}
 
 
 async def test_a_meeting_has_one_job_of_a_kind_and_deleting_it_takes_its_jobs(db: Database,
