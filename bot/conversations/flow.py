@@ -58,7 +58,8 @@ class UnitPath:
 
     def picked(self, level: Level | None) -> int | None:
         """The unit picked at `level` (None: not yet, or no level)."""
-        return {Level.COMMUNITY: self.community, Level.COMPLEX: self.complex}.get(level) if level else None
+        return ({Level.COMMUNITY: self.community, Level.COMPLEX: self.complex, Level.BUILDING: self.building}
+                .get(level) if level else None)
 
     def pick(self, unit: GridUnit) -> None:
         if unit.level is Level.COMMUNITY:

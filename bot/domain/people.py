@@ -13,6 +13,7 @@ class Role(StrEnum):
     COMPLEX_SECRETARY = "complex_secretary"
     COMMUNITY_SECRETARY = "community_secretary"
     STREET_ADMIN = "street_admin"
+    PARTY_MEMBER = "party_member"  # 党员中心户: the party member of a household unit, linked to nearby households
 
     @property
     def level(self) -> Level:
@@ -22,6 +23,7 @@ class Role(StrEnum):
             Role.COMPLEX_SECRETARY: Level.COMPLEX,
             Role.COMMUNITY_SECRETARY: Level.COMMUNITY,
             Role.STREET_ADMIN: Level.STREET,
+            Role.PARTY_MEMBER: Level.PARTY_HOUSEHOLD,
         }[self]
 
 

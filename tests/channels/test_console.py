@@ -95,6 +95,30 @@ async def test_admin_invites_a_leader_who_accepts_and_the_admin_is_told(terminal
     assert await terminal.process.wait() == 0
 
 
+async def test_admin_invites_a_party_member_down_to_their_household_with_buttons(terminal: Terminal) -> None:
+    await terminal.expect("同意吗？")
+    await terminal.type("/as admin")
+    await terminal.expect("邀请网格员")
+    await terminal.type("/invite")
+    await terminal.expect("党员中心户")
+    await terminal.type("党员中心户")
+    for label in ("幸福社区", "阳光花园", "1号楼"):
+        await terminal.type(label)
+    await terminal.expect("哪个党员中心户？")
+    await terminal.type("1号楼 301 党员中心户")
+    await terminal.expect("生成邀请")
+    await terminal.type("生成邀请")
+    created = await terminal.expect("请选择要办的事")
+    code = re.search(r"邀请码：(inv-[a-z0-9]+)", created)
+    assert code, created
+    await terminal.type("/as resident 7")
+    await terminal.expect("同意吗？")
+    await terminal.type(f"/start {code.group(1)}")
+    await terminal.expect("您受邀担任：幸福社区 · 阳光花园 · 1号楼 · 1号楼 301 党员中心户 党员中心户")
+    await terminal.type("/quit")
+    assert await terminal.process.wait() == 0
+
+
 async def test_the_whole_story_in_one_terminal(terminal: Terminal, tmp_path: Path) -> None:
     """A resident reports a leak with a photo; the building leader accepts and resolves it; the resident rates it."""
     Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "leak.jpg")

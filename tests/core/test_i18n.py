@@ -43,7 +43,7 @@ def _dynamic_keys() -> set[str]:
     keys = {f"role.{role.value}" for role in Role} | {f"duty.{duty.value}" for duty in Duty}
     keys |= {f"invite.status.{status.value}" for status in Status if status is not Status.OK}
     keys |= {f"reg.choose_{level}" for level in ("community", "complex", "building")}
-    keys |= {f"invite.choose_{level}" for level in ("community", "complex", "building")}
+    keys |= {f"invite.choose_{level}" for level in ("community", "complex", "building", "party_household")}
     keys |= {f"grid.level.{level.value}" for level in Level}
     keys |= {f"status.{status.value}" for status in IssueStatus}
     keys |= {f"date.month.{month}" for month in range(1, 13)} | {f"date.weekday.{day}" for day in WEEKDAYS}

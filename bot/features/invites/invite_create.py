@@ -29,7 +29,8 @@ from bot.i18n import t
 from bot.services import people as people_service
 from bot.storage import grid
 
-_NEXT_LEVEL = {Level.STREET: Level.COMMUNITY, Level.COMMUNITY: Level.COMPLEX, Level.COMPLEX: Level.BUILDING}
+_NEXT_LEVEL = {Level.STREET: Level.COMMUNITY, Level.COMMUNITY: Level.COMPLEX, Level.COMPLEX: Level.BUILDING,
+               Level.BUILDING: Level.PARTY_HOUSEHOLD}
 
 
 @dataclass(slots=True)
@@ -148,6 +149,7 @@ FLOW = Flow(
         "community": _unit_state(Level.COMMUNITY, None),
         "complex": _unit_state(Level.COMPLEX, Level.COMMUNITY),
         "building": _unit_state(Level.BUILDING, Level.COMPLEX),
+        "party_household": _unit_state(Level.PARTY_HOUSEHOLD, Level.BUILDING),
         "duties": State(ask_duties, on_duties),
     },
 )
