@@ -20,6 +20,7 @@ class Subject(StrEnum):
     ISSUE = "issue"
     MEETING = "meeting"
     LECTURE = "lecture"
+    MORAL_CAMPAIGN = "moral_campaign"  # 道德模范评选 (023)
 
 
 @dataclass(frozen=True, slots=True)
