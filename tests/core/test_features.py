@@ -35,19 +35,21 @@ BARE_ADMIN = Person(5, "管理员", "zh_CN", 10, "305", is_admin=True)  # config
 # The main menu as it was written by hand before features declared their entries, per person.
 TODAY = {
     "resident": (RESIDENT, ["report", "mine", "meeting", "moral_models", "me", "home", "language", "help", "forget"]),
-    "on duty": (ON_DUTY, ["report", "mine", "meeting", "tasks", "moral_models", "me", "home", "language", "help", "forget"]),
-    "leader": (LEADER, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "moral_models", "me", "home", "language",
-                        "help", "forget"]),
-    "admin": (ADMIN, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "moral_models", "me", "home", "invite",
-                      "language", "help", "forget"]),
-    "bare admin": (BARE_ADMIN, ["report", "mine", "meeting", "broadcast", "lecture", "moral_models", "me", "home", "invite",
-                                "language", "help", "forget"]),
+    "on duty": (ON_DUTY, ["report", "mine", "meeting", "tasks", "moral_models", "me", "home", "language", "help",
+                          "forget"]),
+    "leader": (LEADER, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "moral_models", "me", "home",
+                        "language", "help", "forget"]),
+    "admin": (ADMIN, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "moral_models", "me", "home",
+                      "invite", "language", "help", "forget"]),
+    "bare admin": (BARE_ADMIN, ["report", "mine", "meeting", "broadcast", "lecture", "moral_models", "me", "home",
+                                "invite", "language", "help", "forget"]),
 }
 
 
 def test_discovery_finds_every_feature_in_folder_order() -> None:
     names = [feature.name for feature in discover().features]
-    assert names == ["broadcasts", "invites", "lectures", "meetings", "moral_models", "registration", "reports", "scorecards", "tasks"]
+    assert names == ["broadcasts", "invites", "lectures", "meetings", "moral_models", "registration", "reports",
+                     "scorecards", "tasks"]
 
 
 def test_every_flow_comes_from_a_feature_or_the_menu() -> None:
@@ -93,7 +95,8 @@ def test_job_sources_are_the_features_with_quiet_hours_where_needed() -> None:
 
 def test_refusal_types_are_the_features() -> None:
     assert sorted(refusal.__name__ for refusal in discover().refusals) == [
-        "BroadcastError", "InviteError", "IssueError", "LectureError", "MeetingError", "ModelError", "ScoreError", "WeightsError"]
+        "BroadcastError", "InviteError", "IssueError", "LectureError", "MeetingError", "ModelError", "ScoreError",
+        "WeightsError"]
 
 
 MEDIA_NAME = re.compile(r"photo|voice|image|picture|audio|video|media|file|path|attachment")
