@@ -180,9 +180,9 @@ async def voters(tx: Tx, campaign_id: int) -> set[int]:
 
 
 async def new_account_votes(tx: Tx, nomination_id: int, since: datetime) -> int:
-    """Votes for the nomination from new accounts cast at or after `since`."""
+    """Votes for the nomination from new accounts cast after `since`."""
     value = await tx.scalar("SELECT COUNT(*) FROM moral_votes WHERE nomination_id = ? AND new_account = 1 "
-                            "AND cast_at >= ?", (nomination_id, iso(since)))
+                            "AND cast_at > ?", (nomination_id, iso(since)))
     return int(value or 0)
 
 

@@ -23,8 +23,21 @@ from bot.features.catalog import discover
 from bot.features.moral_models import service
 from bot.features.moral_models.model import Category, Phase
 from bot.features.moral_models.service import CampaignJobs
-from bot.features.moral_models.tokens import BALLOT, EXAMINE, HONOUR, PUBLIC, RESULTS, REVIEW, SHOW, VOTE
+from bot.features.moral_models.tokens import (
+    BALLOT,
+    CONSENT,
+    EXAMINE,
+    HONOUR,
+    PUBLIC,
+    RESULTS,
+    REVIEW,
+    SHOW,
+    VOTE,
+    Consent,
+)
+from bot.features.reports.timers import set_quiet_hours
 from bot.services.grid_import import import_grid
+from bot.storage import grid, people
 from bot.storage.db import Database
 from tests.harness import SAMPLE, Member, seed_people
 
@@ -111,10 +124,11 @@ class Street:
 
     async def newcomers(self, count: int) -> list[str]:
         """`count` residents of 幸福社区 who register now."""
-        users = [f"new{n}" for n in range(count)]
+        first = len(self.ids)
+        users = [f"new{n}" for n in range(first, first + count)]
         async with self.db.write() as tx:
             cast = [Member(user, f"新居民{n}", home="C01-B-B1", room=f"2-{n + 101}", channel="console")
-                    for n, user in enumerate(users)]
+                    for n, user in enumerate(users, first)]
             self.ids.update(await seed_people(tx, cast, self.clock.now()))
         return users
 
@@ -304,3 +318,139 @@ async def test_a_campaign_goes_from_nomination_to_honours_through_the_chat(stree
     async with street.db.read() as tx:
         events = await service.history(tx, zhao_nomination)
     assert [event.kind for event in events[0]] == ["nominated", "consented", "approved", "honoured"]
+
+
+async def campaign_with_nomination(street: Street) -> tuple[service.Campaign, int]:
+    """A 幸福社区 campaign opened through the service, 王阿姨's nomination of 赵叔 (好婆媳) consented to."""
+    async with street.db.write() as tx:
+        admin = await people.by_id(tx, street.ids["admin"])
+        community = await grid.by_code(tx, "C01")
+        assert community is not None
+        opened = await service.create(tx, TITLE, community.id, service.DEFAULT_DAYS, admin, True, street.clock.now(),
+                                      TZ)
+        wang = await people.by_id(tx, street.ids["wang"])
+        made = await service.nominate(tx, opened.id, wang, Category.IN_LAWS, street.ids["zhao"], "孝敬老人。", "",
+                                      street.clock.now(), TZ)
+        await service.consent(tx, made.id, await people.by_id(tx, street.ids["zhao"]), True, street.clock.now())
+    await street.to(street.clock.now())
+    return opened, made.id
+
+
+async def approved_and_voting(street: Street) -> tuple[service.Campaign, int]:
+    """… approved by the secretary, and the vote open."""
+    opened, nomination_id = await campaign_with_nomination(street)
+    async with street.db.write() as tx:
+        secretary = await people.by_id(tx, street.ids["sec1"])
+        await service.decide(tx, nomination_id, secretary, False, True, "", street.clock.now())
+    await street.to(opened.publicize_until)
+    return opened, nomination_id
+
+
+async def test_a_burst_of_new_accounts_votes_is_flagged_to_the_reviewer(street: Street) -> None:
+    opened, nomination_id = await approved_and_voting(street)
+    await street.pushes("sec1")
+    vote = VOTE.make(Ref(nomination_id))
+    for who in ("wang", "chen", "li"):  # accounts older than the campaign: never part of a burst
+        assert "已投票" in await street.token(who, vote)
+    late = await street.newcomers(6)
+    for who in late[:4]:
+        assert "已投票" in await street.token(who, vote)
+    street.clock.advance(3600)  # an hour on: the first four are out of the window
+    for who in late[4:]:
+        assert "已投票" in await street.token(who, vote)
+    assert await street.pushes("sec1") == []
+    assert "⚠️" not in await street.token("sec1", REVIEW.make(Ref(opened.id)))
+
+    more = await street.newcomers(3)
+    for who in more:
+        await street.token(who, vote)
+    [flagged] = await street.pushes("sec1")
+    assert "一小时内收到 5 张新注册账号的投票" in flagged.text and "赵叔" in flagged.text
+    review = await street.token("sec1", REVIEW.make(Ref(opened.id)))
+    assert "⚠️ 赵叔：60 分钟内 5 张新注册账号的投票" in review
+    assert "⚠️ 好婆媳 · 赵叔（审核通过）" in _labels(street.last["sec1"])
+    assert "⚠️ 赵叔：60 分钟内 5 张新注册账号的投票" in await street.token("sec1", _find([flagged], "🔍 查看"))
+    extra = await street.newcomers(1)
+    await street.token(extra[0], vote)
+    assert await street.pushes("sec1") == []  # flagged once
+    async with street.db.read() as tx:
+        assert await tx.scalar("SELECT COUNT(*) FROM moral_votes WHERE new_account = 1") == 10  # all counted
+        assert await tx.scalar("SELECT COUNT(*) FROM moral_votes WHERE new_account = 0") == 3
+
+
+
+async def test_the_reminder_before_the_close_waits_out_quiet_hours(street: Street) -> None:
+    opened, _ = await approved_and_voting(street)
+    async with street.db.write() as tx:
+        await set_quiet_hours(tx, "08:00-10:00")  # as an admin's /quiet sets them: 09:00 is quiet
+    for who in ("wang", "li"):
+        await street.pushes(who)
+    assert "已投票" in await street.token("wang", VOTE.make(Ref(await street.nomination("zhao", Category.IN_LAWS))))
+    remind_at = opened.vote_until - timedelta(days=1)
+    assert await street.to(remind_at) == 1
+    assert await street.pushes("li") == []
+    async with street.db.read() as tx:
+        assert await tx.scalar("SELECT outcome FROM scheduled_jobs WHERE kind = 'remind' AND done_at IS NOT NULL") == (
+            "held")
+    assert await street.to(remind_at + timedelta(minutes=59)) == 0
+    assert await street.to(remind_at + timedelta(hours=1)) == 1  # 10:00: the quiet hours are over
+    assert ["投票快截止了" in push.text for push in await street.pushes("li")] == [True]
+    assert await street.pushes("wang") == []  # she has voted
+
+
+async def test_nothing_is_shown_before_consent_and_consent_can_be_taken_back_before_publicity(street: Street) -> None:
+    opened, nomination_id = await campaign_with_nomination(street)
+    async with street.db.write() as tx:
+        chen = await people.by_id(tx, street.ids["chen"])
+        waiting = await service.nominate(tx, opened.id, chen, Category.NEIGHBOUR, street.ids["li"], "帮邻居修水管。",
+                                         "", street.clock.now(), TZ)
+    ask = await street.pushes("li")
+    assert "陈大爷提名您为“最美邻里”" in ask[-1].text
+    # 李姐 has not answered: the reviewer never sees it, nor does anyone by forging tokens, at any phase
+    await street.to(opened.nominate_until)
+    review = await street.token("sec1", REVIEW.make(Ref(opened.id)))
+    assert "最美邻里" not in review + "".join(_labels(street.last["sec1"]))
+    assert (await street.token("sec1", EXAMINE.make(Ref(waiting.id)))).startswith(UNKNOWN)
+    assert (await street.token("admin", EXAMINE.make(Ref(waiting.id)))).startswith(UNKNOWN)  # the same answer as
+    assert (await street.token("admin", EXAMINE.make(Ref(999)))).startswith(UNKNOWN)  # for no nomination at all
+    assert (await street.token("wang", CONSENT.make(Consent(waiting.id, True)))).startswith(DENIED)  # not hers
+
+    # 赵叔 takes his consent back before 公示: gone from the review list, and his nominator is told
+    assert "您已经回复过了" in await street.token("zhao", CONSENT.make(Consent(nomination_id, True)))
+    assert "不再参加评选" in await street.token("zhao", CONSENT.make(Consent(nomination_id, False)))
+    assert "您已经回复过了" in await street.token("zhao", CONSENT.make(Consent(nomination_id, False)))
+    assert "赵叔撤回了对提名的同意" in (await street.pushes("wang"))[-1].text
+    await street.token("sec1", REVIEW.make(Ref(opened.id)))
+    assert not any("赵叔" in label for label in _labels(street.last["sec1"]))
+    assert (await street.token("sec1", EXAMINE.make(Ref(nomination_id)))).startswith(UNKNOWN)
+
+    await street.to(opened.review_until)  # 公示: neither is on it; a late consent is refused
+    assert "还没有通过审核的提名" in await street.token("chen", PUBLIC.make(Ref(opened.id)))
+    for forged in (nomination_id, waiting.id):
+        assert (await street.token("chen", SHOW.make(Ref(forged)))).startswith(UNKNOWN)
+        assert (await street.token("chen", f"dm:obj:{forged}")).startswith(UNKNOWN)
+    assert "公示已经开始" in await street.token("li", CONSENT.make(Consent(waiting.id, True)))
+
+
+async def test_rights_are_checked_again_at_every_press(street: Street) -> None:
+    home = await open_campaigns(street, "wang")
+    assert "还没有评选活动" in home and "➕ 新建评选" not in _labels(street.last["wang"])
+    assert "没看懂" in await street.token("wang", "dm-new")  # the admin's button, typed in by hand: not offered
+    opened, nomination_id = await campaign_with_nomination(street)
+    await street.to(opened.nominate_until)
+
+    # a resident cannot review, approve or see the counts; another community's secretary neither
+    for who in ("wang", "sec2"):
+        assert (await street.token(who, EXAMINE.make(Ref(nomination_id)))).startswith(DENIED)
+        assert (await street.token(who, RESULTS.make(Ref(opened.id)))).startswith(DENIED if who == "sec2" else
+                                                                                  "投票结束后才能看结果")
+    # the secretary opens the card; her role is taken away before she presses 通过: refused, nothing changed
+    await street.token("sec1", EXAMINE.make(Ref(nomination_id)))
+    async with street.db.write() as tx:
+        await tx.execute("DELETE FROM roles WHERE person_id = ?", (street.ids["sec1"],))
+    assert (await street.press("sec1", "✅ 通过")).startswith(DENIED)
+    async with street.db.read() as tx:
+        assert (await service.nomination(tx, nomination_id)).status.value == "consented"
+    assert (await street.token("wang", "dm:c:999")).startswith("没有找到")
+    assert (await street.token("wang", "dm:c:abc")).startswith(DENIED)  # not a token of any shape
+    assert (await street.token("liu", f"dm:c:{opened.id}")).startswith(DENIED)  # 和谐社区: not hers
