@@ -22,6 +22,7 @@ from bot.conversations.flow import (
     Done,
     Flow,
     Goto,
+    Handler,
     Retry,
     State,
     Transition,
@@ -112,9 +113,10 @@ def _nomination_id(ctx: Page) -> int:
 
 async def begin(ctx: Page) -> Transition:
     """The menu opens the home page; a `dm:` button opens the page it names, or does what it says."""
-    token = ctx.entry.token
-    if not token:
-        return Goto("home")
+    return await _open(ctx, ctx.entry.token) if ctx.entry.token else Goto("home")
+
+
+async def _open(ctx: Page, token: str) -> Transition:
     data = ctx.data
     if (ref := CAMPAIGN.parse(token)) is not None:
         data.campaign = (await service.visible(ctx.tx, ref.id, ctx.person, ctx.is_admin)).id
@@ -172,8 +174,21 @@ async def _voting_or_reviewing(ctx: Page, token: str) -> Transition:
 
 
 async def _stay(ctx: Page, inbound: Inbound) -> Transition:
-    """A page whose every button is a `dm:` one (those start this flow again): anything else is not understood."""
+    """A page whose every button is a `dm:` one (see `_routed`): anything else is not understood."""
     return Retry("nav.use_buttons")
+
+
+def _routed(handle: Handler[ModelData]) -> Handler[ModelData]:
+    """A pressed `dm:` button starts this flow again, through `begin`; one chosen by typing its number or label
+    (the console, WeCom's numbered lists) reaches the page's handler instead, and is opened the same way."""
+
+    async def routed(ctx: Page, inbound: Inbound) -> Transition:
+        if inbound.token.startswith("dm:"):
+            ctx.data = ModelData()
+            return await _open(ctx, inbound.token)
+        return await handle(ctx, inbound)
+
+    return routed
 
 
 # ------------------------------------------------------------------------------------------ home, campaign
@@ -554,27 +569,27 @@ FLOW = Flow(
     begin=begin,
     claims=("dm:",),
     states={
-        "home": State(ask_home, on_home, back=False),
-        "campaign": State(ask_campaign, _stay),
-        "new_title": State(ask_new_title, on_new_title),
-        "new_scope": State(ask_new_scope, on_new_scope),
-        "new_confirm": State(ask_new_confirm, on_new_confirm),
-        "new_days": State(ask_new_days, on_new_days),
-        "nom_category": State(ask_nom_category, on_nom_category, back=False),
-        "nom_unit": State(ask_nom_unit, on_nom_unit),
-        "nom_room": State(ask_nom_room, on_nom_room),
-        "nom_person": State(ask_nom_person, on_nom_person),
-        "nom_story": State(ask_nom_story, on_nom_story),
-        "nom_photo": State(ask_nom_photo, on_nom_photo),
-        "nom_confirm": State(ask_nom_confirm, on_nom_confirm),
-        "public": State(ask_public, _stay),
-        "public_card": State(ask_public_card, _stay),
-        "objection": State(ask_objection, on_objection),
-        "ballot": State(ask_ballot, _stay),
-        "ballot_category": State(ask_ballot_category, _stay),
-        "review": State(ask_review, _stay),
-        "review_card": State(ask_review_card, on_review_card),
-        "reason": State(ask_reason, on_reason),
-        "results": State(ask_results, on_results),
+        "home": State(ask_home, _routed(on_home), back=False),
+        "campaign": State(ask_campaign, _routed(_stay)),
+        "new_title": State(ask_new_title, _routed(on_new_title)),
+        "new_scope": State(ask_new_scope, _routed(on_new_scope)),
+        "new_confirm": State(ask_new_confirm, _routed(on_new_confirm)),
+        "new_days": State(ask_new_days, _routed(on_new_days)),
+        "nom_category": State(ask_nom_category, _routed(on_nom_category), back=False),
+        "nom_unit": State(ask_nom_unit, _routed(on_nom_unit)),
+        "nom_room": State(ask_nom_room, _routed(on_nom_room)),
+        "nom_person": State(ask_nom_person, _routed(on_nom_person)),
+        "nom_story": State(ask_nom_story, _routed(on_nom_story)),
+        "nom_photo": State(ask_nom_photo, _routed(on_nom_photo)),
+        "nom_confirm": State(ask_nom_confirm, _routed(on_nom_confirm)),
+        "public": State(ask_public, _routed(_stay)),
+        "public_card": State(ask_public_card, _routed(_stay)),
+        "objection": State(ask_objection, _routed(on_objection)),
+        "ballot": State(ask_ballot, _routed(_stay)),
+        "ballot_category": State(ask_ballot_category, _routed(_stay)),
+        "review": State(ask_review, _routed(_stay)),
+        "review_card": State(ask_review_card, _routed(on_review_card)),
+        "reason": State(ask_reason, _routed(on_reason)),
+        "results": State(ask_results, _routed(on_results)),
     },
 )

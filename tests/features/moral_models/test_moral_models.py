@@ -294,8 +294,8 @@ async def test_a_campaign_goes_from_nomination_to_honours_through_the_chat(stree
     assert await street.pushes("chen") == []
     assert ["投票快截止了" in push.text for push in await street.pushes("li")] == [True]
     await street.tap_push("wang", "🗳 去投票")
-    await street.press("wang", "好婆媳")
-    await street.press("wang", "🗳 投给 赵叔")
+    assert "【好婆媳】候选人" in await street.send("wang", "1")  # typed, as on the console or WeCom's lists
+    assert "已投票（好婆媳）" in await street.send("wang", "🗳 投给 赵叔")
 
     # the close: counted, the top of each category on the 表彰 list, confirmed by the reviewer, told to everyone
     assert await street.to(campaign.vote_until) == 1
