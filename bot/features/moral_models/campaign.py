@@ -126,9 +126,8 @@ async def _open(ctx: Page, token: str) -> Transition:
         return Goto("nom_category")
     if (answer := CONSENT.parse(token)) is not None:
         done = await service.consent(ctx.tx, answer.nomination, ctx.person, answer.yes, ctx.now)
-        key = {Status.CONSENTED: "moral.consented", Status.DECLINED: "moral.declined"}.get(done.status,
-                                                                                          "moral.withdrawn")
-        return Done((Reply(t(key), notices.consent_buttons(done)),))
+        said = {Status.CONSENTED: t("moral.consented"), Status.DECLINED: t("moral.declined")}
+        return Done((Reply(said.get(done.status, t("moral.withdrawn")), notices.consent_buttons(done)),))
     if (ref := PUBLIC.parse(token)) is not None:
         data.campaign = (await service.public_list(ctx.tx, ref.id, ctx.person, ctx.is_admin))[0].id
         return Goto("public")

@@ -322,7 +322,8 @@ async def decide(tx: Tx, nomination_id: int, person: Person | None, is_admin: bo
 async def remove(tx: Tx, nomination_id: int, person: Person | None, is_admin: bool, reason: str,
                  now: datetime) -> Nomination:
     """Take an approved nomination down during 公示 or the vote (after an objection), with a reason, on record;
-    the nominator and the nominee are told."""
+    the nominator and the nominee are told. Votes already cast for it are void: their voters may vote again in
+    that category."""
     owner, found = await examine(tx, nomination_id, person, is_admin)
     if owner.phase not in (Phase.PUBLICIZING, Phase.VOTING):
         raise ModelError("moral.error.review_closed")
@@ -330,6 +331,7 @@ async def remove(tx: Tx, nomination_id: int, person: Person | None, is_admin: bo
     if not await store.set_status(tx, found.id, Status.REMOVED, (Status.APPROVED,), why):
         raise ModelError("moral.error.decided")
     await store.add_event(tx, found.id, None if person is None else person.id, "removed", why, now)
+    await store.drop_votes(tx, found.id)
     for told in {found.nominator_id, found.nominee_id} - {None}:
         assert told is not None
         await notify.push(tx, person_id=told, idempotency=f"moral:{found.id}:removed", text_key="moral.told.removed",

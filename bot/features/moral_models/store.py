@@ -174,6 +174,11 @@ async def ballots(tx: Tx, campaign_id: int, voter_id: int) -> dict[Category, int
     return {Category(row[0]): row[1] for row in rows}
 
 
+async def drop_votes(tx: Tx, nomination_id: int) -> int:
+    """Void the votes for a nomination taken down; returns how many there were."""
+    return await tx.execute("DELETE FROM moral_votes WHERE nomination_id = ?", (nomination_id,))
+
+
 async def voters(tx: Tx, campaign_id: int) -> set[int]:
     rows = await tx.all("SELECT DISTINCT voter_id FROM moral_votes WHERE campaign_id = ?", (campaign_id,))
     return {row[0] for row in rows}

@@ -454,3 +454,32 @@ async def test_rights_are_checked_again_at_every_press(street: Street) -> None:
     assert (await street.token("wang", "dm:c:999")).startswith("没有找到")
     assert (await street.token("wang", "dm:c:abc")).startswith(DENIED)  # not a token of any shape
     assert (await street.token("liu", f"dm:c:{opened.id}")).startswith(DENIED)  # 和谐社区: not hers
+
+
+async def test_a_nomination_taken_down_during_the_vote_voids_its_votes(street: Street) -> None:
+    opened, zhao = await campaign_with_nomination(street)
+    now = street.clock.now()
+    async with street.db.write() as tx:
+        li, secretary = [await people.by_id(tx, street.ids[who]) for who in ("li", "sec1")]
+        chen = (await service.nominate(tx, opened.id, li, Category.IN_LAWS, street.ids["chen"], "和睦。", "", now,
+                                       TZ)).id
+        await service.consent(tx, chen, await people.by_id(tx, street.ids["chen"]), True, now)
+        for nomination_id in (zhao, chen):
+            await service.decide(tx, nomination_id, secretary, False, True, "", now)
+    await street.to(opened.publicize_until)
+    assert "已投票" in await street.token("li", VOTE.make(Ref(zhao)))
+    for who in ("wang", "zhao"):
+        await street.pushes(who)
+
+    await street.token("sec1", EXAMINE.make(Ref(zhao)))
+    assert "请写明理由" in await street.press("sec1", "🚫 撤下")
+    assert "已撤下并留痕" in await street.send("sec1", "经核实，事迹与实际不符。")
+    for who in ("wang", "zhao"):  # the nominator and the nominee
+        assert "已被撤下。理由：经核实，事迹与实际不符。" in (await street.pushes(who))[-1].text
+    assert (await street.token("li", VOTE.make(Ref(zhao)))).startswith(UNKNOWN)
+    await street.token("li", BALLOT.make(Ref(opened.id)))
+    assert _labels(street.last["li"]) == ["好婆媳"]  # her vote went with it: she may vote again
+    assert "已投票" in await street.token("li", VOTE.make(Ref(chen)))
+    async with street.db.read() as tx:
+        trail, _ = await service.history(tx, zhao)
+    assert [(event.kind, event.note) for event in trail][-1] == ("removed", "经核实，事迹与实际不符。")
