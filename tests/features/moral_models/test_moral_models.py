@@ -483,3 +483,23 @@ async def test_a_nomination_taken_down_during_the_vote_voids_its_votes(street: S
     async with street.db.read() as tx:
         trail, _ = await service.history(tx, zhao)
     assert [(event.kind, event.note) for event in trail][-1] == ("removed", "经核实，事迹与实际不符。")
+
+
+async def test_a_street_wide_campaign_reaches_every_community_and_is_reviewed_by_the_street(street: Street) -> None:
+    await open_campaigns(street, "admin")
+    await street.press("admin", "➕ 新建评选")
+    await street.send("admin", "全街道道德模范评选")
+    await street.press("admin", "📍 整个近邻街道")
+    await street.press("admin", "📢 发布评选")
+    opened = await street.campaign()
+    await street.to(street.clock.now())
+    for resident in ("wang", "liu"):  # 幸福社区 and 和谐社区
+        assert "全街道道德模范评选》开始提名" in (await street.pushes(resident))[-1].text
+    assert "已提交" in await nominate(street, "liu", "最美邻里", ("幸福社区", "阳光花园", "1号楼"), "3-201", "热心肠。")
+    await street.tap_push("wang", "✅ 同意")
+    await street.to(opened.nominate_until)
+    assert (await street.token("sec1", REVIEW.make(Ref(opened.id)))).startswith(DENIED)  # a community's secretary
+    assert "有 1 个提名等您审核" in (await street.pushes("admin"))[-1].text
+    await street.tap_push("admin", "🔍 审核提名")
+    await street.press("admin", "最美邻里 · 王阿姨（本人已同意，待审核）")
+    assert "已通过" in await street.press("admin", "✅ 通过")
