@@ -163,11 +163,11 @@ async def forget_pressed(tx: Tx, channel: str, user_id: str) -> None:
 
 async def party_members(tx: Tx, unit_ids: Sequence[int]) -> list[tuple[int, int, str]]:
     """(person id, household unit id, name) of every party member holding the role at a 党员中心户 among
-    `unit_ids`, in the grid's order."""
+    `unit_ids`, by household code (building by building)."""
     rows = await tx.all(
         "SELECT r.person_id, g.id, p.display_name FROM roles r JOIN grid_units g ON g.id = r.unit_id "
         "JOIN people p ON p.id = r.person_id WHERE r.role = ? AND g.level = ? "
-        "AND g.id IN (SELECT value FROM json_each(?)) ORDER BY g.position, g.id, r.person_id",
+        "AND g.id IN (SELECT value FROM json_each(?)) ORDER BY g.code, r.person_id",
         (Role.PARTY_MEMBER, Level.PARTY_HOUSEHOLD, json.dumps(list(unit_ids))))
     return [(row[0], row[1], row[2]) for row in rows]
 
