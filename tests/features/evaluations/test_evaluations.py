@@ -6,8 +6,10 @@ the 5-ballot threshold, and ballots that cannot be joined to their voters."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,6 +32,7 @@ from bot.storage import inbox, people, scheduled_jobs
 from bot.storage.db import Database
 from bot.storage.inbox import Arrival
 from bot.storage.scheduled_jobs import Subject
+from tests.cli_harness import console_demo
 from tests.harness import Member, seed_people
 
 TZ = "Asia/Shanghai"
@@ -376,3 +379,53 @@ async def test_an_admin_opens_every_branch_with_members_at_once_and_the_open_pus
     await street.press(LI, "m:evaluation")  # a member's home: no such button, and pressing it anyway is refused
     assert texts(await street.press(LI, "eo:all")).startswith("抱歉，您没有这个权限。")
 
+
+
+async def test_the_console_demo_runs_a_round_with_later(tmp_path: Path) -> None:
+    """As the README tells it: a party member invited, a linked neighbour joins, the admin opens every branch's
+    round, `/later` opens it and closes it, and the member reads their own result."""
+    async with console_demo(tmp_path) as terminal:
+        await terminal.expect("同意吗？")
+        await terminal.type("/as admin")
+        await terminal.expect("邀请网格员")
+        await terminal.type("/invite party_member C01-A-B1-H1")
+        code = re.search(r"邀请码：(inv-[a-z0-9]+)", await terminal.expect("请选择要办的事"))
+        assert code is not None
+        await terminal.type("/as resident 7")
+        await terminal.expect("同意吗？")
+        await terminal.type(f"/start {code.group(1)}")
+        await terminal.expect("党员中心户")
+        for line in ("1", "1"):  # accept, consent
+            await terminal.type(line)
+        await terminal.expect("您现在是")
+        await terminal.type("/as resident 2")
+        for line in ("1", "1", "1", "1", "201"):  # agree, 幸福社区, 阳光花园, 1号楼, room 201: linked to the member
+            await terminal.type(line)
+        await terminal.expect("加入成功")
+        await terminal.type("/as admin")
+        await terminal.expect("请选择要办的事")
+        await terminal.type("🗳 一评议")
+        await terminal.type("🚀 为全部支部开启本半年评议")
+        await terminal.expect("已为 1 个支部开启评议")
+        await terminal.type("/later 11h")  # past quiet hours (10 h by default): the round opens
+        await terminal.expect("📨 发给 resident-2")
+        await terminal.expect("一评议开始了！")
+        await terminal.type("/as resident 2")
+        await terminal.expect("请选择要办的事")
+        await terminal.type("a")  # 🗳 去评议, on the push
+        await terminal.expect("评价 resident-7")
+        await terminal.type("评价 resident-7")
+        await terminal.expect("请为党员 resident-7 选一个等级")
+        await terminal.type("优秀")
+        await terminal.expect("想说一句话吗？")
+        await terminal.type("跳过")
+        await terminal.expect("已提交，您已经全部评完了")
+        await terminal.type("/later 8d")
+        await terminal.expect("📨 发给 resident-7")
+        await terminal.expect("样本不足")
+        await terminal.type("/as resident 7")
+        await terminal.expect("请选择要办的事")
+        await terminal.type("📊 我的评议结果")
+        await terminal.expect("您的结果\n样本不足（不到 5 票，不显示）\n支部评定：尚未录入")
+        await terminal.type("/quit")
+        assert await terminal.process.wait() == 0
