@@ -206,6 +206,10 @@ async def ballots_left(tx: Tx, round_id: int, person: Person, now: datetime) -> 
     allowed = await eligible(tx, round_, person)
     if not allowed:
         raise EvaluationError("auth.denied")
+    return await _unrated(tx, round_, person, allowed)
+
+
+async def _unrated(tx: Tx, round_: Round, person: Person, allowed: list[Target]) -> list[Target]:
     voted = await store.voted_on(tx, round_.id, person.id)
     return [target for target in allowed if target.id not in voted]
 
@@ -386,8 +390,8 @@ async def _fire_remind(tx: Tx, round_: Round, now: datetime, timezone: str) -> s
     waiting = []
     for person_id in await _voters(tx, round_):
         person = await people.by_id(tx, person_id)
-        if person is not None and await ballots_left(tx, round_.id, person, now):
-            waiting.append(person_id)
+        if person is not None and await _unrated(tx, round_, person, await eligible(tx, round_, person)):
+            waiting.append(person_id)  # (someone who moved away since the open is no longer a voter)
 
     async def render() -> Reply:
         return notices.reminder(round_, branch, timezone, now)

@@ -429,3 +429,19 @@ async def test_the_console_demo_runs_a_round_with_later(tmp_path: Path) -> None:
         await terminal.expect("您的结果\n样本不足（不到 5 票，不显示）\n支部评定：尚未录入")
         await terminal.type("/quit")
         assert await terminal.process.wait() == 0
+
+
+async def test_a_voter_who_moved_away_is_neither_reminded_nor_counted(street: Street) -> None:
+    await open_round(street)
+    await street.later(MONDAY + timedelta(minutes=1))
+    async with street.db.write() as tx:  # 孙阿姨 moves to 2号楼: no longer linked to 李
+        far = await people.by_id(tx, street.ids[FAR])
+        assert far is not None and far.building_id is not None
+        await people.set_home(tx, street.ids[SUN], far.building_id, "301")
+    await street.later(MONDAY + timedelta(days=6, minutes=1))
+    round_id = await street.round_id()
+    async with street.db.read() as tx:
+        outcomes = [(job.kind, job.outcome) for job in await scheduled_jobs.of(tx, Subject.EVALUATION, round_id)]
+    assert outcomes[:2] == [("open", "sent"), ("remind", "sent")]
+    assert len(await street.pushes(SUN)) == 1 and "明天结束" in (await street.pushes(LI))[-1].text
+    assert texts(await street.press(SUN, BALLOTS.make(Ref(round_id)))).startswith("抱歉，您没有这个权限。")
