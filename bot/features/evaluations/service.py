@@ -167,7 +167,7 @@ async def _create(tx: Tx, branch: GridUnit, person: Person | None, now: datetime
     year, half = half_of(now, timezone)
     round_id = await store.create_round(tx, branch_id=branch.id, year=year, half=half, opens_at=now,
                                         closes_at=now + OPEN_FOR,
-                                        created_by="cli" if person is None else f"person:{person.id}")
+                                        created_by="admin" if person is None else f"person:{person.id}")
     if round_id is None:
         raise EvaluationError("evaluation.error.exists", branch=branch.name, period=notices.period(year, half))
     await scheduled_jobs.schedule(tx, Subject.EVALUATION, round_id, Step.OPEN, now)

@@ -23,7 +23,7 @@ CREATE TABLE evaluation_rounds (
     opens_at   TEXT NOT NULL,
     closes_at  TEXT NOT NULL,
     status     TEXT NOT NULL DEFAULT 'scheduled' CHECK (status IN ('scheduled', 'open', 'closed')),
-    created_by TEXT NOT NULL,                                -- 'person:<id>' of who opened it
+    created_by TEXT NOT NULL,                                -- 'person:<id>' who opened it ('admin': a configured one)
     UNIQUE (branch_id, year, half)
 );
 
