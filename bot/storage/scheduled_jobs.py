@@ -20,6 +20,7 @@ class Subject(StrEnum):
     ISSUE = "issue"
     MEETING = "meeting"
     LECTURE = "lecture"
+    EVALUATION = "evaluation_round"  # 一评议 rounds (migration 022)
 
 
 @dataclass(frozen=True, slots=True)
