@@ -17,7 +17,7 @@ from bot.conversations.flow import Ctx, Done, Flow, Goto, NoData, Retry, State, 
 from bot.conversations.tokens import Ref
 from bot.domain.messages import Inbound, InboundKind, Reply
 from bot.domain.people import Person
-from bot.features.evaluations import notices, service, store
+from bot.features.evaluations import notices, service
 from bot.features.evaluations.model import Grade, RoundStatus, TargetKind
 from bot.features.evaluations.tokens import (
     BALLOTS,
@@ -34,7 +34,7 @@ from bot.features.evaluations.tokens import (
     GradePick,
 )
 from bot.i18n import t
-from bot.storage import grid
+from bot.storage import grid, inbox
 
 
 @dataclass(slots=True)
@@ -182,7 +182,7 @@ async def on_comment(ctx: Eval, inbound: Inbound) -> Transition:
     person = _person(ctx)
     await service.vote(ctx.tx, _target_id(ctx), person, Grade(ctx.data.grade), inbound.text if typed else "",
                        ctx.now)
-    await store.forget_pressed(ctx.tx, ctx.sender.channel, ctx.sender.user_id)
+    await inbox.forget_handled(ctx.tx, ctx.sender.channel, ctx.sender.user_id, GRADE.head)
     ctx.data.grade = ctx.data.target = None
     if not await service.ballots_left(ctx.tx, _round_id(ctx), person, ctx.now):
         return _say(t("evaluation.cast_last"))

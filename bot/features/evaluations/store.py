@@ -146,18 +146,6 @@ async def tally(tx: Tx, target_id: int) -> Tally:
     return Tally(counts, [row[0] for row in comments])
 
 
-async def forget_pressed(tx: Tx, channel: str, user_id: str) -> None:
-    """Clear what the voter's handled chat events could tell of their vote: the grade buttons they pressed and
-    what they typed (a comment, or a grade typed as its number). The chat layer keeps handled events a while only
-    to know a redelivery when it sees one (by event id), so nothing reads these fields again; a vote must not
-    stay readable there beside the voter's account. Events still waiting are left alone."""
-    await tx.execute(
-        "UPDATE inbox SET payload = json_set(payload, '$.inbound.token', '', '$.inbound.text', '') "
-        "WHERE channel = ? AND user_id = ? AND status = 'done' "
-        "AND (json_extract(payload, '$.inbound.token') LIKE 'eg:%' OR json_extract(payload, '$.inbound.text') != '')",
-        (channel, user_id))
-
-
 # ----------------------------------------------------------------------------------------------- people
 
 

@@ -1,6 +1,6 @@
 """The button tokens of 一评议: what pushes carry (`ev:`, claimed by the flow from wherever the person is) and the
 steps inside the flow (other prefixes, so that pressing them does not start the flow again). The grade a voter
-presses is never echoed back, and the vote clears it from the stored chat events (store.forget_pressed)."""
+presses is never echoed back, and the vote clears it from the stored chat events (bot.storage.inbox.forget_handled)."""
 
 from __future__ import annotations
 

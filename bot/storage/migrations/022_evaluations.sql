@@ -13,7 +13,7 @@
 --   participation and leaves their ballots (anonymous already). What remains out of this schema's reach: someone
 --   who reads the database between two votes sees one more of each (the services show totals only once a round
 --   has closed, and then only from 5 ballots up); the chat layer's stored events are cleared of the grade and the
---   comment by the vote itself (see features/evaluations/store.forget_pressed).
+--   comment by the vote itself (see bot/storage/inbox.forget_handled).
 
 CREATE TABLE evaluation_rounds (
     id         INTEGER PRIMARY KEY,
