@@ -46,6 +46,7 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from enum import StrEnum
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -199,10 +200,35 @@ async def scorecard(tx: Tx, period: Period, now: datetime, weights: Weights, uni
     return Scorecard(period, rank(rows), weights)
 
 
+# ---------------------------------------------------------------------------------- the reports behind
+
+
+class Figure(StrEnum):
+    """A figure whose reports can be listed (reports_behind). PROVISIONAL until branch score-speed is merged."""
+
+    RESPONSE = "response"
+    ON_TIME = "on_time"
+    SATISFACTION = "satisfaction"
+    OVERDUE_NOW = "overdue_now"
+
+
+@dataclass(frozen=True, slots=True)
+class Behind:
+    """A report a figure is made of; `counts`: it is in the figure's part. PROVISIONAL (score-speed's)."""
+
+    report: Any
+    counts: bool
+
+
+async def reports_behind(tx: Tx, period: Period, now: datetime, unit_code: str, figure: Figure) -> list[Behind]:
+    """PROVISIONAL: replaced by score-speed's (per-report facts)."""
+    return []
+
+
 # ------------------------------------------------------------------------------------------- exclusions
 
 
-def _may_exclude(actor: Person | None, is_admin: bool) -> bool:
+def may_exclude(actor: Person | None, is_admin: bool) -> bool:
     """Street administrators (and the office tool, `actor` None) take reports out of scoring."""
     return is_admin or (actor is not None and any(grant.role is Role.STREET_ADMIN for grant in actor.roles))
 
@@ -210,7 +236,7 @@ def _may_exclude(actor: Person | None, is_admin: bool) -> bool:
 async def exclude(tx: Tx, ref: str, reason: str, actor: Person | None, is_admin: bool, now: datetime
                   ) -> store.Exclusion:
     """Leave the report `ref` out of every figure, for `reason`; written to its audit trail too."""
-    if not _may_exclude(actor, is_admin):
+    if not may_exclude(actor, is_admin):
         raise ScoreError("auth.denied")
     reason = reason.strip()
     if not reason:
@@ -232,7 +258,7 @@ async def exclude(tx: Tx, ref: str, reason: str, actor: Person | None, is_admin:
 
 async def include(tx: Tx, ref: str, actor: Person | None, is_admin: bool, now: datetime) -> None:
     """Count the excluded report `ref` again; written to its audit trail."""
-    if not _may_exclude(actor, is_admin):
+    if not may_exclude(actor, is_admin):
         raise ScoreError("auth.denied")
     issue = await issues.by_ref(tx, ref.strip().upper())
     if issue is None or await store.exclusion(tx, issue.id) is None:
