@@ -125,9 +125,11 @@ def _title(ctx: Stats, name: str, card: Scorecard | None = None) -> str:
 
 
 def _ratio(key: str, rate: Ratio | TooFew) -> str:
-    """"响应率 75.0%（3/4）"; 样本不足 as the exports write it."""
-    shown = t("score.too_few", count=rate.whole) if isinstance(rate, TooFew) else percent(rate.value)
-    return t("stats.ratio", name=t(f"score.metric.{key}"), value=shown, part=rate.part, whole=rate.whole)
+    """"响应率 75.0%（3/4）"; "满意率 样本不足（3）" as the exports write it."""
+    name = t(f"score.metric.{key}")
+    if isinstance(rate, TooFew):
+        return t("stats.too_few", name=name, value=t("score.too_few", count=rate.whole))
+    return t("stats.ratio", name=name, value=percent(rate.value), part=rate.part, whole=rate.whole)
 
 
 def _figure_name(figure: Figure) -> str:
