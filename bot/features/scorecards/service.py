@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -204,25 +204,63 @@ async def scorecard(tx: Tx, period: Period, now: datetime, weights: Weights, uni
 
 
 class Figure(StrEnum):
-    """A figure whose reports can be listed (reports_behind). PROVISIONAL until branch score-speed is merged."""
+    """A figure whose reports can be listed (reports_behind)."""
 
+    FILED = "filed"  # the period's reports
     RESPONSE = "response"
     ON_TIME = "on_time"
+    COMPLETION = "completion"
+    FIXED = "fixed"
     SATISFACTION = "satisfaction"
-    OVERDUE_NOW = "overdue_now"
+    FOLLOW_UP = "follow_up"
+    REDO = "redo"
+    REPEAT = "repeat"
+    LOCAL = "local"
+    HOURS_TO_ACCEPT = "hours_to_accept"
+    HOURS_TO_RESOLVE = "hours_to_resolve"
+    OVERDUE_NOW = "overdue_now"  # open reports filed at any time, past their current deadline
 
 
 @dataclass(frozen=True, slots=True)
 class Behind:
-    """A report a figure is made of; `counts`: it is in the figure's part. PROVISIONAL (score-speed's)."""
+    """A report a figure is made of: it is in the figure's whole (its denominator, or what it averages over);
+    `counts` says whether it is in the part too (the numerator)."""
 
-    report: Any
+    report: store.ReportFacts
     counts: bool
 
 
+Test = Callable[[store.ReportFacts], bool]
+# Per figure: which reports make its whole, and which of those its part (the definitions in the docstring above;
+# 解决率 counts answers: its reports are those answered at all, a part one has had a "fixed" answer).
+_BEHIND: dict[Figure, tuple[Test, Test]] = {
+    Figure.FILED: (lambda r: True, lambda r: True),
+    Figure.RESPONSE: (lambda r: r.due, lambda r: r.accepted_in_time),
+    Figure.ON_TIME: (lambda r: r.due, lambda r: r.resolved_in_time),
+    Figure.COMPLETION: (lambda r: True, lambda r: r.done),
+    Figure.FIXED: (lambda r: r.answered_fixed + r.answered_not_fixed > 0, lambda r: r.answered_fixed > 0),
+    Figure.SATISFACTION: (lambda r: r.rated, lambda r: r.satisfied),
+    Figure.FOLLOW_UP: (lambda r: r.done, lambda r: r.rated),
+    Figure.REDO: (lambda r: r.resolved_ever, lambda r: r.reopened),
+    Figure.REPEAT: (lambda r: True, lambda r: r.repeats),
+    Figure.LOCAL: (lambda r: r.done, lambda r: r.done_locally),
+    Figure.HOURS_TO_ACCEPT: (lambda r: r.accepted, lambda r: True),
+    Figure.HOURS_TO_RESOLVE: (lambda r: r.resolved_ever, lambda r: True),
+    Figure.OVERDUE_NOW: (lambda r: True, lambda r: True),
+}
+
+
 async def reports_behind(tx: Tx, period: Period, now: datetime, unit_code: str, figure: Figure) -> list[Behind]:
-    """PROVISIONAL: replaced by score-speed's (per-report facts)."""
-    return []
+    """The reports `figure` of the unit `unit_code` (its places and those below it) is made of for `period`, as
+    of `now`, in filing order (超期: the open ones past their deadline now, whenever filed). Live figures: a frozen
+    考核 keeps only its totals."""
+    places = [unit.id for unit in await _tree(tx, unit_code)]
+    if figure is Figure.OVERDUE_NOW:
+        reports = await store.overdue_reports(tx, now, places)
+    else:
+        reports = await store.report_facts(tx, period.start, period.end, now, places)
+    whole, part = _BEHIND[figure]
+    return [Behind(report, part(report)) for report in reports if whole(report)]
 
 
 # ------------------------------------------------------------------------------------------- exclusions
