@@ -213,3 +213,98 @@ async def test_exclusion_from_the_chat_needs_the_administrator(street: Street) -
     async with street.db.read() as tx:
         before = await issues.events(tx, street.reports["C"])
     assert not [event for event in before if event.kind is EventKind.SCORE_EXCLUDED]
+
+
+async def _refs(street: Street, *names: str) -> list[str]:
+    async with street.db.read() as tx:
+        found = [await issues.get(tx, street.reports[name]) for name in names]
+    return [issue.ref for issue in found if issue is not None]
+
+
+async def test_the_drill_down_lists_exactly_the_reports_behind_a_figure(street: Street) -> None:
+    a, c = await _refs(street, "A", "C")
+    await street.send("lead1", "/stats")
+    response = await street.tap("lead1", "🔍 响应率")
+    assert response.text.splitlines() == ["📊 1号楼 · 本周（11月21日至11月27日）", "响应率：共 2 件",
+                                          "✓ 按时受理，✗ 没有按时受理", f"✓ {a} 🏠 屋顶漏水 · 已完成",
+                                          f"✗ {c} 🏠 屋顶漏水 · 已派单"]
+    assert labels(response)[:2] == [f"✓ {a} 🏠 屋顶漏水", f"✗ {c} 🏠 屋顶漏水"]
+    await street.send("lead1", "/stats")
+    overdue = await street.tap("lead1", "🔍 当前超期")
+    assert overdue.text.splitlines()[1:] == ["当前超期：共 1 件", "这些反映已经超过办理时限，还没有办结",
+                                             f"{c} 🏠 屋顶漏水 · 已派单"]
+    task = await street.tap("lead1", f"{c} 🏠 屋顶漏水")  # theirs to act on: the task card
+    assert task.text.startswith(f"📋 {c} 🏠 屋顶漏水") and "状态：已派单" in task.text
+    assert "✋ 受理" in labels(task) and "🚫 不计入考核" not in labels(task)
+    assert (await street.press("lead1", "ss:x")).text == DENIED  # only administrators take reports out
+    await street.send("lead2", "/stats")
+    satisfaction = await street.tap("lead2", "🔍 满意率")
+    assert [line[0] for line in satisfaction.text.splitlines()[3:]] == ["✓", "✓", "✓", "✗", "✗"]  # 5 5 4 2 1★
+
+
+async def test_a_report_no_longer_open_is_read_only(street: Street) -> None:
+    [a] = await _refs(street, "A")
+    await street.send("sec1", "/stats")
+    await street.tap("sec1", "阳光花园")
+    await street.tap("sec1", "1号楼")
+    await street.tap("sec1", "🔍 按时办结率")
+    summary = await street.tap("sec1", f"✓ {a} 🏠 屋顶漏水")
+    assert summary.text.startswith(f"{a} 🏠 屋顶漏水\n状态：已完成\n地点：幸福社区 · 阳光花园 · 1号楼 · 3-201")
+    assert not any(label.startswith(("✋", "🚫", "↩️")) for label in labels(summary))
+
+
+async def test_the_street_figures_page_through_their_reports(street: Street) -> None:
+    await street.send("admin", "/stats")
+    first = await street.tap("admin", "🔍 响应率")
+    assert first.text.splitlines()[1:4] == ["响应率：共 12 件", "✓ 按时受理，✗ 没有按时受理", "第 1/2 页"]
+    assert len([label for label in labels(first) if label.startswith(("✓ JL", "✗ JL"))]) == 8
+    second = await street.tap("admin", "下一页 ▶")
+    assert second.text.splitlines()[3] == "第 2/2 页" and "◀ 上一页" in labels(second)
+    assert len([label for label in labels(second) if label.startswith(("✓ JL", "✗ JL"))]) == 4
+
+
+async def test_an_admin_excludes_a_report_with_a_reason_from_the_chat_and_includes_it_back(street: Street) -> None:
+    [c] = await _refs(street, "C")
+    await street.send("admin", "/stats")
+    for label in ("幸福社区", "阳光花园", "1号楼", "🔍 响应率", f"✗ {c} 🏠 屋顶漏水"):
+        page = await street.tap("admin", label)
+    assert "🚫 不计入考核" in labels(page)
+    asked = await street.tap("admin", "🚫 不计入考核")
+    assert asked.text == f"请写明 {c} 不计入考核的理由（最多 500 字），会留痕备查："
+    too_long = await street.send("admin", "长" * 501)
+    assert too_long.text.startswith("理由最多 500 个字。") and "请写明" in too_long.text
+    done = await street.send("admin", "居民重复提交，已电话核实")
+    assert done.text.startswith(f"{c} 已不计入考核（理由：居民重复提交，已电话核实）。")
+    assert "🚫 不计入考核（11月23日 10:00；理由：居民重复提交，已电话核实）" in done.text
+    assert "↩️ 恢复计入" in labels(done)
+    async with street.db.read() as tx:
+        admin = await people.person_for(tx, "console", "admin")
+        events = [(event.kind, event.actor_id, event.detail) for event in await issues.events(tx, street.reports["C"])
+                  if event.kind in (EventKind.SCORE_EXCLUDED, EventKind.SCORE_INCLUDED)]
+    assert admin is not None and events == [(EventKind.SCORE_EXCLUDED, admin.id, "居民重复提交，已电话核实")]
+    leader = await street.send("lead1", "/stats")
+    assert leader.text.splitlines()[2:4] == ["反映 1 件", "响应率 100.0%（1/1）"] and "当前超期 0 件" in leader.text
+
+    back = await street.tap("admin", "↩️ 恢复计入")
+    assert back.text.startswith(f"{c} 重新计入考核。") and "🚫 不计入考核" in labels(back)
+    async with street.db.read() as tx:
+        kinds = [event.kind for event in await issues.events(tx, street.reports["C"])]
+    assert kinds.count(EventKind.SCORE_INCLUDED) == 1
+    leader = await street.send("lead1", "/stats")
+    assert leader.text.splitlines()[2:4] == ["反映 2 件", "响应率 50.0%（1/2）"]
+
+
+async def test_a_reason_can_be_dropped_and_a_resident_cannot_drill(street: Street) -> None:
+    [c] = await _refs(street, "C")
+    await street.send("admin", "/stats")
+    await street.tap("admin", "🔍 当前超期")
+    await street.tap("admin", f"{c} 🏠 屋顶漏水")
+    await street.tap("admin", "🚫 不计入考核")
+    kept = await street.tap("admin", "↩️ 不排除了")
+    assert kept.text.startswith(f"好的，{c} 仍然计入考核。") and "🚫 不计入考核" in labels(kept)
+    async with street.db.read() as tx:
+        assert await tx.scalar("SELECT COUNT(*) FROM score_exclusions") == 0
+    await street.send("r1", "/stats")
+    assert (await street.press("r1", REPORT.make(Ref(street.reports["A"])))).text == DENIED
+    await street.send("r1", "/stats")
+    assert (await street.press("r1", "ss:f:response")).text.startswith("没看懂")
