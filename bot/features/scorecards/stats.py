@@ -180,7 +180,7 @@ async def ask_home(ctx: Stats) -> Reply:
         row = rows[root.code]
         lines += ["", f"【{root.name}】", _standing(card, row), *_figures(row.metrics)]
     buttons = choices([(root.name, UNIT.make(Ref(root.id))) for root in who.roots])
-    return Reply("\n".join(lines), (*buttons, *choices([(b.label, b.token) for b in _spans(ctx)])))
+    return Reply("\n".join(lines), (*buttons, _spans(ctx)))
 
 
 async def ask_unit(ctx: Stats) -> Reply:
@@ -245,8 +245,7 @@ async def ask_reports(ctx: Stats) -> Reply:
     pages = max(1, -(-len(behind) // PAGE_SIZE))
     number = min(ctx.data.page, pages - 1)
     shown = behind[number * PAGE_SIZE:(number + 1) * PAGE_SIZE]
-    lines = [_title(ctx, place.name), t("stats.reports", figure=_figure_name(figure),
-                                        count=len(behind))]
+    lines = [_title(ctx, place.name), t("stats.reports", figure=_figure_name(figure), count=len(behind))]
     if not behind:
         lines.append(t("stats.reports_none"))
     else:
@@ -279,14 +278,12 @@ async def ask_report(ctx: Stats) -> Reply:
     who = await _viewer(ctx)
     place = await viewers.unit(ctx.tx, who, ctx.data.unit)
     issue = await viewers.report(ctx.tx, who, place, ctx.data.issue)
-    member = ctx.person
-    if member is not None and issue.is_open and await routing.in_scope(ctx.tx, member, issue.unit_id):
+    member = ctx.person is not None and await routing.in_scope(ctx.tx, ctx.person, issue.unit_id)
+    if member and issue.is_open:
         card = await report_notices.task_card(ctx.tx, issue, ctx.timezone, ctx.now)
         text, buttons = f"{card.text}\n{t('tasks.status', status=report_notices.status_name(issue))}", card.buttons
-    else:
-        text = await report_notices.summary(ctx.tx, issue, ctx.timezone, ctx.now, with_room=member is not None and (
-            await routing.in_scope(ctx.tx, member, issue.unit_id)))
-        buttons = ()
+    else:  # the reporter's room only for grid members over the place, as in the reports' own views
+        text, buttons = await report_notices.summary(ctx.tx, issue, ctx.timezone, ctx.now, with_room=member), ()
     excluded = await store.exclusion(ctx.tx, issue.id)
     if excluded is not None:
         text += "\n" + t("stats.excluded", at=local_time(excluded.excluded_at, ctx.timezone, ctx.now),
@@ -309,7 +306,7 @@ async def on_report(ctx: Stats, inbound: Inbound) -> Transition:
     as on every page."""
     if not ctx.data.asking or (inbound.kind is InboundKind.BUTTON and inbound.token != KEEP):
         ctx.data.asking = False
-        return await _presses("report")(ctx, inbound)
+        return await _PRESSES["report"](ctx, inbound)
     who = await _viewer(ctx)
     issue = await viewers.report(ctx.tx, who, await viewers.unit(ctx.tx, who, ctx.data.unit), ctx.data.issue)
     if inbound.token == KEEP:
@@ -375,6 +372,8 @@ async def _exclusion(ctx: Stats, who: viewers.Viewer, token: str) -> Transition:
     return Goto("report", (Reply(t("score.included_done", ref=issue.ref)),))
 
 
+_PRESSES = {state: _presses(state) for state in ("home", "unit", "resident", "reports", "report")}
+
 FLOW = Flow(
     name="stats",
     first="home",
@@ -383,10 +382,10 @@ FLOW = Flow(
     command="stats",
     advertised=Advertised.EVERYONE,
     states={
-        "home": State(ask_home, _presses("home"), back=False),
-        "unit": State(ask_unit, _presses("unit")),
-        "resident": State(ask_resident, _presses("resident"), back=False),
-        "reports": State(ask_reports, _presses("reports")),
+        "home": State(ask_home, _PRESSES["home"], back=False),
+        "unit": State(ask_unit, _PRESSES["unit"]),
+        "resident": State(ask_resident, _PRESSES["resident"], back=False),
+        "reports": State(ask_reports, _PRESSES["reports"]),
         "report": State(ask_report, on_report),
     },
 )

@@ -33,6 +33,9 @@ CAST = (Member("admin", "街道", street_admin=True, channel="console"),
         Member("lead1", "李师傅", roles=((Role.BUILDING_LEADER, "C01-A-B1"),), channel="console"),
         Member("lead2", "赵师傅", roles=((Role.BUILDING_LEADER, "C01-A-B2"),), channel="console"),
         Member("safety2", "钱安全员", duties=((Duty.SAFETY, "C02"),), channel="console"),
+        Member("multi", "孙师傅", roles=((Role.BUILDING_LEADER, "C02-A-B2"),), duties=((Duty.SANITATION, "C01-A"),),
+               channel="console"),
+        Member("party", "周党员", home="C01-A-B1", roles=((Role.PARTY_MEMBER, "C01-A-B1-H1"),), channel="console"),
         Member("r1", "王阿姨", home="C01-A-B1", channel="console"),
         Member("r2", "陈大爷", home="C01-A-B2", channel="console"),
         Member("r3", "刘阿姨", home="C02-A-B1", channel="console"))
@@ -308,3 +311,17 @@ async def test_a_reason_can_be_dropped_and_a_resident_cannot_drill(street: Stree
     assert (await street.press("r1", REPORT.make(Ref(street.reports["A"])))).text == DENIED
     await street.send("r1", "/stats")
     assert (await street.press("r1", "ss:f:response")).text.startswith("没看懂")
+
+
+async def test_a_member_of_several_units_sees_each_and_a_party_member_the_residents_view(street: Street) -> None:
+    home = await street.send("multi", "/stats")
+    assert home.text.splitlines()[:4] == ["📊 我负责的单位 · 本周（11月21日至11月27日）", "", "【阳光花园】",
+                                          "得分 82.0 · 小区第 2 名（共 2 个）"]
+    assert home.text.splitlines()[9:13] == ["", "【2号楼】", "暂不排名（评价人数不足或数据不够）", "反映 0 件"]
+    assert labels(home)[:3] == ["阳光花园", "2号楼", "✓ 本周"]
+    building = await street.tap("multi", "2号楼")
+    assert building.text.startswith("📊 2号楼 ·") and "⬆️ 上一级" not in labels(building)
+    await street.send("multi", "/stats")
+    assert (await street.press("multi", UNIT.make(Ref(street.units["C02-A-B1"])))).text == DENIED  # a neighbour
+    party = await street.send("party", "/stats")  # 党员中心户: no scored unit of their own
+    assert party.text.splitlines()[1] == "本社区居民反映 7 件，已办结 6 件。"
