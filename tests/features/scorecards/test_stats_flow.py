@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -325,3 +326,14 @@ async def test_a_member_of_several_units_sees_each_and_a_party_member_the_reside
     assert (await street.press("multi", UNIT.make(Ref(street.units["C02-A-B1"])))).text == DENIED  # a neighbour
     party = await street.send("party", "/stats")  # 党员中心户: no scored unit of their own
     assert party.text.splitlines()[1] == "本社区居民反映 7 件，已办结 6 件。"
+
+
+async def test_the_chat_ranks_with_the_streets_weights(street: Street, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    weights = tmp_path / "weights.csv"
+    weights.write_text("项目,分值\n响应率,100\n", encoding="utf-8")
+    monkeypatch.setenv("JINLIN_SCORE_WEIGHTS", str(weights))
+    one = await street.send("lead1", "/stats")  # 50 % in time, one overdue: 50 − 2; satisfaction not weighted
+    assert one.text.splitlines()[1] == "得分 48.0 · 楼栋第 3 名（共 3 个）"
+    two = await street.send("lead2", "/stats")
+    assert two.text.splitlines()[1] == "得分 100.0 · 楼栋第 1 名（共 3 个）"  # sharing first place with 和平里 1号楼
