@@ -23,7 +23,6 @@ from bot.conversations.flow import (
     Goto,
     Handler,
     Retry,
-    Start,
     State,
     Transition,
     choices,
@@ -34,7 +33,6 @@ from bot.domain.messages import Button, Inbound, InboundKind, Reply
 from bot.features.reports import notices as report_notices
 from bot.features.reports import routing
 from bot.features.reports import store as issues
-from bot.features.reports.tokens import TASK
 from bot.features.scorecards import service, store, viewers
 from bot.features.scorecards.export import percent
 from bot.features.scorecards.model import RATES, Metrics, Period, Ratio, Row, Scorecard, TooFew
@@ -353,8 +351,6 @@ def _presses(state: str) -> Handler[StatsData]:
             return Goto("report")
         if token in (EXCLUDE, INCLUDE) and ctx.data.issue is not None:
             return await _exclusion(ctx, who, token)
-        if token.startswith(TASK.head):  # a task card's button typed as its number (pressed ones go to tasks)
-            return Start("tasks")
         return Retry("nav.use_buttons")
 
     return on_press

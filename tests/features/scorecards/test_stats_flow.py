@@ -337,3 +337,16 @@ async def test_the_chat_ranks_with_the_streets_weights(street: Street, tmp_path:
     assert one.text.splitlines()[1] == "得分 48.0 · 楼栋第 3 名（共 3 个）"
     two = await street.send("lead2", "/stats")
     assert two.text.splitlines()[1] == "得分 100.0 · 楼栋第 1 名（共 3 个）"  # sharing first place with 和平里 1号楼
+
+
+async def test_a_task_button_typed_as_its_number_acts_as_pressed(street: Street) -> None:
+    [c] = await _refs(street, "C")
+    await street.send("lead1", "/stats")
+    await street.tap("lead1", "🔍 当前超期")
+    card = await street.tap("lead1", f"{c} 🏠 屋顶漏水")
+    number = labels(card).index("✋ 受理") + 1
+    accepted = await street.send("lead1", str(number))  # as on the console, or WeCom's numbered list
+    assert accepted.text.startswith(f"✋ 您已受理 {c}")
+    async with street.db.read() as tx:
+        issue = await issues.get(tx, street.reports["C"])
+    assert issue is not None and issue.status.value == "accepted"
