@@ -36,6 +36,7 @@ CAST = (Member("admin", "街道", street_admin=True, channel="console"),
         Member("safety2", "钱安全员", duties=((Duty.SAFETY, "C02"),), channel="console"),
         Member("multi", "孙师傅", roles=((Role.BUILDING_LEADER, "C02-A-B2"),), duties=((Duty.SANITATION, "C01-A"),),
                channel="console"),
+        Member("anna", "Anna", roles=((Role.BUILDING_LEADER, "C01-A-B2"),), locale="en", channel="console"),
         Member("party", "周党员", home="C01-A-B1", roles=((Role.PARTY_MEMBER, "C01-A-B1-H1"),), channel="console"),
         Member("r1", "王阿姨", home="C01-A-B1", channel="console"),
         Member("r2", "陈大爷", home="C01-A-B2", channel="console"),
@@ -350,3 +351,18 @@ async def test_a_task_button_typed_as_its_number_acts_as_pressed(street: Street)
     async with street.db.read() as tx:
         issue = await issues.get(tx, street.reports["C"])
     assert issue is not None and issue.status.value == "accepted"
+
+
+async def test_a_member_reads_the_page_in_their_language(street: Street) -> None:
+    page = await street.send("anna", "/stats")
+    assert page.text.splitlines() == [
+        "📊 2号楼 · This week (21 Nov to 27 Nov)",
+        "Score 86.0 · building no. 2 (of 2)",
+        "Reports: 5",
+        "response rate: 100.0% (5/5)",
+        "resolved on time: 100.0% (5/5)",
+        "satisfaction: 60.0% (3/5); follow-up rate: 100.0% (5/5)",
+        "Overdue now: 0",
+    ]
+    assert labels(page)[:5] == ["🔍 response rate", "🔍 resolved on time", "🔍 satisfaction", "🔍 overdue now",
+                                "✓ This week"]
