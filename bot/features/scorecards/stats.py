@@ -33,6 +33,7 @@ from bot.domain.messages import Button, Inbound, InboundKind, Reply
 from bot.features.reports import notices as report_notices
 from bot.features.reports import routing
 from bot.features.reports import store as issues
+from bot.features.reports.model import Issue
 from bot.features.scorecards import service, store, viewers
 from bot.features.scorecards.export import percent
 from bot.features.scorecards.model import RATES, Metrics, Period, Ratio, Row, Scorecard, TooFew
@@ -274,8 +275,7 @@ async def ask_report(ctx: Stats) -> Reply:
     if ctx.data.asking:
         return await _reason_asked(ctx)
     who = await _viewer(ctx)
-    place = await viewers.unit(ctx.tx, who, ctx.data.unit)
-    issue = await viewers.report(ctx.tx, who, place, ctx.data.issue)
+    issue = await _open_report(ctx, who)
     member = ctx.person is not None and await routing.in_scope(ctx.tx, ctx.person, issue.unit_id)
     if member and issue.is_open:
         card = await report_notices.task_card(ctx.tx, issue, ctx.timezone, ctx.now)
@@ -292,9 +292,14 @@ async def ask_report(ctx: Stats) -> Reply:
     return Reply(text, buttons)
 
 
+async def _open_report(ctx: Stats, who: viewers.Viewer) -> Issue:
+    """The report on show, if it is still `who`'s to see (under the unit on show, itself theirs)."""
+    return await viewers.report(ctx.tx, who, await viewers.unit(ctx.tx, who, ctx.data.unit), ctx.data.issue)
+
+
 async def _reason_asked(ctx: Stats) -> Reply:
     who = await _viewer(ctx)
-    issue = await viewers.report(ctx.tx, who, await viewers.unit(ctx.tx, who, ctx.data.unit), ctx.data.issue)
+    issue = await _open_report(ctx, who)
     return Reply(t("stats.reason_ask", ref=issue.ref, limit=MAX_REASON), ((Button(t("stats.keep"), KEEP),),))
 
 
@@ -306,7 +311,7 @@ async def on_report(ctx: Stats, inbound: Inbound) -> Transition:
         ctx.data.asking = False
         return await _PRESSES["report"](ctx, inbound)
     who = await _viewer(ctx)
-    issue = await viewers.report(ctx.tx, who, await viewers.unit(ctx.tx, who, ctx.data.unit), ctx.data.issue)
+    issue = await _open_report(ctx, who)
     if inbound.token == KEEP:
         ctx.data.asking = False
         return Goto("report", (Reply(t("stats.kept", ref=issue.ref)),))
@@ -358,7 +363,7 @@ def _presses(state: str) -> Handler[StatsData]:
 
 async def _exclusion(ctx: Stats, who: viewers.Viewer, token: str) -> Transition:
     """不计入考核 asks the reason; 恢复计入 counts the report again at once (both audited by the service)."""
-    issue = await viewers.report(ctx.tx, who, await viewers.unit(ctx.tx, who, ctx.data.unit), ctx.data.issue)
+    issue = await _open_report(ctx, who)
     if not who.admin:
         raise ScoreError("auth.denied")
     if token == EXCLUDE:
