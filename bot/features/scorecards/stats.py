@@ -176,8 +176,9 @@ async def ask_home(ctx: Stats) -> Reply:
     rows = {row.unit.code: row for row in card.rows}
     lines = [_title(ctx, t("stats.mine"), card)]
     for root in who.roots:
-        row = rows[root.code]
-        lines += ["", f"【{root.name}】", _standing(card, row), *_figures(row.metrics)]
+        row = rows.get(root.code)  # none: a frozen 考核 from before the unit was in the grid
+        lines += ["", f"【{root.name}】", *([_standing(card, row), *_figures(row.metrics)] if row else [
+            t("stats.not_scored")])]
     buttons = choices([(root.name, UNIT.make(Ref(root.id))) for root in who.roots])
     return Reply("\n".join(lines), (*buttons, _spans(ctx)))
 

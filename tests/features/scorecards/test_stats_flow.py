@@ -5,7 +5,7 @@ behind a figure, and an administrator's exclusion with a reason (audited, the fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,8 @@ from bot.features.catalog import discover
 from bot.features.reports import service as reports
 from bot.features.reports import store as issues
 from bot.features.reports.model import EventKind
+from bot.features.scorecards import service
+from bot.features.scorecards.model import Period, Weights
 from bot.features.scorecards.tokens import REPORT, UNIT
 from bot.services.grid_import import import_grid
 from bot.storage import grid, people
@@ -366,3 +368,12 @@ async def test_a_member_reads_the_page_in_their_language(street: Street) -> None
     ]
     assert labels(page)[:5] == ["🔍 response rate", "🔍 resolved on time", "🔍 satisfaction", "🔍 overdue now",
                                 "✓ This week"]
+
+
+async def test_a_frozen_half_year_is_shown_as_frozen(street: Street) -> None:
+    async with street.db.write() as tx:
+        await service.freeze(tx, Period.parse("2026-H2", TZ), T0 + timedelta(hours=48), Weights())
+    await street.send("lead2", "/stats")
+    half = await street.tap("lead2", "本半年")
+    assert half.text.splitlines()[:3] == ["📊 2号楼 · 本半年（7月1日至12月31日）", "已于 2026-11-23 10:00 定格",
+                                          "得分 86.0 · 楼栋第 2 名（共 2 个）"]
