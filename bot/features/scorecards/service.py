@@ -44,10 +44,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from importlib.resources import files
+from operator import add
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,9 @@ WEIGHTABLE = ("response", "on_time", "completion", "fixed", "satisfaction", "fol
 PENALTIES = ("per_overdue", "max_deduction")
 DEFAULT_WEIGHTS = files("bot.features.scorecards").joinpath("weights.csv")
 MAX_REASON = 500  # characters
+_COUNTED = tuple(f.name for f in fields(Counts))
+_OVERDUE_AT = _COUNTED.index("overdue_now")
+_NONE = Counts()
 
 
 class ScoreError(Refusal):
@@ -139,13 +143,20 @@ def rank(rows: Sequence[tuple[Unit, Metrics, float | None]]) -> tuple[Row, ...]:
     return tuple(Row(unit, figures, found, ranks.get(unit.code)) for unit, figures, found in rows)
 
 
-def roll_up(tree: Sequence[GridUnit], per_place: Mapping[int, Counts]) -> dict[int, Counts]:
-    """Each unit's counts: its own place's and those of every unit below it (`tree`: parents before children)."""
-    totals = {unit.id: per_place.get(unit.id, Counts()) for unit in tree}
+def roll_up(tree: Sequence[GridUnit], per_place: Mapping[int, Counts], overdue: Mapping[int, int] | None = None
+            ) -> dict[int, Counts]:
+    """Each unit's counts: its own place's (with its `overdue` reports now) and those of every unit below it
+    (`tree`: parents before children). Summed as plain lists: a thousand units' Counts.__add__ would cost more."""
+    totals: dict[int, list[Any]] = {}
+    for unit in tree:
+        found = per_place.get(unit.id, _NONE)
+        totals[unit.id] = values = [getattr(found, name) for name in _COUNTED]
+        values[_OVERDUE_AT] += (overdue or {}).get(unit.id, 0)
     for unit in reversed(tree):
-        if unit.parent_id in totals:
-            totals[unit.parent_id] = totals[unit.parent_id] + totals[unit.id]
-    return totals
+        parent = totals.get(unit.parent_id) if unit.parent_id is not None else None
+        if parent is not None:
+            parent[:] = map(add, parent, totals[unit.id])
+    return {unit_id: Counts(*values) for unit_id, values in totals.items()}
 
 
 async def _tree(tx: Tx, root: str | None) -> list[GridUnit]:
@@ -173,9 +184,7 @@ async def _figures(tx: Tx, tree: Sequence[GridUnit], period: Period, now: dateti
     """Rolled-up counts of every unit of `tree` (the store reads only `tree`'s places unless `whole_street`)."""
     places = None if whole_street else [unit.id for unit in tree]
     counts = await store.period_counts(tx, period.start, period.end, now, places)
-    for unit_id, overdue in (await store.overdue_counts(tx, now, places)).items():
-        counts[unit_id] = counts.get(unit_id, Counts()) + Counts(overdue_now=overdue)
-    return roll_up(tree, counts)
+    return roll_up(tree, counts, await store.overdue_counts(tx, now, places))
 
 
 async def unit_metrics(tx: Tx, period: Period, now: datetime, unit_code: str) -> Metrics:
