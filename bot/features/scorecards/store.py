@@ -30,8 +30,8 @@ _FLAGS = {
     "answered_not_fixed": "f.reopens",
     "repeats": "f.is_repeat",
     "accepted": "f.accepted_at IS NOT NULL",
-    "hours_to_accept": "(f.accepted_at - f.filed) * 24",
-    "hours_to_resolve": "(f.resolved_at - f.filed) * 24",
+    "hours_to_accept": "(f.accepted_at - f.created_day) * 24",
+    "hours_to_resolve": "(f.resolved_at - f.created_day) * 24",
     "done_locally": f"{_DONE} AND NOT f.owner_street",
 }
 # The period's scored reports: filed in [start, end), routed, not withdrawn or marked duplicate, not excluded.
