@@ -2,13 +2,18 @@
 红榜 / 黑榜, reports left out of scoring, and the frozen half-yearly 考核.
 
 A unit's figures count the reports located at it or below it (a community's include its complexes' and buildings'
-reports), whoever owned them. Everything is read from `issues` and their audit trail (`issue_events`), as of `now`.
+reports), whoever owned them, as of `now`. They are read from `score_facts`: one row per report, written by
+triggers (migration 017) in the same statement as every change to the report, its audit trail (`issue_events`) or
+its exclusion, so each fact is recorded as it happens (a resident deleted later does not unmake their answers or
+their reports' repeats).
 
 The period's reports: filed in the period (the street's time zone), except those withdrawn by the resident, marked
 duplicate of another, or excluded by an administrator (with a reason, audited). Per report, from its audit trail:
 
-- deadline: the first routing decision (at filing) plus the category's time limit for the level it was routed to
-  (the categories table as it is now). The report is *due* once its deadline has passed.
+- deadline: the first routing decision (at filing) plus the category's time limit for the level it was routed to,
+  both fixed at that moment: a limit changed later does not move past deadlines. The level is the report's owner
+  as that decision is written (structured, not read from the decision's text; reports filed before migration 017
+  had it read from the text once). The report is *due* once its deadline has passed.
 - acceptance: its first `accepted` transition, or its first `resolved` one if it was resolved without being
   accepted (the task allows it). Resolution: its first `resolved` transition.
 - a "fixed" answer: the resident's rating (it closes the report with the resident as actor: "is it fixed?" →
@@ -25,7 +30,7 @@ The figures:
   with 回访率 follow_up = reports rated ÷ reports resolved or closed now.
 - 重办率 redo = reports reopened at least once ÷ reports resolved at least once.
 - 重复率 repeat = reports with an earlier report of the same reporter, category and place filed within the 60 days
-  before ÷ the period's reports (the earlier one counts whatever became of it).
+  before ÷ the period's reports (the earlier one counts whatever became of it; decided when the report is filed).
 - average hours to accept (filing → acceptance, over accepted reports) and to resolve (filing → first resolution,
   over reports resolved at least once).
 - 小事不出社区率 local = reports resolved or closed now whose owner was the community level or below (not the street)
@@ -37,6 +42,9 @@ A ratio with nothing to measure (÷ 0) has no value. Score = Σ points × rate (
 满意 35 by default) − per_overdue × overdue_now, at most max_deduction off; a unit any of whose weighted rates has no
 value or is 样本不足 gets no score and no rank. Ranks compare the scorecard's units of one level (1 best; equal
 scores share a rank). A half-year's snapshot, once frozen, is what that period's scorecard is from then on.
+
+The reports behind a figure (reports_behind, for the chat): those in its whole, each saying whether it is in the
+part; 解决率's are the reports answered at all (a part one has had a "fixed" answer; the figure counts answers).
 """
 
 from __future__ import annotations
