@@ -1,5 +1,6 @@
 """Scorecards repository: the period's counts per place and the reports they are made of, read from the per-report
-facts (score_facts, kept by migration 017's triggers); exclusions; frozen snapshots. The definitions the SQL implements are written down in bot.features.scorecards.service."""
+facts (score_facts, kept by migration 017's triggers); exclusions; frozen snapshots. The definitions the SQL
+implements are written down in bot.features.scorecards.service."""
 
 from __future__ import annotations
 
