@@ -1,10 +1,11 @@
-"""Scorecards repository: the period's counts per place, read from issues and their audit trail; exclusions;
-frozen snapshots. The definitions the SQL implements are written down in bot.features.scorecards.service."""
+"""Scorecards repository: the period's counts per place and the reports they are made of, read from the per-report
+facts (score_facts, kept by migration 017's triggers); exclusions; frozen snapshots. The definitions the SQL
+implements are written down in bot.features.scorecards.service."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -30,8 +31,8 @@ _FLAGS = {
     "answered_not_fixed": "f.reopens",
     "repeats": "f.is_repeat",
     "accepted": "f.accepted_at IS NOT NULL",
-    "hours_to_accept": "(f.accepted_at - f.filed) * 24",
-    "hours_to_resolve": "(f.resolved_at - f.filed) * 24",
+    "hours_to_accept": "(f.accepted_at - f.created_day) * 24",
+    "hours_to_resolve": "(f.resolved_at - f.created_day) * 24",
     "done_locally": f"{_DONE} AND NOT f.owner_street",
 }
 # The period's scored reports: filed in [start, end), routed, not withdrawn or marked duplicate, not excluded.
@@ -49,6 +50,7 @@ _REPORTS = ("SELECT f.issue_id, i.ref, f.unit_id, f.category, f.status, f.create
             + ", ".join(f"{expression} AS {name}" for name, expression in _FLAGS.items())
             + f", {_OVERDUE} AS overdue_now FROM score_facts f JOIN issues i ON i.id = f.issue_id")
 _INTEGERS = tuple(f.name for f in fields(Counts) if f.type == "int")
+_READ = tuple(f.name for f in fields(Counts) if f.name != "overdue_now")  # the columns of _COUNTS, in order
 
 
 def _params(start: datetime | None, end: datetime | None, now: datetime, units: Sequence[int] | None
@@ -110,18 +112,23 @@ async def report_facts(tx: Tx, start: datetime, end: datetime, now: datetime,
     """The scored reports filed in [start, end) located at `units` (every place when None), as of `now`, in
     filing order: what period_counts adds up."""
     where = _PERIOD + ("" if units is None else _PLACES)
-    rows = await tx.all(f"{_REPORTS} WHERE {where} ORDER BY f.created_at, f.issue_id",
+    rows = await tx.all(f"{_REPORTS} WHERE {where}",
                         _params(start, end, now, units))
-    return [_report(row) for row in rows]
+    return sorted((_report(row) for row in rows), key=_filing)
 
 
 async def overdue_reports(tx: Tx, now: datetime, units: Sequence[int] | None = None) -> list[ReportFacts]:
     """The reports overdue_counts counts (open, not excluded, past their current deadline at `now`, filed at any
     time) located at `units` (every place when None), oldest first."""
     where = _OVERDUE + ("" if units is None else _PLACES)
-    rows = await tx.all(f"{_REPORTS} WHERE {where} ORDER BY f.created_at, f.issue_id",
+    rows = await tx.all(f"{_REPORTS} WHERE {where}",
                         _params(None, None, now, units))
-    return [_report(row) for row in rows]
+    return sorted((_report(row) for row in rows), key=_filing)
+
+
+def _filing(report: ReportFacts) -> tuple[datetime, int]:
+    """Filing order (sorted here: an ORDER BY would tempt the planner to read a whole index in that order)."""
+    return report.created_at, report.issue_id
 
 
 def _julian(moment: datetime) -> float:
@@ -136,21 +143,22 @@ def _moment(julian: float) -> datetime:
 
 def _counts(row: Row) -> Counts:
     """A row of _COUNTS (SQLite's TOTAL() is a float) as Counts."""
-    values: list[Any] = [int(row[f.name]) if f.name in _INTEGERS else float(row[f.name]) for f in fields(Counts)
-                         if f.name != "overdue_now"]
+    values: list[Any] = [int(row[name]) if name in _INTEGERS else float(row[name]) for name in _READ]
     return Counts(*values)
 
 
 def _report(row: Row) -> ReportFacts:
     """A row of _REPORTS as ReportFacts."""
-    values: list[Any] = []
-    for f in fields(ReportFacts)[7:]:
-        value = row[f.name]
-        values.append(value if f.name.startswith("hours") else int(value or 0) if f.type == "int"
-                      else bool(value))
-    deadline = row["deadline"]
-    return ReportFacts(row["issue_id"], row["ref"], row["unit_id"], row["category"], Status(row["status"]),
-                       parse_iso(row["created_at"]), None if deadline is None else _moment(deadline), *values)
+    deadline = row[6]
+    values: list[Any] = [convert(value) for convert, value in zip(_CONVERT, row[7:], strict=True)]
+    return ReportFacts(row[0], row[1], row[2], row[3], Status(row[4]), datetime.fromisoformat(row[5]),  # iso()'s
+                       None if deadline is None else _moment(deadline), *values)
+
+
+# How _report reads each column after the deadline: the flags (0, 1 or NULL), the answers, the hours (or NULL).
+_CONVERT: tuple[Callable[[Any], Any], ...] = tuple(
+    (lambda value: value) if f.name.startswith("hours") else (lambda value: int(value or 0)) if f.type == "int"
+    else bool for f in fields(ReportFacts)[7:])
 
 
 # ------------------------------------------------------------------------------------------- exclusions

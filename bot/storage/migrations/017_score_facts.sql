@@ -7,7 +7,7 @@ CREATE TABLE score_facts (
     issue_id      INTEGER PRIMARY KEY REFERENCES issues (id) ON DELETE CASCADE,
     unit_id       INTEGER NOT NULL,               -- where it is (issues.unit_id, never changed)
     created_at    TEXT NOT NULL,                  -- filed (issues.created_at)
-    filed         REAL NOT NULL,                  -- julianday(created_at)
+    created_day   REAL NOT NULL,                  -- julianday(created_at)
     category      TEXT NOT NULL,
     status        TEXT NOT NULL,                  -- issues.status now
     rating        INTEGER,                        -- issues.rating now
@@ -27,15 +27,15 @@ CREATE TABLE score_facts (
 -- the whole street's period (by filing time) and one unit's places (by place, then filing time), each covering
 -- every column the counts read; open reports not excluded, by place and current deadline (超期).
 CREATE INDEX score_facts_period ON score_facts (created_at, unit_id, status, excluded, deadline, accepted_at,
-    resolved_at, rating, reopens, fixed_answers, is_repeat, filed, owner_street);
+    resolved_at, rating, reopens, fixed_answers, is_repeat, created_day, owner_street);
 CREATE INDEX score_facts_places ON score_facts (unit_id, created_at, status, excluded, deadline, accepted_at,
-    resolved_at, rating, reopens, fixed_answers, is_repeat, filed, owner_street);
+    resolved_at, rating, reopens, fixed_answers, is_repeat, created_day, owner_street);
 CREATE INDEX score_facts_overdue ON score_facts (unit_id, due_at)
     WHERE excluded = 0 AND status IN ('accepted', 'assigned', 'escalated', 'reopened', 'submitted');
 
 -- The reports there are: their first routing decision's level read from its recorded text (new ones take it from
 -- the report's owner as the decision is written), the rest from the audit trail as bot/features/scorecards read it.
-INSERT INTO score_facts (issue_id, unit_id, created_at, filed, category, status, rating, owner_street, due_at,
+INSERT INTO score_facts (issue_id, unit_id, created_at, created_day, category, status, rating, owner_street, due_at,
                          excluded, is_repeat)
     SELECT i.id, i.unit_id, i.created_at, julianday(i.created_at), i.category, i.status, i.rating,
         COALESCE((SELECT o.level = 'street' FROM grid_units o WHERE o.id = i.owner_unit_id), 0), i.due_at,
@@ -66,7 +66,7 @@ UPDATE score_facts SET (routed_level, deadline) = (
 -- A report filed: its place, time, category and owner; a repeat if its reporter filed the same category at the
 -- same place in the 60 days before.
 CREATE TRIGGER score_facts_filed AFTER INSERT ON issues BEGIN
-    INSERT INTO score_facts (issue_id, unit_id, created_at, filed, category, status, rating, owner_street, due_at,
+    INSERT INTO score_facts (issue_id, unit_id, created_at, created_day, category, status, rating, owner_street, due_at,
                              is_repeat)
     VALUES (NEW.id, NEW.unit_id, NEW.created_at, julianday(NEW.created_at), NEW.category, NEW.status, NEW.rating,
         COALESCE((SELECT o.level = 'street' FROM grid_units o WHERE o.id = NEW.owner_unit_id), 0), NEW.due_at,
