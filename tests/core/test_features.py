@@ -34,14 +34,15 @@ BARE_ADMIN = Person(5, "管理员", "zh_CN", 10, "305", is_admin=True)  # config
 
 # The main menu as it was written by hand before features declared their entries, per person.
 TODAY = {
-    "resident": (RESIDENT, ["report", "mine", "meeting", "me", "home", "language", "help", "forget"]),
-    "on duty": (ON_DUTY, ["report", "mine", "meeting", "tasks", "me", "home", "language", "help", "forget"]),
-    "leader": (LEADER, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "me", "home", "language",
-                        "help", "forget"]),
-    "admin": (ADMIN, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "evaluation", "me", "home",
-                      "invite", "language", "help", "forget"]),
-    "bare admin": (BARE_ADMIN, ["report", "mine", "meeting", "broadcast", "lecture", "evaluation", "me", "home",
-                                "invite", "language", "help", "forget"]),
+    "resident": (RESIDENT, ["report", "mine", "meeting", "stats", "me", "home", "language", "help", "forget"]),
+    "on duty": (ON_DUTY, ["report", "mine", "meeting", "tasks", "stats", "me", "home", "language", "help",
+                          "forget"]),
+    "leader": (LEADER, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "stats", "me", "home",
+                        "language", "help", "forget"]),
+    "admin": (ADMIN, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "evaluation", "stats", "me",
+                      "home", "invite", "language", "help", "forget"]),
+    "bare admin": (BARE_ADMIN, ["report", "mine", "meeting", "broadcast", "lecture", "evaluation", "stats", "me",
+                                "home", "invite", "language", "help", "forget"]),
 }
 
 
@@ -54,7 +55,7 @@ def test_discovery_finds_every_feature_in_folder_order() -> None:
 def test_every_flow_comes_from_a_feature_or_the_menu() -> None:
     assert sorted(discover().flows) == sorted(["menu", "registration", "language", "invite_create", "report",
                                                "my_reports", "tasks", "meeting", "lecture", "broadcast", "quiet",
-                                               "evaluation", "evaluation_results"])
+                                               "evaluation", "evaluation_results", "stats"])
 
 
 @pytest.mark.parametrize("who", TODAY)
@@ -182,6 +183,6 @@ def test_the_engine_refuses_flows_sharing_a_command_or_prefix(db: Database) -> N
 
 
 def test_the_command_menu_is_what_the_flows_advertise() -> None:
-    assert discover().commands(admin=False) == ("start", "menu", "help", "language", "cancel")
-    assert discover().commands(admin=True) == ("start", "menu", "help", "language", "cancel", "invite")
+    assert discover().commands(admin=False) == ("start", "menu", "help", "language", "stats", "cancel")
+    assert discover().commands(admin=True) == ("start", "menu", "help", "language", "stats", "cancel", "invite")
     assert "quiet" in {flow.command for flow in discover().flows.values()}  # a command, not listed
