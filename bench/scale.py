@@ -6,7 +6,8 @@ leader for every building, a secretary for every complex and community (the comm
 safety, sanitation, mediation and publicity duties), a street administrator, the residents spread evenly over the
 buildings, each with a Telegram account, and the reports: one every ~30 s over the past year, numbered per day as
 the bot numbers them, the newest 5 % still open (with their building leader as recipient and a reminder and an
-escalation timer each), the rest closed (their two timers done).
+escalation timer each), the rest closed (their two timers done). The triggers of migration 017 keep each report's
+scorecard facts (score_facts) as the rows go in, as they do for the bot.
 
 Timed, on that database opened as the bot opens it (WAL, synchronous=FULL, PRAGMA optimize), each through the
 services the flows call: filing a report (bot.features.reports.service.submit, in its own write transaction: number,
@@ -18,7 +19,9 @@ one outbox row each, one transaction), last week's scorecard of the whole street
 resolved and closed by the resident), and closing the store. Start-up is timed in a child process:
 bot.app.start_service with no channel configured (store, HTTP server, outbox, scheduler) on the seeded file; its
 resident set size then (VmRSS of /proc/self/status) and at most (getrusage) are printed beside those of a bare
-Python interpreter.
+Python interpreter, and again once that bot has computed last week's scorecard of the whole street and one
+community's weekly figures. Last, the issue's targets beside what was measured: the whole street's scorecard under
+200 ms, one community's weekly figures under 100 ms (medians of 5), the bot's RSS under 200 MB.
 
     .venv/bin/python bench/scale.py [--residents 50000] [--issues 1000000]
 """
@@ -52,7 +55,7 @@ from bot.clock import SystemClock, iso
 from bot.config import Settings
 from bot.domain.people import Person
 from bot.features.broadcasts import service as broadcasts
-from bot.features.broadcasts.store import Audience
+from bot.features.broadcasts.model import Audience
 from bot.features.catalog import discover
 from bot.features.reports import service as issue_service
 from bot.features.scorecards import service as scorecards
@@ -313,10 +316,17 @@ async def probe(path: Path) -> None:
     started = time.perf_counter()
     settings = Settings(db_path=str(path), http_port=0, media_dir=str(path.parent / "media"), timezone=TIMEZONE)
     async with AsyncExitStack() as stack:
-        await start_service(settings, SystemClock(), stack)
+        service = await start_service(settings, SystemClock(), stack)
         ready = time.perf_counter() - started
-        print(json.dumps({"ready": ready, "rss": _status_kib("VmRSS"), "peak": _status_kib("VmHWM"),
-                          "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+        figures = {"ready": ready, "rss": _status_kib("VmRSS"), "peak": _status_kib("VmHWM"),
+                   "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+        now = SystemClock().now()
+        week = Period.containing(now - timedelta(days=7), Kind.WEEK, TIMEZONE)
+        for _ in range(5):
+            async with service.core.db.read() as tx:
+                await scorecards.scorecard(tx, week, now, Weights())
+                await scorecards.unit_metrics(tx, week, now, "C01")
+        print(json.dumps(figures | {"scored_rss": _status_kib("VmRSS"), "scored_peak": _status_kib("VmHWM")}))
 
 
 def bare_python() -> dict[str, float]:
@@ -371,6 +381,24 @@ async def main() -> None:
           f"interpreter and imports); RSS {boot['rss'] / 1024:.1f} MiB, peak {boot['peak'] / 1024:.1f} MiB "
           f"(VmRSS, VmHWM; getrusage ru_maxrss {boot['maxrss'] / 1024:.1f} MiB, which counts the parent's before "
           f"exec) — bare Python: RSS {bare['rss'] / 1024:.1f} MiB, peak {bare['peak'] / 1024:.1f} MiB")
+    print(targets(results, boot))
+
+
+def targets(results: list[tuple[str, list[float], str]], boot: dict[str, float]) -> str:
+    """The issue's targets beside the figures measured (medians; the bot's RSS after scoring, in MB)."""
+    spent = {name.split(",")[0]: statistics.median(ms) for name, ms, _ in results}
+    rows = [("scorecard: the whole street", spent["scorecard: the whole street"], 200, "ms"),
+            ("weekly figures: one community", spent["weekly figures: one community"], 100, "ms"),
+            (f"bot RSS after both (VmRSS; peak {boot['scored_peak'] * 1024 / 1e6:.0f} MB)",
+             boot["scored_rss"] * 1024 / 1e6, 200, "MB")]
+    lines = [f"{'targets (issue 11)':<48} {'measured':>11}   target"]
+    lines += [f"  {name:<46} {value:>8.1f} {unit}   < {limit} {unit}  {_met(value < limit)}"
+              for name, value, limit, unit in rows]
+    return "\n".join(lines)
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "MISSED"
 
 
 if __name__ == "__main__":

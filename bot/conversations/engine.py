@@ -218,10 +218,7 @@ class Engine:
             return await self._begin(ctx, self._commands[command], entry=Entry(args=inbound.text.strip()))
         claimed = self._claimed_by(inbound.token) if inbound.kind is InboundKind.BUTTON else None
         if claimed is not None and ctx.person is not None:
-            interrupted = (flow_name in self._flows and flow_name not in (MENU_FLOW, claimed)
-                           and state in self._flows[flow_name].states)
-            paused = Paused(flow_name, state, dump_data(ctx.data), ctx.session.trail) if interrupted else None
-            return await self._begin(ctx, claimed, entry=Entry(token=inbound.token), paused=paused)
+            return await self._claim(ctx, flow_name, state, inbound.token, claimed)
         note = t("help.text") if command == "help" else t("nav.unknown_command") if command else ""
         if flow_name not in self._flows or state not in self._flows[flow_name].states:
             return await self._begin(ctx, home, note=note)
@@ -233,6 +230,9 @@ class Engine:
         if inbound.kind is InboundKind.TEXT and len(inbound.text) > MAX_TEXT:
             return await self._prompt(ctx, flow_name, state, note=t("nav.too_long"))
         inbound = await self._typed_choice(ctx, flow_name, state, inbound)
+        claimed = self._claimed_by(inbound.token) if inbound.kind is InboundKind.BUTTON else None
+        if claimed not in (None, flow_name) and ctx.person is not None:  # another flow's button, typed
+            return await self._claim(ctx, flow_name, state, inbound.token, str(claimed))
         handle = self._flows[flow_name].states[state].handle
         return await self._apply(ctx, flow_name, state, await self._step(ctx, state, lambda: handle(ctx, inbound)))
 
@@ -247,6 +247,13 @@ class Engine:
             ctx.data = before
             note = Reply(t(refusal.key, **refusal.params))
             return Goto(state, (note,)) if refusal.retry and state else Done((note,))
+
+    async def _claim(self, ctx: Ctx[Any], flow_name: str, state: str, token: str, claimed: str) -> Step:
+        """Begin the flow `claimed` that `token` is for, pausing the one the person is in (resumed when it ends)."""
+        interrupted = (flow_name in self._flows and flow_name not in (MENU_FLOW, claimed)
+                       and state in self._flows[flow_name].states)
+        paused = Paused(flow_name, state, dump_data(ctx.data), ctx.session.trail) if interrupted else None
+        return await self._begin(ctx, claimed, entry=Entry(token=token), paused=paused)
 
     def _claimed_by(self, token: str) -> str | None:
         head, sep, _ = token.partition(":")

@@ -62,7 +62,8 @@ async def test_resident_joins_by_menu(server: FakeTelegramServer, db_path: Path,
     commands = {language for _, language in server.commands}
     assert {"", "en"} <= commands  # localized command menus
     listed = {key: [command["command"] for command in menu] for key, menu in server.commands.items()}
-    assert listed[("default", "")] == listed[("default", "en")] == ["start", "menu", "help", "language", "cancel"]
+    assert listed[("default", "")] == listed[("default", "en")] == ["start", "menu", "help", "language", "stats",
+                                                                        "cancel"]
 
 
 async def test_english_device_is_asked_its_language(server: FakeTelegramServer, db_path: Path,

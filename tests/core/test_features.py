@@ -34,15 +34,16 @@ BARE_ADMIN = Person(5, "管理员", "zh_CN", 10, "305", is_admin=True)  # config
 
 # The main menu as it was written by hand before features declared their entries, per person.
 TODAY = {
-    "resident": (RESIDENT, ["report", "mine", "meeting", "moral_models", "me", "home", "language", "help", "forget"]),
-    "on duty": (ON_DUTY, ["report", "mine", "meeting", "tasks", "moral_models", "me", "home", "language", "help",
-                          "forget"]),
-    "leader": (LEADER, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "moral_models", "me", "home",
-                        "language", "help", "forget"]),
-    "admin": (ADMIN, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "evaluation", "moral_models", "me",
-                      "home", "invite", "language", "help", "forget"]),
-    "bare admin": (BARE_ADMIN, ["report", "mine", "meeting", "broadcast", "lecture", "evaluation", "moral_models",
-                                "me", "home", "invite", "language", "help", "forget"]),
+    "resident": (RESIDENT, ["report", "mine", "meeting", "stats", "moral_models", "me", "home", "language", "help",
+                            "forget"]),
+    "on duty": (ON_DUTY, ["report", "mine", "meeting", "tasks", "stats", "moral_models", "me", "home", "language",
+                          "help", "forget"]),
+    "leader": (LEADER, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "stats", "moral_models", "me",
+                        "home", "language", "help", "forget"]),
+    "admin": (ADMIN, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "evaluation", "stats",
+                      "moral_models", "me", "home", "invite", "language", "help", "forget"]),
+    "bare admin": (BARE_ADMIN, ["report", "mine", "meeting", "broadcast", "lecture", "evaluation", "stats",
+                                "moral_models", "me", "home", "invite", "language", "help", "forget"]),
 }
 
 
@@ -55,7 +56,7 @@ def test_discovery_finds_every_feature_in_folder_order() -> None:
 def test_every_flow_comes_from_a_feature_or_the_menu() -> None:
     assert sorted(discover().flows) == sorted(["menu", "registration", "language", "invite_create", "report",
                                                "my_reports", "tasks", "meeting", "lecture", "broadcast", "quiet",
-                                               "evaluation", "evaluation_results", "moral_models"])
+                                               "evaluation", "evaluation_results", "stats", "moral_models"])
 
 
 @pytest.mark.parametrize("who", TODAY)
@@ -183,6 +184,6 @@ def test_the_engine_refuses_flows_sharing_a_command_or_prefix(db: Database) -> N
 
 
 def test_the_command_menu_is_what_the_flows_advertise() -> None:
-    assert discover().commands(admin=False) == ("start", "menu", "help", "language", "cancel")
-    assert discover().commands(admin=True) == ("start", "menu", "help", "language", "cancel", "invite")
+    assert discover().commands(admin=False) == ("start", "menu", "help", "language", "stats", "cancel")
+    assert discover().commands(admin=True) == ("start", "menu", "help", "language", "stats", "cancel", "invite")
     assert "quiet" in {flow.command for flow in discover().flows.values()}  # a command, not listed

@@ -16,6 +16,9 @@ from bot.features.catalog import discover
 from bot.features.evaluations.model import Grade, RoundStatus
 from bot.features.invites.service import Status
 from bot.features.reports.model import Status as IssueStatus
+from bot.features.scorecards.export import BOARDS
+from bot.features.scorecards.stats import DRILL
+from bot.features.scorecards.tokens import Span
 from bot.i18n import SUPPORTED, catalog, normalize, po_path, t, translate, use_locale
 from bot.services.dates import WEEKDAYS
 
@@ -52,6 +55,8 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"date.month.{month}" for month in range(1, 13)} | {f"date.weekday.{day}" for day in WEEKDAYS}
     migration = (ROOT / "bot" / "storage" / "migrations" / "002_issues.sql").read_text(encoding="utf-8")
     keys |= {f"category.{code}" for code in re.findall(r"^\s+\('([a-z_]+)',", migration, re.M)}
+    keys |= {f"stats.span.{span.value}" for span in Span} | {f"score.board.{name}" for name in BOARDS}
+    keys |= {f"stats.legend.{figure.value}" for figure in DRILL}
     return keys | {f"cmd.{name}" for name in discover().commands(admin=True)}
 
 

@@ -12,7 +12,7 @@ from bot.storage.media import MediaColumn
 FEATURE = Feature(
     name="moral_models",
     flows=(campaign.FLOW,),
-    menu=(MenuEntry("menu.moral_models", "moral_models", "moral_models", 65),),
+    menu=(MenuEntry("menu.moral_models", "moral_models", "moral_models", 66),),
     jobs=CampaignJobs,  # the reminder before the vote closes waits out quiet hours
     # the photo is the nominator's, and of the nominee: it goes when either is forgotten
     media=(MediaColumn("moral_nominations", "photo_ref", "nominator_id"),

@@ -8,12 +8,16 @@ import io
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.grid import Level
 from bot.features.scorecards.model import RATES, Metrics, Ratio, Row, Scorecard, TooFew
 from bot.i18n import t
 
 HOURS = ("hours_to_accept", "hours_to_resolve")
 COLUMNS = ("code", "unit", "level", "score", "rank", "filed", *RATES, *HOURS, "overdue_now")
 FIRST_RATE = COLUMNS.index(RATES[0])
+BOARDS = ("red", "black")  # 红榜, 黑榜: a section (CSV) or a sheet (XLSX) each
+BOARD_LEVELS = (Level.COMMUNITY, Level.COMPLEX, Level.BUILDING)
+BOARD_COLUMNS = ("level", "rank", "code", "unit", "score")
 Cell = str | float | int | None
 
 
@@ -45,8 +49,23 @@ def _cells(row: Row) -> list[Cell]:
             figures.counts.filed, *rates, *hours, figures.overdue_now]
 
 
+def board(card: Scorecard, name: str) -> list[list[Cell]]:
+    """The 红榜 (`name` "red": each level's best) or 黑榜 ("black": each level's worst, worst first), community
+    level first: a line per unit with its level, rank, code, name and score."""
+    lines: list[list[Cell]] = []
+    for level in BOARD_LEVELS:
+        rows = card.red(level) if name == "red" else card.black(level)
+        lines += [[t(f"grid.level.{level.value}"), row.rank, row.unit.code, row.unit.name, row.score] for row in rows]
+    return lines
+
+
+def board_header() -> list[str]:
+    return [t(f"score.column.{column}") for column in BOARD_COLUMNS]
+
+
 def to_csv(card: Scorecard) -> bytes:
-    """The title line, the header and a line per unit; rates as percentages, "—" where there is nothing."""
+    """The title line, the header and a line per unit; rates as percentages, "—" where there is nothing. Then a
+    section each for the 红榜 and the 黑榜: a blank line, the board's name, its header, its lines."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([title(card)])
@@ -54,19 +73,28 @@ def to_csv(card: Scorecard) -> bytes:
     for row in card.rows:
         writer.writerow([_text(cell, FIRST_RATE <= index < FIRST_RATE + len(RATES))
                          for index, cell in enumerate(_cells(row))])
+    for name in BOARDS:
+        writer.writerows([[], [t(f"score.board.{name}")], board_header()])
+        writer.writerows([[_text(cell, rate=False) for cell in line] for line in board(card, name)])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def percent(value: float | None) -> str:
+    """A rate as the exports and the chat write it: "75.0%", "—" when there is nothing to measure."""
+    return "—" if value is None else f"{value:.1%}"
 
 
 def _text(cell: Cell, rate: bool) -> str:
     if cell is None:
         return "—"
     if rate and isinstance(cell, float):
-        return f"{cell:.1%}"
+        return percent(cell)
     return str(cell)
 
 
 def to_xlsx(card: Scorecard) -> bytes:
-    """The same table as a workbook: rates in percent format, the header frozen."""
+    """The same table as a workbook: rates in percent format, the header frozen; then a sheet each for the 红榜
+    and the 黑榜."""
     from openpyxl import Workbook  # only for this export
     from openpyxl.styles import Font
 
@@ -81,6 +109,12 @@ def to_xlsx(card: Scorecard) -> bytes:
         for column in range(FIRST_RATE + 1, FIRST_RATE + 1 + len(RATES)):  # openpyxl counts from 1
             sheet.cell(sheet.max_row, column).number_format = "0.0%"
     sheet.freeze_panes = "C3"
+    for name in BOARDS:
+        boards = book.create_sheet(t(f"score.board.{name}"))
+        boards.append(board_header())
+        for line in board(card, name):
+            boards.append(["—" if cell is None else cell for cell in line])
+        boards.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -2,13 +2,18 @@
 红榜 / 黑榜, reports left out of scoring, and the frozen half-yearly 考核.
 
 A unit's figures count the reports located at it or below it (a community's include its complexes' and buildings'
-reports), whoever owned them. Everything is read from `issues` and their audit trail (`issue_events`), as of `now`.
+reports), whoever owned them, as of `now`. They are read from `score_facts`: one row per report, written by
+triggers (migration 017) in the same statement as every change to the report, its audit trail (`issue_events`) or
+its exclusion, so each fact is recorded as it happens (a resident deleted later does not unmake their answers or
+their reports' repeats).
 
 The period's reports: filed in the period (the street's time zone), except those withdrawn by the resident, marked
 duplicate of another, or excluded by an administrator (with a reason, audited). Per report, from its audit trail:
 
-- deadline: the first routing decision (at filing) plus the category's time limit for the level it was routed to
-  (the categories table as it is now). The report is *due* once its deadline has passed.
+- deadline: the first routing decision (at filing) plus the category's time limit for the level it was routed to,
+  both fixed at that moment: a limit changed later does not move past deadlines. The level is the report's owner
+  as that decision is written (structured, not read from the decision's text; reports filed before migration 017
+  had it read from the text once). The report is *due* once its deadline has passed.
 - acceptance: its first `accepted` transition, or its first `resolved` one if it was resolved without being
   accepted (the task allows it). Resolution: its first `resolved` transition.
 - a "fixed" answer: the resident's rating (it closes the report with the resident as actor: "is it fixed?" →
@@ -25,7 +30,7 @@ The figures:
   with 回访率 follow_up = reports rated ÷ reports resolved or closed now.
 - 重办率 redo = reports reopened at least once ÷ reports resolved at least once.
 - 重复率 repeat = reports with an earlier report of the same reporter, category and place filed within the 60 days
-  before ÷ the period's reports (the earlier one counts whatever became of it).
+  before ÷ the period's reports (the earlier one counts whatever became of it; decided when the report is filed).
 - average hours to accept (filing → acceptance, over accepted reports) and to resolve (filing → first resolution,
   over reports resolved at least once).
 - 小事不出社区率 local = reports resolved or closed now whose owner was the community level or below (not the street)
@@ -37,16 +42,21 @@ A ratio with nothing to measure (÷ 0) has no value. Score = Σ points × rate (
 满意 35 by default) − per_overdue × overdue_now, at most max_deduction off; a unit any of whose weighted rates has no
 value or is 样本不足 gets no score and no rank. Ranks compare the scorecard's units of one level (1 best; equal
 scores share a rank). A half-year's snapshot, once frozen, is what that period's scorecard is from then on.
+
+The reports behind a figure (reports_behind, for the chat): those in its whole, each saying whether it is in the
+part; 解决率's are the reports answered at all (a part one has had a "fixed" answer; the figure counts answers).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from enum import StrEnum
 from importlib.resources import files
+from operator import add
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +89,9 @@ WEIGHTABLE = ("response", "on_time", "completion", "fixed", "satisfaction", "fol
 PENALTIES = ("per_overdue", "max_deduction")
 DEFAULT_WEIGHTS = files("bot.features.scorecards").joinpath("weights.csv")
 MAX_REASON = 500  # characters
+_COUNTED = tuple(f.name for f in fields(Counts))
+_OVERDUE_AT = _COUNTED.index("overdue_now")
+_NONE = Counts()
 
 
 class ScoreError(Refusal):
@@ -138,13 +151,20 @@ def rank(rows: Sequence[tuple[Unit, Metrics, float | None]]) -> tuple[Row, ...]:
     return tuple(Row(unit, figures, found, ranks.get(unit.code)) for unit, figures, found in rows)
 
 
-def roll_up(tree: Sequence[GridUnit], per_place: Mapping[int, Counts]) -> dict[int, Counts]:
-    """Each unit's counts: its own place's and those of every unit below it (`tree`: parents before children)."""
-    totals = {unit.id: per_place.get(unit.id, Counts()) for unit in tree}
+def roll_up(tree: Sequence[GridUnit], per_place: Mapping[int, Counts], overdue: Mapping[int, int] | None = None
+            ) -> dict[int, Counts]:
+    """Each unit's counts: its own place's (with its `overdue` reports now) and those of every unit below it
+    (`tree`: parents before children). Summed as plain lists: a thousand units' Counts.__add__ would cost more."""
+    totals: dict[int, list[Any]] = {}
+    for unit in tree:
+        found = per_place.get(unit.id, _NONE)
+        totals[unit.id] = values = [getattr(found, name) for name in _COUNTED]
+        values[_OVERDUE_AT] += (overdue or {}).get(unit.id, 0)
     for unit in reversed(tree):
-        if unit.parent_id in totals:
-            totals[unit.parent_id] = totals[unit.parent_id] + totals[unit.id]
-    return totals
+        parent = totals.get(unit.parent_id) if unit.parent_id is not None else None
+        if parent is not None:
+            parent[:] = map(add, parent, totals[unit.id])
+    return {unit_id: Counts(*values) for unit_id, values in totals.items()}
 
 
 async def _tree(tx: Tx, root: str | None) -> list[GridUnit]:
@@ -172,9 +192,7 @@ async def _figures(tx: Tx, tree: Sequence[GridUnit], period: Period, now: dateti
     """Rolled-up counts of every unit of `tree` (the store reads only `tree`'s places unless `whole_street`)."""
     places = None if whole_street else [unit.id for unit in tree]
     counts = await store.period_counts(tx, period.start, period.end, now, places)
-    for unit_id, overdue in (await store.overdue_counts(tx, now, places)).items():
-        counts[unit_id] = counts.get(unit_id, Counts()) + Counts(overdue_now=overdue)
-    return roll_up(tree, counts)
+    return roll_up(tree, counts, await store.overdue_counts(tx, now, places))
 
 
 async def unit_metrics(tx: Tx, period: Period, now: datetime, unit_code: str) -> Metrics:
@@ -199,10 +217,73 @@ async def scorecard(tx: Tx, period: Period, now: datetime, weights: Weights, uni
     return Scorecard(period, rank(rows), weights)
 
 
+# ---------------------------------------------------------------------------------- the reports behind
+
+
+class Figure(StrEnum):
+    """A figure whose reports can be listed (reports_behind)."""
+
+    FILED = "filed"  # the period's reports
+    RESPONSE = "response"
+    ON_TIME = "on_time"
+    COMPLETION = "completion"
+    FIXED = "fixed"
+    SATISFACTION = "satisfaction"
+    FOLLOW_UP = "follow_up"
+    REDO = "redo"
+    REPEAT = "repeat"
+    LOCAL = "local"
+    HOURS_TO_ACCEPT = "hours_to_accept"
+    HOURS_TO_RESOLVE = "hours_to_resolve"
+    OVERDUE_NOW = "overdue_now"  # open reports filed at any time, past their current deadline
+
+
+@dataclass(frozen=True, slots=True)
+class Behind:
+    """A report a figure is made of: it is in the figure's whole (its denominator, or what it averages over);
+    `counts` says whether it is in the part too (the numerator)."""
+
+    report: store.ReportFacts
+    counts: bool
+
+
+Test = Callable[[store.ReportFacts], bool]
+# Per figure: which reports make its whole, and which of those its part (the definitions in the docstring above;
+# 解决率 counts answers: its reports are those answered at all, a part one has had a "fixed" answer).
+_BEHIND: dict[Figure, tuple[Test, Test]] = {
+    Figure.FILED: (lambda r: True, lambda r: True),
+    Figure.RESPONSE: (lambda r: r.due, lambda r: r.accepted_in_time),
+    Figure.ON_TIME: (lambda r: r.due, lambda r: r.resolved_in_time),
+    Figure.COMPLETION: (lambda r: True, lambda r: r.done),
+    Figure.FIXED: (lambda r: r.answered_fixed + r.answered_not_fixed > 0, lambda r: r.answered_fixed > 0),
+    Figure.SATISFACTION: (lambda r: r.rated, lambda r: r.satisfied),
+    Figure.FOLLOW_UP: (lambda r: r.done, lambda r: r.rated),
+    Figure.REDO: (lambda r: r.resolved_ever, lambda r: r.reopened),
+    Figure.REPEAT: (lambda r: True, lambda r: r.repeats),
+    Figure.LOCAL: (lambda r: r.done, lambda r: r.done_locally),
+    Figure.HOURS_TO_ACCEPT: (lambda r: r.accepted, lambda r: True),
+    Figure.HOURS_TO_RESOLVE: (lambda r: r.resolved_ever, lambda r: True),
+    Figure.OVERDUE_NOW: (lambda r: True, lambda r: True),
+}
+
+
+async def reports_behind(tx: Tx, period: Period, now: datetime, unit_code: str, figure: Figure) -> list[Behind]:
+    """The reports `figure` of the unit `unit_code` (its places and those below it) is made of for `period`, as
+    of `now`, in filing order (超期: the open ones past their deadline now, whenever filed). Live figures: a frozen
+    考核 keeps only its totals."""
+    places = [unit.id for unit in await _tree(tx, unit_code)]
+    if figure is Figure.OVERDUE_NOW:
+        reports = await store.overdue_reports(tx, now, places)
+    else:
+        reports = await store.report_facts(tx, period.start, period.end, now, places)
+    whole, part = _BEHIND[figure]
+    return [Behind(report, part(report)) for report in reports if whole(report)]
+
+
 # ------------------------------------------------------------------------------------------- exclusions
 
 
-def _may_exclude(actor: Person | None, is_admin: bool) -> bool:
+def may_exclude(actor: Person | None, is_admin: bool) -> bool:
     """Street administrators (and the office tool, `actor` None) take reports out of scoring."""
     return is_admin or (actor is not None and any(grant.role is Role.STREET_ADMIN for grant in actor.roles))
 
@@ -210,7 +291,7 @@ def _may_exclude(actor: Person | None, is_admin: bool) -> bool:
 async def exclude(tx: Tx, ref: str, reason: str, actor: Person | None, is_admin: bool, now: datetime
                   ) -> store.Exclusion:
     """Leave the report `ref` out of every figure, for `reason`; written to its audit trail too."""
-    if not _may_exclude(actor, is_admin):
+    if not may_exclude(actor, is_admin):
         raise ScoreError("auth.denied")
     reason = reason.strip()
     if not reason:
@@ -232,7 +313,7 @@ async def exclude(tx: Tx, ref: str, reason: str, actor: Person | None, is_admin:
 
 async def include(tx: Tx, ref: str, actor: Person | None, is_admin: bool, now: datetime) -> None:
     """Count the excluded report `ref` again; written to its audit trail."""
-    if not _may_exclude(actor, is_admin):
+    if not may_exclude(actor, is_admin):
         raise ScoreError("auth.denied")
     issue = await issues.by_ref(tx, ref.strip().upper())
     if issue is None or await store.exclusion(tx, issue.id) is None:

@@ -1,100 +1,134 @@
-"""Scorecards repository: the period's counts per place, read from issues and their audit trail; exclusions;
-frozen snapshots. The definitions the SQL implements are written down in bot.features.scorecards.service."""
+"""Scorecards repository: the period's counts per place and the reports they are made of, read from the per-report
+facts (score_facts, kept by migration 017's triggers); exclusions; frozen snapshots. The definitions the SQL
+implements are written down in bot.features.scorecards.service."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.clock import iso, parse_iso
-from bot.features.reports.model import OPEN
+from bot.features.reports.model import OPEN, Status
 from bot.features.scorecards.model import Counts
 from bot.storage.db import Row, Tx
 
-# The period's scored reports: filed in [start, end), not withdrawn or marked duplicate, not excluded. PLACES
-# narrows them to the places in :units (a JSON list of unit ids).
-_PERIOD = """
-    SELECT i.id, i.unit_id, i.status, i.rating, i.created_at, i.reporter_id, i.category, i.owner_unit_id
-    FROM issues i
-    WHERE i.created_at >= :start AND i.created_at < :end AND i.status NOT IN ('withdrawn', 'duplicate')
-      AND NOT EXISTS (SELECT 1 FROM score_exclusions x WHERE x.issue_id = i.id)"""
-_PLACES = " AND i.unit_id IN (SELECT value FROM json_each(:units))"
-# Per report, from its audit trail: the first acceptance (or resolution, which may come without one), the first
-# resolution, reopenings, "fixed" answers (a rating closes it with the resident as actor; "stayed fixed" 14 days on)
-# and the first routing decision, whose owner level's time limit is the report's deadline.
-_FACTS = """
-    SELECT p.*,
-        MIN(CASE WHEN e.kind = 'transition' AND e.to_status IN ('accepted', 'resolved') THEN e.at END)
-            AS accepted_at,
-        MIN(CASE WHEN e.kind = 'transition' AND e.to_status = 'resolved' THEN e.at END) AS resolved_at,
-        TOTAL(e.kind = 'transition' AND e.to_status = 'reopened') AS reopens,
-        TOTAL((e.kind = 'transition' AND e.to_status = 'closed' AND e.actor_id IS NOT NULL)
-              OR e.kind = 'stayed_fixed') AS fixed_answers,
-        MIN(CASE WHEN e.kind = 'route' THEN e.id END) AS first_route
-    FROM period p JOIN issue_events e ON e.issue_id = p.id
-    GROUP BY p.id"""
-_TIMED = """
-    SELECT f.*, julianday(r.at) + (CASE
-            WHEN instr(r.detail, ' (building);') THEN c.limit_building_h
-            WHEN instr(r.detail, ' (complex);') THEN c.limit_complex_h
-            WHEN instr(r.detail, ' (community);') THEN c.limit_community_h
-            ELSE c.limit_street_h END) / 24.0 AS deadline,
-        f.status IN ('resolved', 'closed') AS done
-    FROM facts f JOIN issue_events r ON r.id = f.first_route JOIN categories c ON c.code = f.category"""
-_COUNTS = """
-    SELECT t.unit_id,
-        COUNT(*) AS filed,
-        TOTAL(t.deadline <= :now) AS due,
-        TOTAL(t.deadline <= :now AND julianday(t.accepted_at) <= t.deadline) AS accepted_in_time,
-        TOTAL(t.deadline <= :now AND julianday(t.resolved_at) <= t.deadline) AS resolved_in_time,
-        TOTAL(t.done) AS done,
-        TOTAL(t.done AND t.rating IS NOT NULL) AS rated,
-        TOTAL(t.done AND t.rating >= 4) AS satisfied,
-        TOTAL(t.resolved_at IS NOT NULL) AS resolved_ever,
-        TOTAL(t.reopens > 0) AS reopened,
-        TOTAL(t.fixed_answers) AS answered_fixed,
-        TOTAL(t.reopens) AS answered_not_fixed,
-        TOTAL(t.reporter_id IS NOT NULL AND EXISTS (
-            SELECT 1 FROM issues j WHERE j.reporter_id = t.reporter_id AND j.category = t.category
-              AND j.unit_id = t.unit_id AND j.created_at < t.created_at
-              AND j.created_at >= strftime('%Y-%m-%dT%H:%M:%f', t.created_at, '-60 days'))) AS repeats,
-        TOTAL(t.accepted_at IS NOT NULL) AS accepted,
-        TOTAL((julianday(t.accepted_at) - julianday(t.created_at)) * 24) AS hours_to_accept,
-        TOTAL((julianday(t.resolved_at) - julianday(t.created_at)) * 24) AS hours_to_resolve,
-        TOTAL(t.done AND o.level <> 'street') AS done_locally
-    FROM timed t JOIN grid_units o ON o.id = t.owner_unit_id
-    GROUP BY t.unit_id"""
-_OPEN = tuple(status.value for status in OPEN)
-_OPEN_MARKS = ", ".join("?" for _ in _OPEN)
+# What each count adds up, per report of score_facts (migration 017 keeps one row per report, in the same
+# transaction as every change to it): a count is the TOTAL of its expression over the period's scored reports.
+_DONE = "f.status IN ('resolved', 'closed')"
+_FLAGS = {
+    "due": "f.deadline <= :now",
+    "accepted_in_time": "f.deadline <= :now AND f.accepted_at <= f.deadline",
+    "resolved_in_time": "f.deadline <= :now AND f.resolved_at <= f.deadline",
+    "done": _DONE,
+    "rated": f"{_DONE} AND f.rating IS NOT NULL",
+    "satisfied": f"{_DONE} AND f.rating >= 4",
+    "resolved_ever": "f.resolved_at IS NOT NULL",
+    "reopened": "f.reopens > 0",
+    "answered_fixed": "f.fixed_answers",
+    "answered_not_fixed": "f.reopens",
+    "repeats": "f.is_repeat",
+    "accepted": "f.accepted_at IS NOT NULL",
+    "hours_to_accept": "(f.accepted_at - f.created_day) * 24",
+    "hours_to_resolve": "(f.resolved_at - f.created_day) * 24",
+    "done_locally": f"{_DONE} AND NOT f.owner_street",
+}
+# The period's scored reports: filed in [start, end), routed, not withdrawn or marked duplicate, not excluded.
+# Every column they read is in score_facts_period (the whole street, by filing time) and score_facts_places (the
+# places in :units, a JSON list of unit ids).
+_PERIOD = ("f.created_at >= :start AND f.created_at < :end AND f.excluded = 0 AND f.deadline IS NOT NULL "
+           "AND f.status NOT IN ('withdrawn', 'duplicate')")
+_PLACES = " AND f.unit_id IN (SELECT value FROM json_each(:units))"
+# Open reports, not excluded, past their current deadline (the literal list matches score_facts_overdue's).
+_OPEN_LIST = ", ".join(f"'{status.value}'" for status in sorted(OPEN))
+_OVERDUE = f"f.excluded = 0 AND f.status IN ({_OPEN_LIST}) AND f.due_at < :now_iso"
+_COUNTS = "SELECT f.unit_id, COUNT(*) AS filed, " + ", ".join(
+    f"TOTAL({expression}) AS {name}" for name, expression in _FLAGS.items())
+_REPORTS = ("SELECT f.issue_id, i.ref, f.unit_id, f.category, f.status, f.created_at, f.deadline, "  # noqa: S608
+            + ", ".join(f"{expression} AS {name}" for name, expression in _FLAGS.items())
+            + f", {_OVERDUE} AS overdue_now FROM score_facts f JOIN issues i ON i.id = f.issue_id")
 _INTEGERS = tuple(f.name for f in fields(Counts) if f.type == "int")
+_READ = tuple(f.name for f in fields(Counts) if f.name != "overdue_now")  # the columns of _COUNTS, in order
 
 
-def _query(units: Sequence[int] | None) -> str:
-    period = _PERIOD + ("" if units is None else _PLACES)
-    return f"WITH period AS ({period}), facts AS ({_FACTS}), timed AS ({_TIMED}) {_COUNTS}"
+def _params(start: datetime | None, end: datetime | None, now: datetime, units: Sequence[int] | None
+            ) -> dict[str, Any]:
+    return {"start": None if start is None else iso(start), "end": None if end is None else iso(end),
+            "now": _julian(now), "now_iso": iso(now), "units": json.dumps(list(units or ()))}
 
 
 async def period_counts(tx: Tx, start: datetime, end: datetime, now: datetime,
                         units: Sequence[int] | None = None) -> dict[int, Counts]:
     """The counts of the reports filed in [start, end), by the unit they are located at (every place, or those
     in `units`), as of `now`; overdue_now is left 0 (see overdue_counts)."""
-    params = {"start": iso(start), "end": iso(end), "now": _julian(now), "units": json.dumps(list(units or ()))}
-    rows = await tx.all(_query(units), params)
+    where = _PERIOD + ("" if units is None else _PLACES)
+    rows = await tx.all(f"{_COUNTS} FROM score_facts f WHERE {where} GROUP BY f.unit_id",
+                        _params(start, end, now, units))
     return {row["unit_id"]: _counts(row) for row in rows}
 
 
 async def overdue_counts(tx: Tx, now: datetime, units: Sequence[int] | None = None) -> dict[int, int]:
     """Open reports past their current deadline at `now`, filed at any time, by the unit they are located at."""
-    places = "" if units is None else " AND i.unit_id IN (SELECT value FROM json_each(?))"
-    params: list[Any] = [*_OPEN, iso(now)] + ([] if units is None else [json.dumps(list(units))])
-    rows = await tx.all(
-        f"SELECT i.unit_id, COUNT(*) FROM issues i WHERE i.status IN ({_OPEN_MARKS}) AND i.due_at < ? "  # noqa: S608
-        f"AND NOT EXISTS (SELECT 1 FROM score_exclusions x WHERE x.issue_id = i.id){places} GROUP BY i.unit_id",
-        params)
+    where = _OVERDUE + ("" if units is None else _PLACES)
+    rows = await tx.all(f"SELECT f.unit_id, COUNT(*) FROM score_facts f WHERE {where} GROUP BY f.unit_id",  # noqa: S608
+                        _params(None, None, now, units))
     return {row[0]: row[1] for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFacts:
+    """One report and what it adds to each of its unit's counts (the fields of Counts, per report: a flag, the
+    answers it had, its hours), as of the `now` it was read at."""
+
+    issue_id: int
+    ref: str
+    unit_id: int  # where it is located
+    category: str
+    status: Status  # now
+    created_at: datetime
+    deadline: datetime | None  # its first routing decision's (None: never routed, so not scored)
+    due: bool
+    accepted_in_time: bool
+    resolved_in_time: bool
+    done: bool
+    rated: bool
+    satisfied: bool
+    resolved_ever: bool
+    reopened: bool
+    answered_fixed: int
+    answered_not_fixed: int
+    repeats: bool
+    accepted: bool
+    hours_to_accept: float | None  # None: not accepted
+    hours_to_resolve: float | None  # None: never resolved
+    done_locally: bool
+    overdue_now: bool  # open, past its current deadline
+
+
+async def report_facts(tx: Tx, start: datetime, end: datetime, now: datetime,
+                       units: Sequence[int] | None = None) -> list[ReportFacts]:
+    """The scored reports filed in [start, end) located at `units` (every place when None), as of `now`, in
+    filing order: what period_counts adds up."""
+    where = _PERIOD + ("" if units is None else _PLACES)
+    rows = await tx.all(f"{_REPORTS} WHERE {where}",
+                        _params(start, end, now, units))
+    return sorted((_report(row) for row in rows), key=_filing)
+
+
+async def overdue_reports(tx: Tx, now: datetime, units: Sequence[int] | None = None) -> list[ReportFacts]:
+    """The reports overdue_counts counts (open, not excluded, past their current deadline at `now`, filed at any
+    time) located at `units` (every place when None), oldest first."""
+    where = _OVERDUE + ("" if units is None else _PLACES)
+    rows = await tx.all(f"{_REPORTS} WHERE {where}",
+                        _params(None, None, now, units))
+    return sorted((_report(row) for row in rows), key=_filing)
+
+
+def _filing(report: ReportFacts) -> tuple[datetime, int]:
+    """Filing order (sorted here: an ORDER BY would tempt the planner to read a whole index in that order)."""
+    return report.created_at, report.issue_id
 
 
 def _julian(moment: datetime) -> float:
@@ -102,11 +136,29 @@ def _julian(moment: datetime) -> float:
     return moment.timestamp() / 86400.0 + 2440587.5
 
 
+def _moment(julian: float) -> datetime:
+    """A julianday() as a moment, to the millisecond (a julianday holds no finer)."""
+    return datetime.fromtimestamp(round((julian - 2440587.5) * 86400.0, 3), UTC)
+
+
 def _counts(row: Row) -> Counts:
     """A row of _COUNTS (SQLite's TOTAL() is a float) as Counts."""
-    values: list[Any] = [int(row[f.name]) if f.name in _INTEGERS else float(row[f.name]) for f in fields(Counts)
-                         if f.name != "overdue_now"]
+    values: list[Any] = [int(row[name]) if name in _INTEGERS else float(row[name]) for name in _READ]
     return Counts(*values)
+
+
+def _report(row: Row) -> ReportFacts:
+    """A row of _REPORTS as ReportFacts."""
+    deadline = row[6]
+    values: list[Any] = [convert(value) for convert, value in zip(_CONVERT, row[7:], strict=True)]
+    return ReportFacts(row[0], row[1], row[2], row[3], Status(row[4]), datetime.fromisoformat(row[5]),  # iso()'s
+                       None if deadline is None else _moment(deadline), *values)
+
+
+# How _report reads each column after the deadline: the flags (0, 1 or NULL), the answers, the hours (or NULL).
+_CONVERT: tuple[Callable[[Any], Any], ...] = tuple(
+    (lambda value: value) if f.name.startswith("hours") else (lambda value: int(value or 0)) if f.type == "int"
+    else bool for f in fields(ReportFacts)[7:])
 
 
 # ------------------------------------------------------------------------------------------- exclusions
