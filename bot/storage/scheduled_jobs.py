@@ -21,6 +21,7 @@ class Subject(StrEnum):
     MEETING = "meeting"
     LECTURE = "lecture"
     EVALUATION = "evaluation_round"  # 一评议 rounds (migration 022)
+    MORAL_CAMPAIGN = "moral_campaign"  # 道德模范评选 (023)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,28 +34,29 @@ BARE_ADMIN = Person(5, "管理员", "zh_CN", 10, "305", is_admin=True)  # config
 
 # The main menu as it was written by hand before features declared their entries, per person.
 TODAY = {
-    "resident": (RESIDENT, ["report", "mine", "meeting", "stats", "me", "home", "language", "help", "forget"]),
-    "on duty": (ON_DUTY, ["report", "mine", "meeting", "tasks", "stats", "me", "home", "language", "help",
-                          "forget"]),
-    "leader": (LEADER, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "stats", "me", "home",
-                        "language", "help", "forget"]),
-    "admin": (ADMIN, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "evaluation", "stats", "me",
-                      "home", "invite", "language", "help", "forget"]),
-    "bare admin": (BARE_ADMIN, ["report", "mine", "meeting", "broadcast", "lecture", "evaluation", "stats", "me",
-                                "home", "invite", "language", "help", "forget"]),
+    "resident": (RESIDENT, ["report", "mine", "meeting", "stats", "moral_models", "me", "home", "language", "help",
+                            "forget"]),
+    "on duty": (ON_DUTY, ["report", "mine", "meeting", "tasks", "stats", "moral_models", "me", "home", "language",
+                          "help", "forget"]),
+    "leader": (LEADER, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "stats", "moral_models", "me",
+                        "home", "language", "help", "forget"]),
+    "admin": (ADMIN, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "evaluation", "stats",
+                      "moral_models", "me", "home", "invite", "language", "help", "forget"]),
+    "bare admin": (BARE_ADMIN, ["report", "mine", "meeting", "broadcast", "lecture", "evaluation", "stats",
+                                "moral_models", "me", "home", "invite", "language", "help", "forget"]),
 }
 
 
 def test_discovery_finds_every_feature_in_folder_order() -> None:
     names = [feature.name for feature in discover().features]
-    assert names == ["broadcasts", "evaluations", "invites", "lectures", "meetings", "registration", "reports",
-                     "scorecards", "tasks"]
+    assert names == ["broadcasts", "evaluations", "invites", "lectures", "meetings", "moral_models", "registration",
+                     "reports", "scorecards", "tasks"]
 
 
 def test_every_flow_comes_from_a_feature_or_the_menu() -> None:
     assert sorted(discover().flows) == sorted(["menu", "registration", "language", "invite_create", "report",
                                                "my_reports", "tasks", "meeting", "lecture", "broadcast", "quiet",
-                                               "evaluation", "evaluation_results", "stats"])
+                                               "evaluation", "evaluation_results", "stats", "moral_models"])
 
 
 @pytest.mark.parametrize("who", TODAY)
@@ -85,8 +86,8 @@ async def test_a_hidden_entry_cannot_be_pressed(db: Database) -> None:
 def test_job_sources_are_the_features_with_quiet_hours_where_needed() -> None:
     quiet = QuietHours.parse("21:00-07:00")
     sources = discover().job_sources(quiet)
-    assert sorted(type(source).__name__ for source in sources) == ["EvaluationJobs", "IssueTimers", "LectureJobs",
-                                                                          "MeetingJobs"]
+    assert sorted(type(source).__name__ for source in sources) == [
+        "CampaignJobs", "EvaluationJobs", "IssueTimers", "LectureJobs", "MeetingJobs"]
     issue_timers = next(source for source in sources if isinstance(source, IssueTimers))
     assert issue_timers._quiet == quiet
     assert any(isinstance(source, LectureJobs) for source in sources)
@@ -95,8 +96,8 @@ def test_job_sources_are_the_features_with_quiet_hours_where_needed() -> None:
 
 def test_refusal_types_are_the_features() -> None:
     assert sorted(refusal.__name__ for refusal in discover().refusals) == [
-        "BroadcastError", "EvaluationError", "InviteError", "IssueError", "LectureError", "MeetingError", "ScoreError",
-        "WeightsError"]
+        "BroadcastError", "EvaluationError", "InviteError", "IssueError", "LectureError", "MeetingError", "ModelError",
+        "ScoreError", "WeightsError"]
 
 
 MEDIA_NAME = re.compile(r"photo|voice|image|picture|audio|video|media|file|path|attachment")
