@@ -20,6 +20,8 @@ class Subject(StrEnum):
     ISSUE = "issue"
     MEETING = "meeting"
     LECTURE = "lecture"
+    WEEKLY_REPORT = "weekly_report"  # a community's weekly report: its 08:00 draft and 12:00 deadline
+    WEEKLY_ROLLUP = "weekly_rollup"  # the street's roll-up of a week
 
 
 @dataclass(frozen=True, slots=True)
