@@ -15,6 +15,9 @@ from bot.domain.people import Duty, Role
 from bot.features.catalog import discover
 from bot.features.invites.service import Status
 from bot.features.reports.model import Status as IssueStatus
+from bot.features.weekly.model import CASES
+from bot.features.weekly.model import Field as WeeklyField
+from bot.features.weekly.model import Status as WeeklyStatus
 from bot.i18n import SUPPORTED, catalog, normalize, po_path, t, translate, use_locale
 from bot.services.dates import WEEKDAYS
 
@@ -49,6 +52,8 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"date.month.{month}" for month in range(1, 13)} | {f"date.weekday.{day}" for day in WEEKDAYS}
     migration = (ROOT / "bot" / "storage" / "migrations" / "002_issues.sql").read_text(encoding="utf-8")
     keys |= {f"category.{code}" for code in re.findall(r"^\s+\('([a-z_]+)',", migration, re.M)}
+    keys |= {f"weekly.status.{status.value}" for status in WeeklyStatus} | {"weekly.status.late_submitted"}
+    keys |= {f"weekly.case.{name}" for name in CASES} | {f"weekly.field.{field.value}" for field in WeeklyField}
     return keys | {f"cmd.{name}" for name in discover().commands(admin=True)}
 
 
