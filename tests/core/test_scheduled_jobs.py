@@ -151,7 +151,7 @@ async def test_a_meeting_has_one_job_of_a_kind_and_deleting_it_takes_its_jobs(db
         assert len(await scheduled_jobs.of(tx, Subject.ISSUE, meeting)) == 2
         triggers = {row[0] for row in await tx.all("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' "
                                                    "AND sql LIKE '%scheduled_jobs%'")}
-    assert triggers == {"issues", "meetings", "lectures"} == {f"{subject}s" for subject in Subject}
+    assert {"issues", "meetings", "lectures"} <= triggers == {f"{subject}s" for subject in Subject}
 
 
 async def test_commits_check_the_next_wake_up_and_fire_only_what_is_due(db: Database, clock: ManualClock,
