@@ -29,12 +29,13 @@ Every secretary action re-checks that the person is a secretary of the report's 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from bot.clock import iso
 from bot.config import ConfigError, load
-from bot.domain.grid import Level
+from bot.domain.grid import GridUnit, Level
 from bot.domain.people import Person, Role
 from bot.domain.refusal import Refusal
 from bot.features.lectures import store as lectures
@@ -240,6 +241,26 @@ async def _fire_rollup(tx: Tx, rollup_id: int, now: datetime, timezone: str, dir
 async def rollup(tx: Tx, period: str) -> Rollup:
     """Every community's report of `period`, in the grid's order."""
     return Rollup(period, tuple(await store.of_period(tx, period)))
+
+
+async def week_reports(tx: Tx, week: Period, now: datetime, unit_code: str | None = None
+                       ) -> list[tuple[GridUnit, Report]]:
+    """Every community's report of `week` (only `unit_code`'s when given), in the grid's order, for the office
+    tool: as kept once drafted, else with its draft computed now."""
+    communities = await grid.children(tx, None, Level.COMMUNITY)
+    if unit_code is not None:
+        communities = [unit for unit in communities if unit.code == unit_code]
+        if not communities:
+            raise WeeklyError("weekly.error.unit", unit=unit_code[:40])
+    found = []
+    for unit in communities:
+        report = await store.of(tx, unit.id, week.label)
+        if report is None or report.draft is None:
+            live = await draft(tx, unit.code, week, now)
+            report = (replace(report, draft=live) if report is not None else
+                      Report(0, unit.id, week.label, Status.PLANNED, live, dict.fromkeys(Field, ""), None, None, None))
+        found.append((unit, report))
+    return found
 
 
 # ------------------------------------------------------------------------------------------ who is who
