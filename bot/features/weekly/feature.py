@@ -22,7 +22,7 @@ FEATURE = Feature(
     name="weekly",
     flows=(weekly.FLOW,),
     menu=(MenuEntry("menu.weekly", "weekly", "weekly", 65, _readers),),
-    jobs=lambda quiet: WeeklyJobs(),  # Saturday 08:00 and 12:00 are working hours: nothing is held
+    media_jobs=WeeklyJobs,  # Saturday 08:00 and 12:00 are working hours: nothing is held for quiet hours
     refusals=(WeeklyError,),
     tokens=CODECS,
 )

@@ -4,11 +4,13 @@ database (the attachments are files under the media directory)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.clock import parse_iso
 from bot.conversations.tokens import Ref
 from bot.domain.messages import Button, Reply
 from bot.features.reports import store as issues
@@ -80,7 +82,7 @@ async def summary(tx: Tx, draft: Draft, now: datetime, timezone: str) -> str:
                                 count=item.count) for item in draft.clusters)
     lines.append(t("weekly.repeats", repeats=draft.repeats, clusters=clusters or t("weekly.none")))
     for meeting in draft.meetings:
-        lines.append(t("weekly.meeting", when=local_time(datetime.fromisoformat(meeting.starts_at), timezone, now),
+        lines.append(t("weekly.meeting", when=local_time(parse_iso(meeting.starts_at), timezone, now),
                        outcome=_short(meeting.outcome, 200), count=meeting.attendees))
     if not draft.meetings:
         lines.append(t("weekly.meetings_none"))
@@ -128,12 +130,17 @@ async def page(tx: Tx, report: Report, now: datetime, timezone: str) -> Reply:
     return Reply(text, buttons(report))
 
 
+async def _attach(directory: Path, name: str, build: Callable[[], bytes]) -> str:
+    """Build an attachment and write it, off the event loop (in the current locale); its path."""
+    return await asyncio.to_thread(lambda: export.write(directory, name, build()))
+
+
 async def draft_push(tx: Tx, report: Report, draft: Draft, now: datetime, timezone: str, directory: Path) -> Reply:
     """The 08:00 push to the secretaries: the page, with the chart and the spreadsheet."""
     base = f"weekly-{draft.period}-{draft.community}-{current_locale()}"
-    chart = export.write(directory, f"{base}.png", export.draft_chart(draft))
     names = await _names(tx, [code for code, _ in draft.top] + [item.category for item in draft.clusters])
-    sheet = export.write(directory, f"{base}.xlsx", export.draft_xlsx(draft, report, names))
+    chart = await _attach(directory, f"{base}.png", lambda: export.draft_chart(draft))
+    sheet = await _attach(directory, f"{base}.xlsx", lambda: export.draft_xlsx(draft, report, names))
     found = await page(tx, report, now, timezone)
     return Reply(found.text, found.buttons, photo=chart, document=sheet)
 
@@ -158,7 +165,7 @@ async def rollup_text(tx: Tx, rollup: Rollup, timezone: str) -> str:
         cases = report.draft.cases
         lines.append(t("weekly.rollup.line", name=name, status=status, new=cases.new, resolved=cases.resolved,
                        overdue=cases.overdue, backlog=cases.backlog))
-        lines += [f"  {t(f'weekly.field.{field.value}')}：{_short(report.texts[field])}"
+        lines += [t("weekly.rollup.text", field=t(f"weekly.field.{field.value}"), text=_short(report.texts[field]))
                   for field in Field if report.texts[field]]
     late = t("weekly.separator").join(units[report.community_id].name for report in rollup.late
                                       if report.community_id in units)
@@ -169,8 +176,9 @@ async def rollup_text(tx: Tx, rollup: Rollup, timezone: str) -> str:
 async def rollup_push(tx: Tx, rollup: Rollup, timezone: str, directory: Path) -> Reply:
     """The roll-up to the street's administrators, with the chart and the spreadsheet."""
     base = f"weekly-{rollup.period}-street-{current_locale()}"
-    chart = export.write(directory, f"{base}.png", export.rollup_chart(rollup))
-    sheet = export.write(directory, f"{base}.xlsx", export.rollup_xlsx(rollup.period, await rollup_lines(tx, rollup)))
+    lines = await rollup_lines(tx, rollup)
+    chart = await _attach(directory, f"{base}.png", lambda: export.rollup_chart(rollup))
+    sheet = await _attach(directory, f"{base}.xlsx", lambda: export.rollup_xlsx(rollup.period, lines))
     return Reply(await rollup_text(tx, rollup, timezone), photo=chart, document=sheet)
 
 

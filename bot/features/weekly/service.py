@@ -34,7 +34,6 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.clock import iso
-from bot.config import ConfigError, load
 from bot.domain.grid import GridUnit, Level
 from bot.domain.people import Person, Role
 from bot.domain.refusal import Refusal
@@ -153,7 +152,9 @@ async def _lectures(tx: Tx, places: Sequence[int], week: Period) -> tuple[Lectur
 async def plan(tx: Tx, now: datetime, timezone: str) -> list[int]:
     """Plan the reports of every community for the weeks to plan (and each week's roll-up) that are missing, with
     their draft, deadline and roll-up jobs; the new reports' ids."""
-    created = []
+    created: list[int] = []
+    if not await grid.children(tx, None, Level.COMMUNITY):
+        return created  # no grid yet: nothing to report on, nothing to roll up
     for week in weeks_to_plan(now, timezone):
         for community_id in await store.unplanned(tx, week.label):
             report_id = await store.create(tx, community_id, week.label, now)
@@ -167,30 +168,22 @@ async def plan(tx: Tx, now: datetime, timezone: str) -> list[int]:
 
 
 async def _unplanned(tx: Tx, now: datetime, timezone: str) -> bool:
+    if not await grid.children(tx, None, Level.COMMUNITY):
+        return False
     for week in weeks_to_plan(now, timezone):
         if await store.unplanned(tx, week.label) or await store.rollup_id(tx, week.label) is None:
             return True
     return False
 
 
-def media_dir() -> Path:
-    """The configured media directory (JINLIN_MEDIA_DIR), where the attachments go."""
-    try:
-        return Path(load().media_dir)
-    except ConfigError:  # the app has refused to start on it already; the office tools do not need it
-        return Path("./media")
-
-
 class WeeklyJobs:
     """The `DueWork` of weekly reports: plans what is missing, then fires the drafts, the deadlines and the
-    roll-ups due (attachments written under `directory`, the media directory when None)."""
+    roll-ups due, their attachments written under the media `directory`."""
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path) -> None:
         self._directory = directory
 
     async def fire_due(self, db: Database, now: datetime, timezone: str) -> int:
-        if self._directory is None:
-            self._directory = media_dir()
         return await fire_due(db, now, timezone, self._directory)
 
 
