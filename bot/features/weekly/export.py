@@ -37,6 +37,7 @@ def chart_png(title: str, groups: Sequence[str], series: Sequence[tuple[str, Seq
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # drawn off-screen, no display, no network
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
+    from matplotlib.ticker import MaxNLocator
 
     path = _font_path()
     font = FontProperties(fname=path) if path else FontProperties()
@@ -51,7 +52,9 @@ def chart_png(title: str, groups: Sequence[str], series: Sequence[tuple[str, Seq
     axes.set_xticks(range(len(groups)), list(groups), fontproperties=font)
     axes.set_title(title, fontproperties=font)
     axes.legend(prop=font)
-    axes.margins(y=0.15)
+    top = max((value for _, values in series for value in values), default=0)
+    axes.set_ylim(0, max(top, 1) * 1.15)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of reports
     axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
     buffer = io.BytesIO()

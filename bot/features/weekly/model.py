@@ -164,11 +164,6 @@ class Report:
     submitted_by: int | None
 
     @property
-    def complete(self) -> bool:
-        """All three texts are there."""
-        return all(self.texts.get(name, "").strip() for name in Field)
-
-    @property
     def submitted(self) -> bool:
         return self.submitted_at is not None
 

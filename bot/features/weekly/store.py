@@ -165,8 +165,3 @@ async def meetings_held(tx: Tx, community_id: int, start: datetime, end: datetim
     rows = await tx.all("SELECT id FROM meetings WHERE community_id = ? AND status = 'held' AND starts_at >= ? "
                         "AND starts_at < ? ORDER BY starts_at", (community_id, iso(start), iso(end)))
     return [row[0] for row in rows]
-
-
-async def attendance(tx: Tx, meeting_id: int) -> int:
-    """How many were present at the meeting."""
-    return int(await tx.scalar("SELECT COUNT(*) FROM meeting_attendance WHERE meeting_id = ?", (meeting_id,)))

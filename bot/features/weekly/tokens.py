@@ -21,5 +21,4 @@ class Edit:
 
 EDIT = Token("wr:edit", Edit)
 SUBMIT = Token("wr:submit", Ref)  # ✅ 提交
-VIEW = Token("wr:view", Ref)  # the report's page
-CODECS = (EDIT, SUBMIT, VIEW)
+CODECS = (EDIT, SUBMIT)

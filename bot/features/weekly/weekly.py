@@ -13,7 +13,7 @@ from bot.domain.messages import Inbound, InboundKind, Reply
 from bot.features.weekly import notices, service
 from bot.features.weekly.model import MAX_TEXT, Field
 from bot.features.weekly.service import WeeklyError
-from bot.features.weekly.tokens import EDIT, SUBMIT, VIEW
+from bot.features.weekly.tokens import EDIT, SUBMIT
 from bot.i18n import t
 
 
@@ -70,10 +70,6 @@ async def _pressed(ctx: Weekly, token: str) -> Transition:
             ctx.data.report = submit.id  # the page again, saying which texts are missing
             return Goto("page", (Reply(t(error.key, **error.params)),))
         return Done((notices.submitted(report),))
-    if (view := VIEW.parse(token)) is not None:
-        await service.own_report(ctx.tx, view.id, ctx.person)
-        ctx.data.report = view.id
-        return Goto("page")
     return Done((Reply(t("auth.denied")),))
 
 
