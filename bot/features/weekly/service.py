@@ -103,14 +103,15 @@ async def draft(tx: Tx, community_code: str, week: Period, now: datetime) -> Dra
                   await store.backlog(tx, places))
     below = tuple(Below(row.unit.code, row.unit.name, name, value) for row in card.rows for name, limit in THRESHOLDS
                   if (value := _rate(getattr(row.metrics, name))) is not None and value < limit)
-    buildings = {found.id: found for found, _ in await grid.all_units(tx) if found.level is Level.BUILDING}
-    clusters = tuple(Cluster(buildings[building].code, buildings[building].name, category, count)
-                     for building, category, count in await store.clusters(tx, places, week.start, week.end,
-                                                                           CLUSTER_MIN))
+    clusters = []
+    for building_id, category, count in await store.clusters(tx, places, week.start, week.end, CLUSTER_MIN):
+        building = await grid.by_id(tx, building_id)
+        if building is not None:
+            clusters.append(Cluster(building.code, building.name, category, count))
     return Draft(unit.code, unit.name, week.label, cases, await _last(tx, unit.id, unit.code, places, week, now),
                  {name: _rate(getattr(own, name)) for name, _ in THRESHOLDS},
                  tuple((await store.categories(tx, places, week.start, week.end))[:TOP_CATEGORIES]), below,
-                 own.counts.repeats, clusters, await _meetings(tx, unit.id, week),
+                 own.counts.repeats, tuple(clusters), await _meetings(tx, unit.id, week),
                  await _lectures(tx, places, week))
 
 

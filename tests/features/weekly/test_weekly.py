@@ -333,3 +333,17 @@ def test_the_english_spreadsheet_header_and_a_line_before_drafting() -> None:
 def test_the_scheduler_writes_attachments_under_the_media_directory(tmp_path: Path) -> None:
     [source] = [found for found in discover().job_sources(None, str(tmp_path)) if isinstance(found, service.WeeklyJobs)]
     assert source._directory == tmp_path
+
+
+async def test_a_community_a_grid_import_adds_is_planned_at_the_next_pass(db: Database, street: dict[str, int],
+                                                                          tmp_path: Path) -> None:
+    friday = DRAFT - timedelta(hours=12)
+    await service.fire_due(db, friday, TZ, tmp_path)
+    await import_grid(db, SAMPLE + "社区,C03,团结社区,S01,\n".encode())
+    async with db.read() as tx:
+        assert await store.unplanned(tx, "2026-W49") != []
+    await service.fire_due(db, friday + timedelta(seconds=30), TZ, tmp_path)
+    new = await _status(db, "C03", "2026-W49")
+    async with db.read() as tx:
+        assert [job.kind for job in await scheduled_jobs.of(tx, Subject.WEEKLY_REPORT, new.id)] == ["draft", "deadline"]
+        assert len(await store.of_period(tx, "2026-W49")) == 3
