@@ -108,20 +108,21 @@ async def draft(tx: Tx, community_code: str, week: Period, now: datetime) -> Dra
         building = await grid.by_id(tx, building_id)
         if building is not None:
             clusters.append(Cluster(building.code, building.name, category, count))
-    return Draft(unit.code, unit.name, week.label, cases, await _last(tx, unit.id, unit.code, places, week, now),
+    return Draft(unit.code, unit.name, week.label, cases, await _last(tx, unit.id, places, week),
                  {name: _rate(getattr(own, name)) for name, _ in THRESHOLDS},
                  tuple((await store.categories(tx, places, week.start, week.end))[:TOP_CATEGORIES]), below,
                  own.counts.repeats, tuple(clusters), await _meetings(tx, unit.id, week),
                  await _lectures(tx, places, week))
 
 
-async def _last(tx: Tx, community_id: int, code: str, places: Sequence[int], week: Period, now: datetime) -> Cases:
-    """Last week's cases: as drafted then, else computed now (overdue and backlog unknown)."""
+async def _last(tx: Tx, community_id: int, places: Sequence[int], week: Period) -> Cases:
+    """Last week's cases: as drafted then, else computed now (the week's reports counted as scorecards count them;
+    overdue and backlog unknown)."""
     previous = week.previous()
     kept = await store.of(tx, community_id, previous.label)
     if kept is not None and kept.draft is not None:
         return kept.draft.cases
-    filed = (await scorecards.unit_metrics(tx, previous, now, code)).counts.filed
+    filed = sum(count for _, count in await store.categories(tx, places, previous.start, previous.end))
     return Cases(filed, await store.resolved(tx, places, previous.start, previous.end), None, None)
 
 
