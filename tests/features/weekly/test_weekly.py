@@ -29,7 +29,9 @@ from bot.features.weekly import export, service, store
 from bot.features.weekly.model import Below, Cases, Cluster, Field, Status
 from bot.features.weekly.tokens import EDIT, SUBMIT, Edit
 from bot.i18n import use_locale
+from bot.services import people as people_service
 from bot.services.grid_import import import_grid
+from bot.services.media import MediaStore
 from bot.storage import grid, people, scheduled_jobs
 from bot.storage.db import Database, Tx
 from bot.storage.scheduled_jobs import Subject
@@ -347,3 +349,20 @@ async def test_a_community_a_grid_import_adds_is_planned_at_the_next_pass(db: Da
     async with db.read() as tx:
         assert [job.kind for job in await scheduled_jobs.of(tx, Subject.WEEKLY_REPORT, new.id)] == ["draft", "deadline"]
         assert len(await store.of_period(tx, "2026-W49")) == 3
+
+
+async def test_deleting_a_secretarys_information_keeps_the_report_and_the_street_files(
+        db: Database, street: dict[str, int], tmp_path: Path) -> None:
+    await service.fire_due(db, DRAFT, TZ, tmp_path)
+    report = await _status(db, "C01", "2026-W49")
+    [push] = await _outbox(db, SEC1, f"weekly:{report.id}:draft:%")
+    async with db.write() as tx:
+        for field in Field:
+            await store.set_text(tx, report.id, field, "好")
+        secretary = await _person(tx, street, SEC1)
+        await service.submit(tx, report.id, secretary, DRAFT, TZ)
+        await people_service.forget(tx, secretary, DRAFT, discover().media)
+    await MediaStore(tmp_path).empty_trash(db)
+    kept = await _status(db, "C01", "2026-W49")
+    assert (kept.status, kept.submitted_by, kept.texts[Field.KEY_WORK]) == (Status.SUBMITTED, None, "好")
+    assert _png_size(Path(push.photo)) > 10_000 and _sheet(Path(push.document))[0] == ["幸福社区 周报 2026-W49"]
