@@ -90,3 +90,14 @@ async def mark_done(tx: Tx, entry_id: int) -> bool:
 async def forget_done_before(tx: Tx, cutoff: datetime) -> int:
     """Drop handled events older than `cutoff` (a redelivery after that would be handled again)."""
     return await tx.execute("DELETE FROM inbox WHERE status = 'done' AND received_at < ?", (iso(cutoff),))
+
+
+async def forget_handled(tx: Tx, channel: str, user_id: str, token_prefix: str) -> None:
+    """Blank what a person's handled events could tell of a secret choice (a ballot): the tokens they pressed that
+    start with `token_prefix` and whatever they typed. Handled events are kept only to know a redelivery by its
+    event id, so nothing reads these fields again; events still waiting are left alone."""
+    await tx.execute(
+        "UPDATE inbox SET payload = json_set(payload, '$.inbound.token', '', '$.inbound.text', '') "
+        "WHERE channel = ? AND user_id = ? AND status = 'done' "
+        "AND (json_extract(payload, '$.inbound.token') LIKE ? OR json_extract(payload, '$.inbound.text') != '')",
+        (channel, user_id, f"{token_prefix}%"))

@@ -20,6 +20,7 @@ class Subject(StrEnum):
     ISSUE = "issue"
     MEETING = "meeting"
     LECTURE = "lecture"
+    EVALUATION = "evaluation_round"  # 一评议 rounds (migration 022)
     WEEKLY_REPORT = "weekly_report"  # a community's weekly report: its 08:00 draft and 12:00 deadline
     WEEKLY_ROLLUP = "weekly_rollup"  # the street's roll-up of a week
 

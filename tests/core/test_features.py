@@ -38,23 +38,23 @@ TODAY = {
     "on duty": (ON_DUTY, ["report", "mine", "meeting", "tasks", "me", "home", "language", "help", "forget"]),
     "leader": (LEADER, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "me", "home", "language",
                         "help", "forget"]),
-    "admin": (ADMIN, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "weekly", "me", "home",
-                      "invite", "language", "help", "forget"]),
-    "bare admin": (BARE_ADMIN, ["report", "mine", "meeting", "broadcast", "lecture", "weekly", "me", "home",
-                                "invite", "language", "help", "forget"]),
+    "admin": (ADMIN, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "evaluation", "weekly", "me",
+                      "home", "invite", "language", "help", "forget"]),
+    "bare admin": (BARE_ADMIN, ["report", "mine", "meeting", "broadcast", "lecture", "evaluation", "weekly", "me",
+                                "home", "invite", "language", "help", "forget"]),
 }
 
 
 def test_discovery_finds_every_feature_in_folder_order() -> None:
     names = [feature.name for feature in discover().features]
-    assert names == ["broadcasts", "invites", "lectures", "meetings", "registration", "reports", "scorecards", "tasks",
-                     "weekly"]
+    assert names == ["broadcasts", "evaluations", "invites", "lectures", "meetings", "registration", "reports",
+                     "scorecards", "tasks", "weekly"]
 
 
 def test_every_flow_comes_from_a_feature_or_the_menu() -> None:
     assert sorted(discover().flows) == sorted(["menu", "registration", "language", "invite_create", "report",
                                                "my_reports", "tasks", "meeting", "lecture", "broadcast", "quiet",
-                                               "weekly"])
+                                               "evaluation", "evaluation_results", "weekly"])
 
 
 @pytest.mark.parametrize("who", TODAY)
@@ -84,8 +84,8 @@ async def test_a_hidden_entry_cannot_be_pressed(db: Database) -> None:
 def test_job_sources_are_the_features_with_quiet_hours_where_needed() -> None:
     quiet = QuietHours.parse("21:00-07:00")
     sources = discover().job_sources(quiet)
-    assert sorted(type(source).__name__ for source in sources) == ["IssueTimers", "LectureJobs", "MeetingJobs",
-                                                                               "WeeklyJobs"]
+    assert sorted(type(source).__name__ for source in sources) == ["EvaluationJobs", "IssueTimers", "LectureJobs",
+                                                                          "MeetingJobs", "WeeklyJobs"]
     issue_timers = next(source for source in sources if isinstance(source, IssueTimers))
     assert issue_timers._quiet == quiet
     assert any(isinstance(source, LectureJobs) for source in sources)
@@ -94,7 +94,8 @@ def test_job_sources_are_the_features_with_quiet_hours_where_needed() -> None:
 
 def test_refusal_types_are_the_features() -> None:
     assert sorted(refusal.__name__ for refusal in discover().refusals) == [
-        "BroadcastError", "InviteError", "IssueError", "LectureError", "MeetingError", "ScoreError", "WeeklyError",
+        "BroadcastError", "EvaluationError", "InviteError", "IssueError", "LectureError", "MeetingError", "ScoreError",
+        "WeeklyError",
         "WeightsError"]
 
 

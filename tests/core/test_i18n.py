@@ -13,6 +13,7 @@ from babel.messages.pofile import read_po
 from bot.domain.grid import Level
 from bot.domain.people import Duty, Role
 from bot.features.catalog import discover
+from bot.features.evaluations.model import Grade, RoundStatus
 from bot.features.invites.service import Status
 from bot.features.reports.model import Status as IssueStatus
 from bot.features.weekly.model import CASES
@@ -49,6 +50,8 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"invite.choose_{level}" for level in ("community", "complex", "building", "party_household")}
     keys |= {f"grid.level.{level.value}" for level in Level}
     keys |= {f"status.{status.value}" for status in IssueStatus}
+    keys |= {f"evaluation.grade.{grade.value}" for grade in Grade}
+    keys |= {f"evaluation.branch_{status.value}" for status in RoundStatus}
     keys |= {f"date.month.{month}" for month in range(1, 13)} | {f"date.weekday.{day}" for day in WEEKDAYS}
     migration = (ROOT / "bot" / "storage" / "migrations" / "002_issues.sql").read_text(encoding="utf-8")
     keys |= {f"category.{code}" for code in re.findall(r"^\s+\('([a-z_]+)',", migration, re.M)}

@@ -13,6 +13,7 @@ import pytest
 
 from bot.clock import ManualClock, iso, parse_iso
 from bot.delivery.outbox import OutboxWorker
+from bot.features.catalog import discover
 from bot.features.meetings import store as meeting_store
 from bot.scheduler import Scheduler
 from bot.services.grid_import import import_grid
@@ -151,7 +152,8 @@ async def test_a_meeting_has_one_job_of_a_kind_and_deleting_it_takes_its_jobs(db
         assert len(await scheduled_jobs.of(tx, Subject.ISSUE, meeting)) == 2
         triggers = {row[0] for row in await tx.all("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' "
                                                    "AND sql LIKE '%scheduled_jobs%'")}
-    assert {"issues", "meetings", "lectures"} <= triggers == {f"{subject}s" for subject in Subject}
+    assert triggers == {"issues", "meetings", "lectures", "evaluation_rounds", "weekly_reports", "weekly_rollups"} == {
+        f"{subject}s" for subject in Subject}
 
 
 async def test_commits_check_the_next_wake_up_and_fire_only_what_is_due(db: Database, clock: ManualClock,
@@ -163,7 +165,8 @@ async def test_commits_check_the_next_wake_up_and_fire_only_what_is_due(db: Data
     async with db.write() as tx:
         await scheduled_jobs.schedule(tx, Subject.LECTURE, 1, "remind", later)
     assert await jobs.run_timers() == 0  # as at start: nothing due, the wake-up set
-    assert passes == {"IssueTimers": 1, "LectureJobs": 1, "MeetingJobs": 1, "WeeklyJobs": 1}
+    sources = len(discover().job_sources(None))  # each pass asks every feature's source once
+    assert passes == {"EvaluationJobs": 1, "IssueTimers": 1, "LectureJobs": 1, "MeetingJobs": 1, "WeeklyJobs": 1}
     assert jobs.wake_at == later
 
     async def commit(due: datetime | None = None) -> None:
@@ -177,21 +180,21 @@ async def test_commits_check_the_next_wake_up_and_fire_only_what_is_due(db: Data
     for _ in range(50):
         await commit()
     await commit(later + timedelta(hours=1))  # after the wake-up: it stays
-    assert sum(passes.values()) == 4 and jobs.wake_at == later
+    assert sum(passes.values()) == sources and jobs.wake_at == later
 
     await commit(later - timedelta(hours=1))  # sooner: the wake-up moves, nothing fires yet
-    assert sum(passes.values()) == 4 and jobs.wake_at == later - timedelta(hours=1)
+    assert sum(passes.values()) == sources and jobs.wake_at == later - timedelta(hours=1)
 
     await commit(clock.now())  # due now: fired at once, by this commit's check
-    assert sum(passes.values()) == 8
+    assert sum(passes.values()) == 2 * sources
     async with db.read() as tx:
         assert [(job.kind, job.outcome) for job in await scheduled_jobs.of(tx, Subject.LECTURE, 2)
                 if job.done_at is not None] == [("poll", "skipped")]  # (no such talk)
 
     clock.advance(3 * 3600)  # the wake-ups did not come (a stalled loop): the next commit finds the work due
     await commit()
-    assert sum(passes.values()) == 12
+    assert sum(passes.values()) == 3 * sources
     async with db.read() as tx:
         assert await scheduled_jobs.next_due_at(tx) is None
     await commit()
-    assert sum(passes.values()) == 12
+    assert sum(passes.values()) == 3 * sources
