@@ -168,4 +168,4 @@ async def console(settings: Settings, inp: TextIO = sys.stdin, out: TextIO = sys
             await ConsoleChannel(core.engine, core.media, inp, out, language_hint=settings.locale,
                                  pushed=sender.pushed,
                                  travel=demo.TimeTravel(core.db, demo_clock, settings.timezone,
-                                                        settings.quiet_hours)).run()
+                                                        settings.quiet_hours, str(core.media.directory))).run()

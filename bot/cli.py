@@ -22,7 +22,10 @@ from bot.features.lectures.model import Kind
 from bot.features.reports.categories import export_categories, import_categories
 from bot.features.scorecards import export as score_export
 from bot.features.scorecards import service as scorecards
+from bot.features.scorecards.model import Kind as PeriodKind
 from bot.features.scorecards.model import Period
+from bot.features.weekly import export as weekly_export
+from bot.features.weekly import service as weekly
 from bot.i18n import DEFAULT_LOCALE, t, use_locale
 from bot.services.grid_import import ImportRejected, ImportReport, export_grid, import_grid, render_errors
 from bot.services.posters import PosterError, write_posters
@@ -108,14 +111,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _report_parser(commands: Any) -> None:
-    """`report scorecard --period P [--unit CODE] --out FILE`, `report exclude REF --reason …`, `report include
-    REF`, `report freeze --period 2026-H2`."""
+    """`report scorecard --period P [--unit CODE] --out FILE`, `report weekly --period 2026-W49 [--unit C01] --out
+    FILE`, `report exclude REF --reason …`, `report include REF`, `report freeze --period 2026-H2`."""
     report = commands.add_parser("report", help=t("cli.help.report")).add_subparsers(
         dest="action", required=True, title=t("cli.commands"))
     card = report.add_parser("scorecard", help=t("cli.help.report_scorecard"))
     card.add_argument("--period", required=True, help=t("cli.help.period"))
     card.add_argument("--unit", default=None, help=t("cli.help.score_unit"))
     card.add_argument("--out", type=Path, required=True, help=t("cli.help.score_out"))
+    weekly = report.add_parser("weekly", help=t("cli.help.report_weekly"))
+    weekly.add_argument("--period", required=True, help=t("cli.help.period"))
+    weekly.add_argument("--unit", default=None, help=t("cli.help.weekly_unit"))
+    weekly.add_argument("--out", type=Path, required=True, help=t("cli.help.weekly_out"))
     exclude = report.add_parser("exclude", help=t("cli.help.report_exclude"))
     exclude.add_argument("ref", help=t("cli.help.ref"))
     exclude.add_argument("--reason", required=True, help=t("cli.help.reason"))
@@ -276,6 +283,8 @@ _WRITERS = {".csv": score_export.to_csv, ".xlsx": score_export.to_xlsx}
 
 async def _report(db: Database, args: argparse.Namespace, settings: Settings) -> int:
     now, zone = SystemClock().now(), settings.timezone
+    if args.action == "weekly":
+        return await _weekly(db, args, settings)
     try:
         if args.action == "exclude":
             async with db.write() as tx:
@@ -310,6 +319,34 @@ async def _report(db: Database, args: argparse.Namespace, settings: Settings) ->
     if _write(args.out, writer(card)):
         return 1
     print(t("score.written", file=args.out, period=period.label, count=len(card.rows)))
+    return 0
+
+
+_WEEKLY_WRITERS = {".csv": weekly_export.rollup_csv, ".xlsx": weekly_export.rollup_xlsx}
+
+
+async def _weekly(db: Database, args: argparse.Namespace, settings: Settings) -> int:
+    """`report weekly --period 2026-W49 [--unit C01] --out FILE`: a line per community (kept reports as they are,
+    the others computed now)."""
+    try:
+        try:
+            period = Period.parse(args.period, settings.timezone)
+        except ValueError:
+            raise weekly.WeeklyError("weekly.error.period", period=args.period[:20]) from None
+        if period.kind is not PeriodKind.WEEK:
+            raise weekly.WeeklyError("weekly.error.period", period=args.period[:20])
+        writer = _WEEKLY_WRITERS.get(args.out.suffix.lower())
+        if writer is None:
+            raise weekly.WeeklyError("weekly.error.format", file=args.out)
+        async with db.read() as tx:
+            found = await weekly.week_reports(tx, period, SystemClock().now(), args.unit)
+    except weekly.WeeklyError as error:
+        print(t(error.key, **error.params), file=sys.stderr)
+        return 1
+    if _write(args.out, writer(period.label, [weekly_export.line(report, unit.code, unit.name)
+                                              for unit, report in found])):
+        return 1
+    print(t("weekly.written", file=args.out, period=period.label, count=len(found)))
     return 0
 
 

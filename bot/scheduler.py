@@ -35,7 +35,7 @@ class Scheduler:
     def __init__(self, db: Database, clock: Clock, worker: OutboxWorker, timezone: str, media: MediaStore,
                  quiet: QuietHours | None, *, outbox_retention: timedelta) -> None:
         self._db = db
-        self._sources = discover().job_sources(quiet)
+        self._sources = discover().job_sources(quiet, str(media.directory))
         self._media = media
         self._clock = clock
         self._outbox = worker

@@ -9,7 +9,7 @@ The real wechatpy client talks HTTP to it over 127.0.0.1::
 ``base_url + "message/send"`` are the real paths. Answers use WeCom's envelope (``errcode``/``errmsg``, HTTP 200
 even for errors), bodies are read as JSON whatever the Content-Type (wechatpy posts bare UTF-8 JSON).
 
-Endpoints: ``gettoken``, ``message/send`` (text, markdown, image, voice, template_card of card_type
+Endpoints: ``gettoken``, ``message/send`` (text, markdown, image, voice, file, template_card of card_type
 ``button_interaction``), ``message/update_template_card``, ``media/upload`` and ``media/get``. Messages are
 checked against the documented limits strictly: where WeCom would silently truncate (text over 2048 bytes, a
 card title over 36 characters ...) the fake refuses, so that a sender which relies on truncation fails its tests.
@@ -62,7 +62,7 @@ PER_HOUR = 1000  # ... and in any hour
 MEDIA_TYPES = frozenset({"image", "voice", "video", "file"})
 MEDIA_MAX_BYTES = {"image": 10 * 1024 * 1024, "voice": 2 * 1024 * 1024, "video": 10 * 1024 * 1024,
                    "file": 20 * 1024 * 1024}
-MSG_TYPES = frozenset({"text", "markdown", "image", "voice", "template_card"})
+MSG_TYPES = frozenset({"text", "markdown", "image", "voice", "file", "template_card"})
 
 INVALID_CREDENTIAL = 40001
 INVALID_MEDIA_ID = 40007
@@ -463,7 +463,7 @@ class FakeWeComServer(LoopbackServer):
             if len(text.encode()) > MAX_TEXT_BYTES:
                 raise WeComError(CONTENT_TOO_LONG, f"content is {len(text.encode())} bytes, at most {MAX_TEXT_BYTES}")
             return ""
-        if msgtype in ("image", "voice"):
+        if msgtype in ("image", "voice", "file"):
             media = self._media.get(str(content.get("media_id", "")))
             if media is None or media.type != msgtype:
                 raise WeComError(INVALID_MEDIA_ID)

@@ -101,6 +101,7 @@ class Reply:
     edit: bool = False  # replace the prompt that the pressed button belonged to
     photo: str = ""  # a channel file id or a local path
     voice: str = ""  # a voice note: a channel file id or a local path
+    document: str = ""  # a file sent as it is (a spreadsheet): a local path
     # Pushes only: a later push with the same slot to the same chat replaces the message this one left (a live
     # status line edited in place) instead of adding a new one.
     slot: str = ""
@@ -111,6 +112,7 @@ class Reply:
             "buttons": [[[b.label, b.token] for b in row] for row in self.buttons],
             "photo": self.photo,
             "voice": self.voice,
+            "document": self.document,
             "slot": self.slot,
         }
 
@@ -118,7 +120,7 @@ class Reply:
     def from_json(cls, data: dict[str, Any]) -> Reply:
         rows = tuple(tuple(Button(label, token) for label, token in row) for row in data.get("buttons", []))
         return cls(text=data["text"], buttons=rows, photo=data.get("photo", ""), voice=data.get("voice", ""),
-                   slot=data.get("slot", ""))
+                   document=data.get("document", ""), slot=data.get("slot", ""))
 
 
 @dataclass(slots=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from bot.conversations.flow import Flow
@@ -27,7 +28,8 @@ class DueWork(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Feature:
-    """One capability. `jobs` builds its scheduled work from the street's configured quiet hours; `media` are the
+    """One capability. `jobs` builds its scheduled work from the street's configured quiet hours (`media_jobs` from
+    the media directory, for work that writes the street's own files there); `media` are the
     columns holding files people send; `refusals` the `Refusal` types its services raise (their keys are
     checked against the catalogs); `tokens` the codecs of the button tokens it makes and reads (each prefix is
     one codec's, street-wide)."""
@@ -36,6 +38,7 @@ class Feature:
     flows: tuple[Flow[Any], ...] = ()
     menu: tuple[MenuEntry, ...] = ()
     jobs: Callable[[QuietHours | None], DueWork] | None = None
+    media_jobs: Callable[[Path], DueWork] | None = None  # scheduled work writing the street's files (the media dir)
     media: tuple[MediaColumn, ...] = ()
     refusals: tuple[type[Refusal], ...] = ()
     tokens: tuple[Token[Any], ...] = ()

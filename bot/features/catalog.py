@@ -12,6 +12,7 @@ import pkgutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from bot import features as package
@@ -46,9 +47,10 @@ class Catalog:
         flows += [flow for feature in self.features for flow in feature.flows]
         return {flow.name: flow for flow in flows}
 
-    def job_sources(self, quiet: QuietHours | None) -> tuple[DueWork, ...]:
-        """The features' scheduled work, built with the configured `quiet` hours."""
-        return tuple(feature.jobs(quiet) for feature in self.features if feature.jobs is not None)
+    def job_sources(self, quiet: QuietHours | None, media: str = "media") -> tuple[DueWork, ...]:
+        """The features' scheduled work, built with the configured `quiet` hours and `media` directory."""
+        return (*(feature.jobs(quiet) for feature in self.features if feature.jobs is not None),
+                *(feature.media_jobs(Path(media)) for feature in self.features if feature.media_jobs is not None))
 
     @property
     def media(self) -> tuple[MediaColumn, ...]:

@@ -22,11 +22,12 @@ LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def render(reply: Reply, marks: Iterable[str] | None = None) -> tuple[str, list[Button]]:
-    """Reply text (after its photo or voice note, shown as paths) with its buttons marked 1, 2, 3 … (or by `marks`),
-    and the buttons in that order."""
+    """Reply text (after its photo, voice note or document, shown as paths) with its buttons marked 1, 2, 3 … (or
+    by `marks`), and the buttons in that order."""
     buttons = [button for row in reply.buttons for button in row]
     media = [t("console.photo", path=reply.photo)] if reply.photo else []
     media += [t("console.voice", path=reply.voice)] if reply.voice else []
+    media += [t("console.document", path=reply.document)] if reply.document else []
     lines = [*media, reply.text]
     labels = iter(marks) if marks is not None else (str(n) for n in itertools.count(1))
     for row in reply.buttons:

@@ -40,9 +40,11 @@ def markup(reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 async def send_reply(bot: telegram.Bot, chat_id: int | str, reply: Reply) -> telegram.Message:
-    """Send `reply` as plain text without link previews. A voice note goes first; the last attachment carries the
-    text (and the buttons) as its caption when it fits, otherwise the text follows as a message of its own."""
-    attachments = [(send, ref) for send, ref in ((bot.send_voice, reply.voice), (bot.send_photo, reply.photo)) if ref]
+    """Send `reply` as plain text without link previews. A voice note goes first, then a photo, then a document; the
+    last attachment carries the text (and the buttons) as its caption when it fits, otherwise the text follows as a
+    message of its own."""
+    attachments = [(send, ref) for send, ref in ((bot.send_voice, reply.voice), (bot.send_photo, reply.photo),
+                                                 (bot.send_document, reply.document)) if ref]
     captioned = attachments[-1] if attachments and _utf16_len(reply.text) <= MAX_CAPTION else None
     sent = None
     for send, ref in attachments:
@@ -97,7 +99,8 @@ class TelegramSender:
     async def send(self, chat_id: str, reply: Reply, replace: str = "") -> SendResult:
         chat = _chat(chat_id)
         try:
-            if replace and not reply.photo and not reply.voice and await self._edit(chat, replace, reply):
+            if (replace and not reply.photo and not reply.voice and not reply.document
+                    and await self._edit(chat, replace, reply)):
                 return Sent(replace)
             message = await self._send(chat, reply)
         except tg_error.TelegramError as exc:

@@ -1,11 +1,12 @@
 """WeCom delivery: neutral replies as application messages, and the outbox sender that maps WeCom's answers.
 
 A reply becomes one or more message/send calls, in this order: its voice note (AMR only: WeCom plays nothing
-else), its photo, then its text. Text without buttons is a `text` message (plain text, never markdown; split into
-parts of at most 2048 bytes, which WeCom would otherwise truncate). Text with buttons becomes a `button_interaction`
-template card when the buttons fit one (at most 6, labels of at most 10 characters, distinct tokens): the buttons'
-keys are the tokens, which come back in the click event; the first line of the text is the card's title and the
-rest its sub-title, and text too long for the card goes before it as a text message. Otherwise the text is sent
+else), its photo, its document (a `file` message), then its text. Text without buttons is a `text` message (plain
+text, never markdown; split into parts of at most 2048 bytes, which WeCom would otherwise truncate). Text with
+buttons becomes a `button_interaction` template card when the buttons fit one (at most 6, labels of at most 10
+characters, distinct tokens): the buttons' keys are the tokens, which come back in the click event; the first line
+of the text is the card's title and the rest its sub-title, and text too long for the card goes before it as a text
+message. Otherwise the text is sent
 with the choices numbered below it ("1. label"), and the person types a number or a label.
 
 WeCom cannot edit an application message, so `replace` is ignored and the reply is sent anew.
@@ -301,6 +302,8 @@ class WeComSender:
             messages.append(voice)
         if reply.photo and (photo := await self._media_message("image", reply.photo)):
             messages.append(photo)
+        if reply.document and (document := await self._media_message("file", reply.document)):
+            messages.append(document)
         messages += compose(reply.text, [button for row in reply.buttons for button in row])
         return messages
 

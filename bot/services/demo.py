@@ -130,9 +130,10 @@ class TimeTravel:
     (announcements, agendas, reminders, escalations, polls …) fires at its own time, in order, as the scheduler
     would have fired it had the person waited."""
 
-    def __init__(self, db: Database, clock: DemoClock, timezone: str, quiet: QuietHours | None = None) -> None:
+    def __init__(self, db: Database, clock: DemoClock, timezone: str, quiet: QuietHours | None = None,
+                 media: str = "media") -> None:
         self._db = db
-        self._sources = discover().job_sources(quiet)
+        self._sources = discover().job_sources(quiet, media)
         self.clock = clock
         self.timezone = timezone
 

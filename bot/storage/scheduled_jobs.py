@@ -23,6 +23,9 @@ class Subject(StrEnum):
     EVALUATION = "evaluation_round"  # 一评议 rounds (migration 022)
     MORAL_CAMPAIGN = "moral_campaign"  # 道德模范评选 (023)
 
+    WEEKLY_REPORT = "weekly_report"  # a community's weekly report: its 08:00 draft and 12:00 deadline
+    WEEKLY_ROLLUP = "weekly_rollup"  # the street's roll-up of a week
+
 
 @dataclass(frozen=True, slots=True)
 class Job:

@@ -41,22 +41,23 @@ TODAY = {
     "leader": (LEADER, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "stats", "moral_models", "me",
                         "home", "language", "help", "forget"]),
     "admin": (ADMIN, ["report", "mine", "meeting", "tasks", "broadcast", "lecture", "evaluation", "stats",
-                      "moral_models", "me", "home", "invite", "language", "help", "forget"]),
+                      "weekly", "moral_models", "me", "home", "invite", "language", "help", "forget"]),
     "bare admin": (BARE_ADMIN, ["report", "mine", "meeting", "broadcast", "lecture", "evaluation", "stats",
-                                "moral_models", "me", "home", "invite", "language", "help", "forget"]),
+                                "weekly", "moral_models", "me", "home", "invite", "language", "help", "forget"]),
 }
 
 
 def test_discovery_finds_every_feature_in_folder_order() -> None:
     names = [feature.name for feature in discover().features]
     assert names == ["broadcasts", "evaluations", "invites", "lectures", "meetings", "moral_models", "registration",
-                     "reports", "scorecards", "tasks"]
+                     "reports", "scorecards", "tasks", "weekly"]
 
 
 def test_every_flow_comes_from_a_feature_or_the_menu() -> None:
     assert sorted(discover().flows) == sorted(["menu", "registration", "language", "invite_create", "report",
                                                "my_reports", "tasks", "meeting", "lecture", "broadcast", "quiet",
-                                               "evaluation", "evaluation_results", "stats", "moral_models"])
+                                               "evaluation", "evaluation_results", "stats", "moral_models",
+                                               "weekly"])
 
 
 @pytest.mark.parametrize("who", TODAY)
@@ -87,7 +88,7 @@ def test_job_sources_are_the_features_with_quiet_hours_where_needed() -> None:
     quiet = QuietHours.parse("21:00-07:00")
     sources = discover().job_sources(quiet)
     assert sorted(type(source).__name__ for source in sources) == [
-        "CampaignJobs", "EvaluationJobs", "IssueTimers", "LectureJobs", "MeetingJobs"]
+        "CampaignJobs", "EvaluationJobs", "IssueTimers", "LectureJobs", "MeetingJobs", "WeeklyJobs"]
     issue_timers = next(source for source in sources if isinstance(source, IssueTimers))
     assert issue_timers._quiet == quiet
     assert any(isinstance(source, LectureJobs) for source in sources)
@@ -97,7 +98,7 @@ def test_job_sources_are_the_features_with_quiet_hours_where_needed() -> None:
 def test_refusal_types_are_the_features() -> None:
     assert sorted(refusal.__name__ for refusal in discover().refusals) == [
         "BroadcastError", "EvaluationError", "InviteError", "IssueError", "LectureError", "MeetingError", "ModelError",
-        "ScoreError", "WeightsError"]
+        "ScoreError", "WeeklyError", "WeightsError"]
 
 
 MEDIA_NAME = re.compile(r"photo|voice|image|picture|audio|video|media|file|path|attachment")

@@ -19,6 +19,9 @@ from bot.features.reports.model import Status as IssueStatus
 from bot.features.scorecards.export import BOARDS
 from bot.features.scorecards.stats import DRILL
 from bot.features.scorecards.tokens import Span
+from bot.features.weekly.model import CASES
+from bot.features.weekly.model import Field as WeeklyField
+from bot.features.weekly.model import Status as WeeklyStatus
 from bot.i18n import SUPPORTED, catalog, normalize, po_path, t, translate, use_locale
 from bot.services.dates import WEEKDAYS
 
@@ -57,6 +60,8 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"category.{code}" for code in re.findall(r"^\s+\('([a-z_]+)',", migration, re.M)}
     keys |= {f"stats.span.{span.value}" for span in Span} | {f"score.board.{name}" for name in BOARDS}
     keys |= {f"stats.legend.{figure.value}" for figure in DRILL}
+    keys |= {f"weekly.status.{status.value}" for status in WeeklyStatus} | {"weekly.status.late_submitted"}
+    keys |= {f"weekly.case.{name}" for name in CASES} | {f"weekly.field.{field.value}" for field in WeeklyField}
     return keys | {f"cmd.{name}" for name in discover().commands(admin=True)}
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Container, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -66,16 +68,27 @@ def board_header() -> list[str]:
 def to_csv(card: Scorecard) -> bytes:
     """The title line, the header and a line per unit; rates as percentages, "—" where there is nothing. Then a
     section each for the 红榜 and the 黑榜: a blank line, the board's name, its header, its lines."""
+    return csv_bytes(_sheets(card))
+
+
+def _sheets(card: Scorecard) -> list[Sheet]:
+    """The scorecard's table, then a sheet per board (红榜, 黑榜)."""
+    rates = range(FIRST_RATE, FIRST_RATE + len(RATES))
+    table = Sheet(card.period.label, [[title(card)], header(), *(_cells(row) for row in card.rows)], rates, "C3")
+    return [table, *(Sheet(t(f"score.board.{name}"), [board_header(), *board(card, name)], freeze="A2")
+                     for name in BOARDS)]
+
+
+def csv_bytes(sheets: Sequence[Sheet]) -> bytes:
+    """Sheets as one CSV in UTF-8 with BOM (opens right in Excel): the first sheet's lines, then each further
+    sheet after a blank line and its name; cells in a sheet's rate columns as percentages, "—" for nothing."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([title(card)])
-    writer.writerow(header())
-    for row in card.rows:
-        writer.writerow([_text(cell, FIRST_RATE <= index < FIRST_RATE + len(RATES))
-                         for index, cell in enumerate(_cells(row))])
-    for name in BOARDS:
-        writer.writerows([[], [t(f"score.board.{name}")], board_header()])
-        writer.writerows([[_text(cell, rate=False) for cell in line] for line in board(card, name)])
+    for number, sheet in enumerate(sheets):
+        if number:
+            writer.writerows([[], [sheet.name]])
+        for line in sheet.lines:
+            writer.writerow([_text(cell, index in sheet.rates) for index, cell in enumerate(line)])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -95,26 +108,37 @@ def _text(cell: Cell, rate: bool) -> str:
 def to_xlsx(card: Scorecard) -> bytes:
     """The same table as a workbook: rates in percent format, the header frozen; then a sheet each for the 红榜
     and the 黑榜."""
-    from openpyxl import Workbook  # only for this export
+    return xlsx_bytes(_sheets(card))
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """A worksheet: its name, its lines (the first in bold, a title), the columns (from 0) holding rates, and the
+    cell above and left of which it is frozen ("" for none)."""
+
+    name: str
+    lines: Sequence[Sequence[Cell]]
+    rates: Container[int] = ()
+    freeze: str = ""
+
+
+def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
+    """A workbook of `sheets`: rates in percent format, "—" for nothing."""
+    from openpyxl import Workbook  # only for these exports
     from openpyxl.styles import Font
 
     book = Workbook()
-    sheet = book.worksheets[0]
-    sheet.title = card.period.label
-    sheet.append([title(card)])
-    sheet["A1"].font = Font(bold=True)
-    sheet.append(header())
-    for row in card.rows:
-        sheet.append(["—" if cell is None else cell for cell in _cells(row)])
-        for column in range(FIRST_RATE + 1, FIRST_RATE + 1 + len(RATES)):  # openpyxl counts from 1
-            sheet.cell(sheet.max_row, column).number_format = "0.0%"
-    sheet.freeze_panes = "C3"
-    for name in BOARDS:
-        boards = book.create_sheet(t(f"score.board.{name}"))
-        boards.append(board_header())
-        for line in board(card, name):
-            boards.append(["—" if cell is None else cell for cell in line])
-        boards.freeze_panes = "A2"
+    book.remove(book.worksheets[0])
+    for sheet in sheets:
+        page = book.create_sheet(sheet.name[:31])
+        for line in sheet.lines:
+            page.append(["—" if cell is None else cell for cell in line])
+            for index in range(len(line)):
+                if index in sheet.rates and isinstance(line[index], float):
+                    page.cell(page.max_row, index + 1).number_format = "0.0%"  # openpyxl counts from 1
+        page["A1"].font = Font(bold=True)
+        if sheet.freeze:
+            page.freeze_panes = sheet.freeze
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

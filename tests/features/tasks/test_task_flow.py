@@ -324,7 +324,7 @@ async def test_the_clock_climbs_building_community_street(server: FakeTelegramSe
         kinds = [event[2] for event in at_top.events]
         assert (kinds.count("escalate"), kinds[-1]) == (2, "overdue")
         clock.advance(7 * 24 * HOUR)
-        assert await timers.run_timers() == 0
+        await timers.run_timers()  # (the week's reports fire meanwhile)
         assert await street.snapshot(issue_id) == at_top
 
 
