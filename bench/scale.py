@@ -60,6 +60,7 @@ from bot.features.catalog import discover
 from bot.features.reports import service as issue_service
 from bot.features.scorecards import service as scorecards
 from bot.features.scorecards.model import Kind, Period, Weights
+from bot.features.weekly import service as weekly
 from bot.storage import people, scheduled_jobs
 from bot.storage.db import Database
 
@@ -288,10 +289,16 @@ async def measure(path: Path, street: Street, now: datetime) -> list[tuple[str, 
         async with db.read() as tx:
             rows.append((await scorecards.unit_metrics(tx, week, now, "C01")).counts.filed)
 
+    async def weekly_draft() -> None:
+        async with db.read() as tx:
+            rows.append((await weekly.draft(tx, "C01", week, now)).cases.new)
+
     results.append((f"scorecard: the whole street, {week.label}", await timed(street_card, 5),
                     f"{rows[-1]:,} reports, {units[-1]} units"))
     results.append((f"weekly figures: one community, {week.label}", await timed(community_week, 5),
                     f"{rows[-1]:,} reports; RSS {_status_kib('VmRSS') / 1024:.0f} MiB"))
+    results.append((f"weekly report draft: one community, {week.label}", await timed(weekly_draft, 5),
+                    f"{rows[-1]:,} new reports (weekly.draft: figures, top 3, clusters, meetings, talks)"))
     results.append(("close the store (PRAGMA optimize)", await timed(db.close), ""))
     return results
 
@@ -389,6 +396,7 @@ def targets(results: list[tuple[str, list[float], str]], boot: dict[str, float])
     spent = {name.split(",")[0]: statistics.median(ms) for name, ms, _ in results}
     rows = [("scorecard: the whole street", spent["scorecard: the whole street"], 200, "ms"),
             ("weekly figures: one community", spent["weekly figures: one community"], 100, "ms"),
+            ("weekly report draft: one community", spent["weekly report draft: one community"], 100, "ms"),
             (f"bot RSS after both (VmRSS; peak {boot['scored_peak'] * 1024 / 1e6:.0f} MB)",
              boot["scored_rss"] * 1024 / 1e6, 200, "MB")]
     lines = [f"{'targets (issue 11)':<48} {'measured':>11}   target"]
