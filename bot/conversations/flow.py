@@ -157,6 +157,11 @@ class Done:
     menu: bool = True
 
 
+def say(text: str) -> Done:
+    """End the flow with one message (then the main menu)."""
+    return Done((Reply(text),))
+
+
 @dataclass(frozen=True, slots=True)
 class Start:
     """Hand over to another flow, its data starting from `data` (its data class's field names)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversations.flow import Ctx, Done, Flow, Goto, NoData, Retry, State, Transition, choices
+from bot.conversations.flow import Ctx, Flow, Goto, NoData, Retry, State, Transition, choices, say
 from bot.conversations.tokens import Ref
 from bot.domain.messages import Inbound, InboundKind, Reply
 from bot.domain.people import Person
@@ -51,10 +51,6 @@ class EvaluationData:
 Eval = Ctx[EvaluationData]
 
 
-def _say(text: str) -> Done:
-    return Done((Reply(text),))
-
-
 def _person(ctx: Ctx[Any]) -> Person:
     assert ctx.person is not None  # the menu and pushed buttons are for registered people only
     return ctx.person
@@ -77,18 +73,18 @@ async def begin(ctx: Eval) -> Transition:
     if (result := RESULT.parse(token)) is not None:
         own = await service.own_result(ctx.tx, result.id, person)
         branch = await grid.by_id(ctx.tx, own.round.branch_id)
-        return _say(notices.result_text(own, "" if branch is None else branch.name))
+        return say(notices.result_text(own, "" if branch is None else branch.name))
     if (manage := MANAGE.parse(token)) is not None:
         await service.round_results(ctx.tx, manage.id, ctx.person, ctx.is_admin)
         ctx.data.round = manage.id
         return Goto("results")
-    return _say(t("auth.denied"))
+    return say(t("auth.denied"))
 
 
 async def _to_ballots(ctx: Eval, round_id: int) -> Transition:
     left = await service.ballots_left(ctx.tx, round_id, _person(ctx), ctx.now)
     if not left:
-        return _say(t("evaluation.all_done"))
+        return say(t("evaluation.all_done"))
     ctx.data = EvaluationData(round=round_id)
     return Goto("ballots")
 
@@ -185,7 +181,7 @@ async def on_comment(ctx: Eval, inbound: Inbound) -> Transition:
     await inbox.forget_handled(ctx.tx, ctx.sender.channel, ctx.sender.user_id, GRADE.head)
     ctx.data.grade = ctx.data.target = None
     if not await service.ballots_left(ctx.tx, _round_id(ctx), person, ctx.now):
-        return _say(t("evaluation.cast_last"))
+        return say(t("evaluation.cast_last"))
     return Goto("ballots", (Reply(t("evaluation.cast")),))
 
 
@@ -287,12 +283,12 @@ async def begin_results(ctx: Ctx[NoData]) -> Transition:
     """The member's own results, newest first; nobody else's."""
     results = await service.own_results(ctx.tx, _person(ctx))
     if not results:
-        return _say(t("evaluation.no_results"))
+        return say(t("evaluation.no_results"))
     texts = []
     for result in results:
         branch = await grid.by_id(ctx.tx, result.round.branch_id)
         texts.append(notices.result_text(result, "" if branch is None else branch.name))
-    return _say("\n\n".join(texts))
+    return say("\n\n".join(texts))
 
 
 RESULTS = Flow(name="evaluation_results", first="", data=NoData, begin=begin_results, states={})

@@ -33,6 +33,7 @@ from bot.conversations.flow import (
     Transition,
     choices,
     pick_unit,
+    say,
     unit_choices,
 )
 from bot.conversations.tokens import Ref
@@ -90,10 +91,6 @@ class LectureData:
 Talk = Ctx[LectureData]
 
 
-def _say(text: str) -> Done:
-    return Done((Reply(text),))
-
-
 def _lecture_id(ctx: Talk) -> int:
     assert ctx.data.lecture is not None
     return ctx.data.lecture
@@ -107,7 +104,7 @@ async def begin(ctx: Talk) -> Transition:
     if token:
         return await _resident(ctx, token)
     if not await service.may_organize(ctx.tx, ctx.person, ctx.is_admin):
-        return _say(t("lecture.denied"))
+        return say(t("lecture.denied"))
     return Goto("home")
 
 
@@ -115,7 +112,7 @@ async def _resident(ctx: Talk, token: str) -> Transition:
     """A pressed `lc:` button: answer the notice, check in, or rate."""
     person = ctx.person
     if person is None:
-        return _say(t("auth.denied"))
+        return say(t("auth.denied"))
     if (answer := RSVP.parse(token)) is not None:
         lecture = await service.rsvp(ctx.tx, answer.lecture, person, answer.yes, ctx.now)
         key = "lecture.rsvp_yes_done" if answer.yes else "lecture.rsvp_no_done"
@@ -128,7 +125,7 @@ async def _resident(ctx: Talk, token: str) -> Transition:
         lecture = await service.rate(ctx.tx, rating.lecture, person, rating.stars, ctx.now)
         ctx.data.lecture = lecture.id
         return Goto("comment", (Reply(t("lecture.rated", stars="⭐" * rating.stars, title=lecture.title)),))
-    return _say(t("auth.denied"))
+    return say(t("auth.denied"))
 
 
 async def _check_in(ctx: Talk, person: Person, lecture_id: int) -> Transition:
@@ -139,7 +136,7 @@ async def _check_in(ctx: Talk, person: Person, lecture_id: int) -> Transition:
             raise
         # the reminder this button was on is replaced by the answer: keep the button for later
         return Done((Reply(t(error.key, **error.params), notices.check_in_buttons(lecture_id)),))
-    return _say(t("lecture.checked_in", title=lecture.title, place=lecture.place))
+    return say(t("lecture.checked_in", title=lecture.title, place=lecture.place))
 
 
 async def ask_comment(ctx: Talk) -> Reply:
@@ -148,12 +145,12 @@ async def ask_comment(ctx: Talk) -> Reply:
 
 async def on_comment(ctx: Talk, inbound: Inbound) -> Transition:
     if inbound.token == SKIP_COMMENT:
-        return _say(t("lecture.thanks"))
+        return say(t("lecture.thanks"))
     text = inbound.text.strip() if inbound.kind is InboundKind.TEXT else ""
     if not text or ctx.person is None:
         return Retry("lecture.expect_comment")
     await service.comment(ctx.tx, _lecture_id(ctx), ctx.person, text)
-    return _say(t("lecture.thanks"))
+    return say(t("lecture.thanks"))
 
 
 # ------------------------------------------------------------------------------------------ organizers
@@ -164,7 +161,7 @@ def _organizing(handle: Handler[LectureData]) -> Handler[LectureData]:
 
     async def guarded(ctx: Talk, inbound: Inbound) -> Transition:
         if not await service.may_organize(ctx.tx, ctx.person, ctx.is_admin):
-            return _say(t("lecture.denied"))
+            return say(t("lecture.denied"))
         return await handle(ctx, inbound)
 
     return guarded
@@ -367,7 +364,7 @@ async def on_confirm(ctx: Talk, inbound: Inbound) -> Transition:
             return Goto("time", (Reply(t(error.key, **error.params)),))  # ask the time, not the confirmation again
         raise
     count = await service.audience_size(ctx.tx, lecture.unit_id)
-    return _say(t("lecture.published", kind=t(f"lecture.kind.{lecture.kind.value}"), title=lecture.title,
+    return say(t("lecture.published", kind=t(f"lecture.kind.{lecture.kind.value}"), title=lecture.title,
                   count=count))
 
 
@@ -392,7 +389,7 @@ async def on_card(ctx: Talk, inbound: Inbound) -> Transition:
         return Retry("nav.use_buttons")
     lecture = await _managed(ctx)
     if lecture.cancelled or lecture.starts_at <= ctx.now:
-        return _say(t("lecture.error.cancelled" if lecture.cancelled else "lecture.error.started"))
+        return say(t("lecture.error.cancelled" if lecture.cancelled else "lecture.error.started"))
     return Goto(actions[inbound.token])
 
 
@@ -416,7 +413,7 @@ async def on_new_time(ctx: Talk, inbound: Inbound) -> Transition:
     starts_at = service.parse_time(inbound.text, ctx.timezone, ctx.now)
     lecture, told = await service.change(ctx.tx, _lecture_id(ctx), ctx.person, ctx.is_admin, ctx.now,
                                          ctx.timezone, starts_at=starts_at)
-    return _say(t("lecture.change_done", title=lecture.title, count=told))
+    return say(t("lecture.change_done", title=lecture.title, count=told))
 
 
 async def ask_new_place(ctx: Talk, lecture: Lecture) -> Reply:
@@ -430,7 +427,7 @@ async def on_new_place(ctx: Talk, inbound: Inbound) -> Transition:
         return Retry("lecture.expect_text")
     lecture, told = await service.change(ctx.tx, _lecture_id(ctx), ctx.person, ctx.is_admin, ctx.now,
                                          ctx.timezone, place=inbound.text)
-    return _say(t("lecture.change_done", title=lecture.title, count=told))
+    return say(t("lecture.change_done", title=lecture.title, count=told))
 
 
 async def ask_cancel(ctx: Talk, lecture: Lecture) -> Reply:
@@ -442,7 +439,7 @@ async def on_cancel(ctx: Talk, inbound: Inbound) -> Transition:
         return Retry("nav.use_buttons")
     lecture, told = await service.cancel(ctx.tx, _lecture_id(ctx), ctx.person, ctx.is_admin, ctx.now,
                                          ctx.timezone)
-    return _say(t("lecture.cancel_done", title=lecture.title, count=told))
+    return say(t("lecture.cancel_done", title=lecture.title, count=told))
 
 
 def _step(ask: Prompt[LectureData], handle: Handler[LectureData], *, back: bool = True) -> State[LectureData]:

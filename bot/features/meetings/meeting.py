@@ -17,7 +17,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.conversations.flow import ABANDON, Ctx, Done, Flow, Goto, Retry, State, Transition, choices, confirm_abandon
+from bot.conversations.flow import (
+    ABANDON,
+    Ctx,
+    Flow,
+    Goto,
+    Retry,
+    State,
+    Transition,
+    choices,
+    confirm_abandon,
+    say,
+)
 from bot.domain.messages import Button, Inbound, InboundKind, Reply
 from bot.domain.people import Person
 from bot.features.meetings import notices, service, store
@@ -79,10 +90,6 @@ def _me(ctx: Meet) -> Person:
     return ctx.person
 
 
-def _say(text: str) -> Done:
-    return Done((Reply(text),))
-
-
 async def begin(ctx: Meet) -> Transition:
     token = ctx.entry.token
     return await (_open(ctx, token) if token else _first(ctx))
@@ -102,7 +109,7 @@ async def _open(ctx: Meet, token: str) -> Transition:
     """Act on a meeting token (pressed anywhere, or typed as a button's number)."""
     rsvp, rating, mark, pressed = RSVP.parse(token), RATE.parse(token), MARK.parse(token), PRESS.parse(token)
     if rsvp is None and rating is None and mark is None and pressed is None:
-        return _say(t("auth.denied"))
+        return say(t("auth.denied"))
     person, tx, now, tz = _me(ctx), ctx.tx, ctx.now, ctx.timezone
     if rsvp is not None:
         answer = await service.rsvp(tx, rsvp.meeting, person, rsvp.choice.answer, now, tz)
@@ -124,7 +131,7 @@ async def _open(ctx: Meet, token: str) -> Transition:
             return Goto("topic_text")
         case Action.CHECK_IN:
             fresh = await service.check_in(tx, ident, person, now, tz)
-            return _say(t("meeting.checked_in" if fresh else "meeting.already_in"))
+            return say(t("meeting.checked_in" if fresh else "meeting.already_in"))
         case Action.MUTE | Action.UNMUTE:
             muted = pressed.action is Action.MUTE
             await service.set_muted(tx, ident, person, muted, now)
@@ -174,7 +181,7 @@ async def _chair_action(ctx: Meet, person: Person, pressed: Press) -> Transition
 
 def _home_or_back(ctx: Meet, note: str) -> Transition:
     """After a quick answer: the meeting's screen, or straight back to what a pushed button interrupted."""
-    return _say(note) if ctx.resuming else Goto("home", (Reply(note),))
+    return say(note) if ctx.resuming else Goto("home", (Reply(note),))
 
 
 async def on_pick(ctx: Meet, inbound: Inbound) -> Transition:
@@ -268,7 +275,7 @@ async def on_topic_photo(ctx: Meet, inbound: Inbound) -> Transition:
     data = ctx.data
     topic = await service.submit_topic(ctx.tx, data.meeting, _me(ctx), data.text, data.voice, data.photo, ctx.now,
                                        ctx.timezone)
-    return _say(t("meeting.topic_received", topic=notices.topic_label(topic)))
+    return say(t("meeting.topic_received", topic=notices.topic_label(topic)))
 
 
 async def ask_comment(ctx: Meet) -> Reply:
@@ -280,11 +287,11 @@ async def on_comment(ctx: Meet, inbound: Inbound) -> Transition:
     if inbound.token.startswith(PRESS.head):
         return await _open(ctx, inbound.token)
     if inbound.token == SKIP_COMMENT:
-        return _say(t("meeting.thanks"))
+        return say(t("meeting.thanks"))
     if inbound.kind is not InboundKind.TEXT or not inbound.text.strip():
         return Retry("meeting.comment_expected")
     await service.rate(ctx.tx, ctx.data.meeting, _me(ctx), ctx.data.stars, inbound.text, ctx.now)
-    return _say(t("meeting.thanks"))
+    return say(t("meeting.thanks"))
 
 
 # ------------------------------------------------------------------------------------------------ chair
@@ -418,7 +425,7 @@ async def on_outcome(ctx: Meet, inbound: Inbound) -> Transition:
     if inbound.kind is not InboundKind.TEXT or not inbound.text.strip():
         return Retry("meeting.outcome_expected")
     told = await service.enter_outcome(ctx.tx, ctx.data.meeting, _me(ctx), inbound.text, ctx.now, ctx.timezone)
-    return _say(t("meeting.outcome_sent", count=told))
+    return say(t("meeting.outcome_sent", count=told))
 
 
 # --------------------------------------------------------------------------------------------- settings

@@ -28,6 +28,7 @@ from bot.conversations.flow import (
     Transition,
     choices,
     pick_unit,
+    say,
     unit_choices,
 )
 from bot.conversations.tokens import Ref
@@ -92,10 +93,6 @@ class ModelData:
 
 
 Page = Ctx[ModelData]
-
-
-def _say(text: str) -> Done:
-    return Done((Reply(text),))
 
 
 def _campaign_id(ctx: Page) -> int:
@@ -169,7 +166,7 @@ async def _voting_or_reviewing(ctx: Page, token: str) -> Transition:
         found = await service.toggle_honour(ctx.tx, ref.id, ctx.person, ctx.is_admin)
         data.campaign = found.campaign_id
         return Goto("results")
-    return _say(t("auth.denied"))
+    return say(t("auth.denied"))
 
 
 async def _stay(ctx: Page, inbound: Inbound) -> Transition:
@@ -246,7 +243,7 @@ async def ask_new_title(ctx: Page) -> Reply:
 
 async def on_new_title(ctx: Page, inbound: Inbound) -> Transition:
     if not service.may_create(ctx.person, ctx.is_admin):
-        return _say(t("auth.denied"))
+        return say(t("auth.denied"))
     if inbound.kind is not InboundKind.TEXT:
         return Retry("moral.expect_text")
     ctx.data.title = service.clean("title", inbound.text)
@@ -287,7 +284,7 @@ async def on_new_confirm(ctx: Page, inbound: Inbound) -> Transition:
     assert data.unit is not None
     made = await service.create(ctx.tx, data.title, data.unit, data.days, ctx.person, ctx.is_admin, ctx.now,
                                 ctx.timezone)
-    return _say(t("moral.published", title=made.title))
+    return say(t("moral.published", title=made.title))
 
 
 async def ask_new_days(ctx: Page) -> Reply:
@@ -416,7 +413,7 @@ async def on_nom_confirm(ctx: Page, inbound: Inbound) -> Transition:
     assert data.nominee is not None
     await service.nominate(ctx.tx, _campaign_id(ctx), ctx.person, Category(data.category), data.nominee,
                            data.story, data.photo, ctx.now, ctx.timezone)
-    return _say(t("moral.nominated"))
+    return say(t("moral.nominated"))
 
 
 # ---------------------------------------------------------------------------------------- 公示, objections
@@ -446,7 +443,7 @@ async def on_objection(ctx: Page, inbound: Inbound) -> Transition:
     if inbound.kind is not InboundKind.TEXT:
         return Retry("moral.expect_text")
     await service.object_to(ctx.tx, _nomination_id(ctx), ctx.person, inbound.text, ctx.now)
-    return _say(t("moral.objected"))
+    return say(t("moral.objected"))
 
 
 # ---------------------------------------------------------------------------------------------------- vote
@@ -558,7 +555,7 @@ async def on_results(ctx: Page, inbound: Inbound) -> Transition:
     if inbound.token != ANNOUNCE_HONOURS:
         return Retry("nav.use_buttons")
     told = await service.honour(ctx.tx, _campaign_id(ctx), ctx.person, ctx.is_admin, ctx.now)
-    return _say(t("moral.honours_sent", count=told))
+    return say(t("moral.honours_sent", count=told))
 
 
 FLOW = Flow(

@@ -3,29 +3,24 @@ and nudges wait; `/quiet` alone shows them. Re-checked as an admin on every use.
 
 from __future__ import annotations
 
-from bot.conversations.flow import Ctx, Done, Flow, NoData, Transition
-from bot.domain.messages import Reply
+from bot.conversations.flow import Ctx, Flow, NoData, Transition, say
 from bot.features.reports import timers
 from bot.i18n import t
 
 
-def _say(text: str) -> Done:
-    return Done((Reply(text),))
-
-
 async def begin(ctx: Ctx[NoData]) -> Transition:
     if not ctx.is_admin:
-        return _say(t("auth.denied"))
+        return say(t("auth.denied"))
     args = ctx.entry.args.strip()
     if not args:
         stored = await timers.stored_quiet_hours(ctx.tx)
         current = t("tasks.quiet_default") if stored is None else _shown(stored)
-        return _say(t("tasks.quiet_current", hours=current))
+        return say(t("tasks.quiet_current", hours=current))
     try:
         quiet = await timers.set_quiet_hours(ctx.tx, args)
     except ValueError:
-        return _say(t("tasks.quiet_usage"))
-    return _say(t("tasks.quiet_saved", hours=_shown("off" if quiet is None else str(quiet))))
+        return say(t("tasks.quiet_usage"))
+    return say(t("tasks.quiet_saved", hours=_shown("off" if quiet is None else str(quiet))))
 
 
 def _shown(stored: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from bot.conversations.flow import Ctx, Done, Flow, Goto, Retry, State, Transition, choices
+from bot.conversations.flow import Ctx, Flow, Goto, Retry, State, Transition, choices, say
 from bot.domain.messages import Button, Inbound, InboundKind, Reply
 from bot.domain.people import Person
 from bot.features.reports import notices, service, store
@@ -39,10 +39,6 @@ class TaskData:
 
 
 Member = Ctx[TaskData]
-
-
-def _say(text: str) -> Done:
-    return Done((Reply(text),))
 
 
 def _page(text: str) -> Goto:
@@ -98,7 +94,7 @@ async def begin(ctx: Member) -> Transition:
 
 async def _first(ctx: Member) -> Transition:
     if not await service.tasks_for(ctx.tx, _member(ctx), ctx.now):
-        return _say(t("tasks.none"))
+        return say(t("tasks.none"))
     return Goto("list")
 
 
@@ -106,7 +102,7 @@ async def _open(ctx: Member, token: str) -> Transition:
     """Act on a task token: view and accept at once, the others after asking for what they need."""
     task = TASK.parse(token)
     if task is None:
-        return _say(t("auth.denied"))
+        return say(t("auth.denied"))
     member = _member(ctx)
     issue = await service.view_as_member(ctx.tx, task.issue, member)
     ctx.data = TaskData(issue=issue.id, ref=issue.ref, legal=issue.legal)
@@ -118,9 +114,9 @@ async def _open(ctx: Member, token: str) -> Transition:
         issue = await service.accept(ctx.tx, issue.id, member, ctx.now)
         return await _page_told(ctx, issue, "tasks.accepted", "tasks.accepted_unheard")
     if not issue.is_open:  # no use asking for a note or reason the service will refuse
-        return _say(t("issue.error.state", status=t(f"status.{issue.status.value}")))
+        return say(t("issue.error.state", status=t(f"status.{issue.status.value}")))
     if task.action in (TaskAction.ESCALATE, TaskAction.HAND_UP) and await store.at_top(ctx.tx, issue):
-        return _say(t("task.at_top"))
+        return say(t("task.at_top"))
     return Goto(ASKS[task.action])
 
 
