@@ -47,12 +47,14 @@ TODAY = {
 
 def test_discovery_finds_every_feature_in_folder_order() -> None:
     names = [feature.name for feature in discover().features]
-    assert names == ["broadcasts", "invites", "lectures", "meetings", "registration", "reports", "scorecards", "tasks"]
+    assert names == ["broadcasts", "contacts", "invites", "lectures", "meetings", "registration", "reports",
+                     "scorecards", "tasks"]
 
 
 def test_every_flow_comes_from_a_feature_or_the_menu() -> None:
     assert sorted(discover().flows) == sorted(["menu", "registration", "language", "invite_create", "report",
-                                               "my_reports", "tasks", "meeting", "lecture", "broadcast", "quiet"])
+                                               "my_reports", "tasks", "meeting", "lecture", "broadcast", "quiet",
+                                               "member_card", "contact", "assign_contact"])
 
 
 @pytest.mark.parametrize("who", TODAY)
@@ -91,7 +93,8 @@ def test_job_sources_are_the_features_with_quiet_hours_where_needed() -> None:
 
 def test_refusal_types_are_the_features() -> None:
     assert sorted(refusal.__name__ for refusal in discover().refusals) == [
-        "BroadcastError", "InviteError", "IssueError", "LectureError", "MeetingError", "ScoreError", "WeightsError"]
+        "BroadcastError", "ContactError", "InviteError", "IssueError", "LectureError", "MeetingError", "ScoreError",
+        "WeightsError"]
 
 
 MEDIA_NAME = re.compile(r"photo|voice|image|picture|audio|video|media|file|path|attachment")
