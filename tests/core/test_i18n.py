@@ -15,6 +15,7 @@ from bot.domain.people import Duty, Role
 from bot.features.catalog import discover
 from bot.features.invites.service import Status
 from bot.features.reports.model import Status as IssueStatus
+from bot.features.visits.model import Mode as VisitMode
 from bot.i18n import SUPPORTED, catalog, normalize, po_path, t, translate, use_locale
 from bot.services.dates import WEEKDAYS
 
@@ -46,6 +47,7 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"invite.choose_{level}" for level in ("community", "complex", "building", "party_household")}
     keys |= {f"grid.level.{level.value}" for level in Level}
     keys |= {f"status.{status.value}" for status in IssueStatus}
+    keys |= {f"visit.mode.{mode.value}" for mode in VisitMode}
     keys |= {f"date.month.{month}" for month in range(1, 13)} | {f"date.weekday.{day}" for day in WEEKDAYS}
     migration = (ROOT / "bot" / "storage" / "migrations" / "002_issues.sql").read_text(encoding="utf-8")
     keys |= {f"category.{code}" for code in re.findall(r"^\s+\('([a-z_]+)',", migration, re.M)}

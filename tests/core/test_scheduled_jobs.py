@@ -151,7 +151,9 @@ async def test_a_meeting_has_one_job_of_a_kind_and_deleting_it_takes_its_jobs(db
         assert len(await scheduled_jobs.of(tx, Subject.ISSUE, meeting)) == 2
         triggers = {row[0] for row in await tx.all("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' "
                                                    "AND sql LIKE '%scheduled_jobs%'")}
-    assert triggers == {"issues", "meetings", "lectures"} == {f"{subject}s" for subject in Subject}
+    owners = {Subject.ISSUE: "issues", Subject.MEETING: "meetings", Subject.LECTURE: "lectures",
+              Subject.BRANCH_VISITS: "grid_units"}  # a branch's visit rounds are owned by its complex unit
+    assert triggers == set(owners.values()) and set(owners) == set(Subject)
 
 
 async def test_commits_check_the_next_wake_up_and_fire_only_what_is_due(db: Database, clock: ManualClock,
@@ -163,7 +165,9 @@ async def test_commits_check_the_next_wake_up_and_fire_only_what_is_due(db: Data
     async with db.write() as tx:
         await scheduled_jobs.schedule(tx, Subject.LECTURE, 1, "remind", later)
     assert await jobs.run_timers() == 0  # as at start: nothing due, the wake-up set
-    assert passes == {"IssueTimers": 1, "LectureJobs": 1, "MeetingJobs": 1} and jobs.wake_at == later
+    assert passes == {"IssueTimers": 1, "LectureJobs": 1, "MeetingJobs": 1, "VisitJobs": 1}
+    assert jobs.wake_at == later
+    sources = len(passes)  # one pass asks each source once
 
     async def commit(due: datetime | None = None) -> None:
         async with db.write() as tx:
@@ -176,21 +180,21 @@ async def test_commits_check_the_next_wake_up_and_fire_only_what_is_due(db: Data
     for _ in range(50):
         await commit()
     await commit(later + timedelta(hours=1))  # after the wake-up: it stays
-    assert sum(passes.values()) == 3 and jobs.wake_at == later
+    assert sum(passes.values()) == sources and jobs.wake_at == later
 
     await commit(later - timedelta(hours=1))  # sooner: the wake-up moves, nothing fires yet
-    assert sum(passes.values()) == 3 and jobs.wake_at == later - timedelta(hours=1)
+    assert sum(passes.values()) == sources and jobs.wake_at == later - timedelta(hours=1)
 
     await commit(clock.now())  # due now: fired at once, by this commit's check
-    assert sum(passes.values()) == 6
+    assert sum(passes.values()) == 2 * sources
     async with db.read() as tx:
         assert [(job.kind, job.outcome) for job in await scheduled_jobs.of(tx, Subject.LECTURE, 2)
                 if job.done_at is not None] == [("poll", "skipped")]  # (no such talk)
 
     clock.advance(3 * 3600)  # the wake-ups did not come (a stalled loop): the next commit finds the work due
     await commit()
-    assert sum(passes.values()) == 9
+    assert sum(passes.values()) == 3 * sources
     async with db.read() as tx:
         assert await scheduled_jobs.next_due_at(tx) is None
     await commit()
-    assert sum(passes.values()) == 9
+    assert sum(passes.values()) == 3 * sources
