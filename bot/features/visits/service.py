@@ -236,7 +236,8 @@ def next_round(after: datetime, timezone: str) -> datetime:
 
 class VisitJobs:
     """The `DueWork` of visits: each branch's weekly overdue list, kept as `scheduled_jobs` rows (one pending per
-    branch, written for every complex that lacks one); a list falling due in `quiet` hours waits for their end."""
+    branch with party members, written for each that lacks one); a list falling due in `quiet` hours waits for
+    their end."""
 
     def __init__(self, quiet: QuietHours | None) -> None:
         self._quiet = quiet
@@ -257,8 +258,9 @@ class VisitJobs:
 
 
 async def _unscheduled(tx: Tx) -> list[int]:
+    """The branches with party members that have no round pending (a branch without any gets none)."""
     pending = await scheduled_jobs.pending_subjects(tx, Subject.BRANCH_VISITS)
-    return [unit.id for unit in await grid.children(tx, None, Level.COMPLEX) if unit.id not in pending]
+    return [branch for branch in await store.branches_with_members(tx) if branch not in pending]
 
 
 async def _fire(tx: Tx, job: Job, now: datetime, timezone: str, default: QuietHours | None) -> str:

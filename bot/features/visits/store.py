@@ -94,3 +94,11 @@ async def residents(tx: Tx, household: Household) -> list[int]:
     rows = await tx.all("SELECT id FROM people WHERE building_id = ? AND room = ? ORDER BY id",
                         (household.building_id, household.room))
     return [row[0] for row in rows]
+
+
+async def branches_with_members(tx: Tx) -> list[int]:
+    """The complexes with a party member at one of their party households (buildings' party-household units)."""
+    rows = await tx.all("SELECT DISTINCT b.parent_id FROM roles r JOIN grid_units h ON h.id = r.unit_id "
+                        "JOIN grid_units b ON b.id = h.parent_id WHERE r.role = 'party_member' "
+                        "AND h.level = 'party_household' AND b.parent_id IS NOT NULL ORDER BY b.parent_id")
+    return [row[0] for row in rows]
