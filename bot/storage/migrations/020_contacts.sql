@@ -28,7 +28,7 @@ CREATE TABLE contact_messages (
     id           INTEGER PRIMARY KEY,
     building_id  INTEGER NOT NULL REFERENCES grid_units (id),  -- the household the conversation is about
     room         TEXT NOT NULL,
-    sender_id    INTEGER REFERENCES people (id) ON DELETE SET NULL,
+    sender_id    INTEGER REFERENCES people (id) ON DELETE CASCADE,  -- a forgotten sender's words go too
     recipient_id INTEGER REFERENCES people (id) ON DELETE SET NULL,
     text         TEXT NOT NULL DEFAULT '',
     voice_ref    TEXT NOT NULL DEFAULT '',                     -- a voice note instead of words

@@ -16,10 +16,11 @@ from bot.conversations.menu import PICK, Pick
 from bot.conversations.tokens import Ref
 from bot.domain.messages import Inbound, InboundKind, Reply, Sender, text_inbound
 from bot.domain.people import Duty, Role
-from bot.features.catalog import all_flows
+from bot.features.catalog import all_flows, discover
 from bot.features.contacts import service, store
 from bot.features.contacts.model import Household
 from bot.features.contacts.tokens import REPLY
+from bot.services import people as people_service
 from bot.services.grid_import import import_grid
 from bot.storage import grid, people
 from bot.storage.db import Database
@@ -214,3 +215,20 @@ async def test_assignment_rights_are_rechecked_on_the_server(street: Street) -> 
     assert "没看懂" in text(refused)
     await street.menu(WANG)
     assert "没有这个权限" in text(await street.press(WANG, PICK.make(Pick("assign_contact"))))
+
+
+async def test_a_resident_who_deletes_their_information_takes_their_messages_along(street: Street) -> None:
+    await street.open(WANG, "🏅 我的党员联系人")
+    await street.press(WANG, "say:write")
+    await street.voice(WANG, "/media/voice-7.ogg")
+    await street.press(WANG, "say:write")
+    await street.say(WANG, "我家201，水管漏了")
+    async with street.db.write() as tx:
+        await tx.execute("UPDATE outbox SET status = 'sent'")  # delivered to the member
+        wang = await people.by_id(tx, street.ids[WANG])
+        assert wang is not None
+        await people_service.forget(tx, wang, street.clock.now(), discover().media)
+        left = await tx.scalar("SELECT COUNT(*) FROM contact_messages")
+        trash = [row[0] for row in await tx.all("SELECT path FROM media_trash")]
+    assert left == 0 and trash == ["/media/voice-7.ogg"]
+    assert all("水管漏了" not in str(push["text"]) for push in await street.pushes(MEMBER))
