@@ -34,7 +34,7 @@ FEATURE = Feature(
     menu=(MenuEntry("menu.contact", "contact", "contact", 35, has_contact),
           MenuEntry("menu.member_card", "member_card", "member_card", 36, party_members),
           MenuEntry("menu.assign_contact", "assign_contact", "assign_contact", 65, assigners)),
-    media=(MediaColumn("contact_messages", "voice_ref", "sender_id", whole_row=True),),
+    media=(MediaColumn("contact_messages", "voice_ref", "sender_id"),),  # its rows go with the sender
     refusals=(ContactError,),
     tokens=CODECS,
 )

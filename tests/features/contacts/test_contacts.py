@@ -221,8 +221,10 @@ async def test_a_resident_who_deletes_their_information_takes_their_messages_alo
     await street.open(WANG, "🏅 我的党员联系人")
     await street.press(WANG, "say:write")
     await street.voice(WANG, "/media/voice-7.ogg")
+    await street.open(WANG, "🏅 我的党员联系人")
     await street.press(WANG, "say:write")
     await street.say(WANG, "我家201，水管漏了")
+    assert any("水管漏了" in str(push["text"]) for push in await street.pushes(MEMBER))
     async with street.db.write() as tx:
         await tx.execute("UPDATE outbox SET status = 'sent'")  # delivered to the member
         wang = await people.by_id(tx, street.ids[WANG])
