@@ -116,8 +116,7 @@ class ConsoleChannel:
         return text_inbound(sender, text)
 
     async def _switch(self, args: list[str]) -> None:
-        """`/as resident [N]`, `/as leader BUILDING`, `/as secretary COMMUNITY`, `/as member PARTY_HOUSEHOLD`,
-        `/as admin`."""
+        """`/as resident [N]`, `/as leader BUILDING`, `/as secretary COMMUNITY`, `/as admin`."""
         kind, rest = (args[0], args[1:]) if args else ("", [])
         if kind == "resident":
             self._user = f"resident-{rest[0] if rest else 1}"
@@ -125,8 +124,6 @@ class ConsoleChannel:
             self._user = member_id(Role.BUILDING_LEADER, rest[0])
         elif kind == "secretary" and rest:
             self._user = member_id(Role.COMMUNITY_SECRETARY, rest[0])
-        elif kind == "member" and rest:
-            self._user = member_id(Role.PARTY_MEMBER, rest[0])
         elif kind == "admin":
             self._user = ADMIN_ID
         else:

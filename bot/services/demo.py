@@ -1,6 +1,6 @@
-"""The console demo's sample street: the bundled grid, a grid member for every building, party household and
-community, weekly meetings switched on in every sample community, and a clock the person can move on (`/later`) to
-try what happens later in the week."""
+"""The console demo's sample street: the bundled grid, a grid member for every building and community, weekly
+meetings switched on in every sample community, and a clock the person can move on (`/later`) to try what happens
+later in the week."""
 
 from __future__ import annotations
 
@@ -50,8 +50,6 @@ async def seed(db: Database, now: datetime, locale: str, timezone: str = DEFAULT
         async with db.write() as tx:
             for building in await grid.children(tx, None, Level.BUILDING):
                 await _member(tx, Role.BUILDING_LEADER, building.code, building.id, (), now, locale)
-            for household in await grid.children(tx, None, Level.PARTY_HOUSEHOLD):
-                await _member(tx, Role.PARTY_MEMBER, household.code, household.id, (), now, locale)
             for community in await grid.children(tx, None, Level.COMMUNITY):
                 await _member(tx, Role.COMMUNITY_SECRETARY, community.code, community.id, _SECRETARY_DUTIES, now,
                               locale)

@@ -369,8 +369,7 @@ async def test_the_demo_opens_this_weeks_meeting_once(db: Database) -> None:
     assert [tuple(row) for row in rows] == [("C01", "2030-03-09T01:00:00.000000Z", "scheduled"),
                                             ("C02", "2030-03-09T01:00:00.000000Z", "cancelled")]
     assert [tuple(row) for row in settings] == [("C01", 1), ("C02", 0)]  # a pause is not undone by a restart
-    # the admin, a leader per building, a party member per party household, a secretary per community
-    assert people_count == 1 + 10 + 4 + 2
+    assert people_count == 1 + 10 + 2  # the admin, a leader per building, a secretary per community
     assert [row[0] for row in jobs] == ["announce", "agenda", "remind_eve", "remind_hour", "poll"]
 
 

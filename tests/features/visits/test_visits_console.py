@@ -1,9 +1,10 @@
-"""Issue 12's "done when", typed into the real console demo (`run_bot.py` as a separate process): a party member
-writes their card, a linked resident sees it and messages them, the member answers, then logs a visit whose need
-becomes a report the resident is told of."""
+"""Issue 12's "done when", typed into the real console demo (`run_bot.py` as a separate process): a party member,
+invited to 1号楼 301 党员中心户, writes their card, a linked resident sees it and messages them, the member
+answers, then logs a visit whose need becomes a report the resident is told of."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from tests.cli_harness import Terminal, console_demo
 
-MEMBER = "party-C01-A-B1-H1"  # the demo's party member of 1号楼 301 党员中心户, linked to 201, 202 and 302
+MEMBER = "resident-7"  # invited as the party member of 1号楼 301 党员中心户, linked to 201, 202 and 302
 
 
 @pytest.fixture
@@ -30,7 +31,12 @@ async def test_card_message_and_a_visit_whose_need_becomes_a_report(terminal: Te
     await terminal.expect("同意吗？")
     await answer(terminal, "1", "1", "1", "1", "201")  # agree, 幸福社区, 阳光花园, 1号楼, room 201
     await terminal.expect("加入成功")
-    await answer(terminal, "/as member C01-A-B1-H1")
+    await answer(terminal, "/as admin", "/invite party_member C01-A-B1-H1")
+    code = re.search(r"邀请码：(inv-[a-z0-9]+)", await terminal.expect("请选择要办的事"))
+    assert code is not None
+    await answer(terminal, "/as resident 7", f"/start {code.group(1)}")
+    await terminal.expect("党员中心户")
+    await answer(terminal, "1", "1")  # accept, consent
     await terminal.expect("[4] 🏅 我的党员名片\n[5] 🚪 两联走访")
     await answer(terminal, "4", "2")  # 我的党员名片 → ✏️ 写承诺
     await terminal.expect("请写一句对住户的承诺")
@@ -46,7 +52,7 @@ async def test_card_message_and_a_visit_whose_need_becomes_a_report(terminal: Te
     await terminal.expect(f"📨 发给 {MEMBER} 的消息：\n💬 幸福社区 · 阳光花园 · 1号楼 · 201 的住户给您留言：\n"
                           "楼道的灯坏了\n[a] ↩️ 回复")
 
-    await terminal.type("/as member C01-A-B1-H1")  # the push came after the prompt: no new one to wait for
+    await terminal.type("/as resident 7")  # the push came after the prompt: no new one to wait for
     await answer(terminal, "a", "好的，我明天去看看")
     await terminal.expect("已转达")
     await terminal.expect(f"📨 发给 resident-1 的消息：\n💬 您的党员联系人 {MEMBER} 回复您：\n好的，我明天去看看")
