@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from bot.i18n import t
 from bot.services import people as people_service
 from bot.storage.media import MediaColumn
 
-Visible = Callable[[Ctx[Any]], bool]
+Visible = Callable[[Ctx[Any]], bool | Awaitable[bool]]  # may ask the store (e.g. "do they have a contact?")
 
 
 def everyone(ctx: Ctx[Any]) -> bool:
@@ -70,16 +71,16 @@ def build(entries: Iterable[MenuEntry], media: Sequence[MediaColumn]) -> Flow[No
     files people sent that `media` holds."""
     ordered = sorted([*OWN, *entries], key=lambda entry: entry.order)
 
-    def visible(ctx: Menu) -> dict[str, MenuEntry]:
-        return {entry.token: entry for entry in ordered if entry.visible(ctx)}
+    async def visible(ctx: Menu) -> dict[str, MenuEntry]:
+        return {entry.token: entry for entry in ordered if await _shown(entry, ctx)}
 
     async def ask_main(ctx: Menu) -> Reply:
         return Reply(t("menu.title"), choices([(t(entry.label), PICK.make(Pick(token)))
-                                               for token, entry in visible(ctx).items()]))
+                                               for token, entry in (await visible(ctx)).items()]))
 
     async def on_main(ctx: Menu, inbound: Inbound) -> Transition:
         pick = PICK.parse(inbound.token)
-        entry = None if pick is None else visible(ctx).get(pick.entry)
+        entry = None if pick is None else (await visible(ctx)).get(pick.entry)
         if entry is None:
             return Retry("auth.denied" if pick is not None else "nav.use_buttons")
         if entry.flow:
@@ -101,6 +102,11 @@ def build(entries: Iterable[MenuEntry], media: Sequence[MediaColumn]) -> Flow[No
 
     return Flow(name=MENU_FLOW, first="main", data=NoData, states={"main": State(ask_main, on_main, nav=False),
                                                                    "forget": State(ask_forget, on_forget)})
+
+
+async def _shown(entry: MenuEntry, ctx: Menu) -> bool:
+    shown = entry.visible(ctx)
+    return await shown if inspect.isawaitable(shown) else shown
 
 
 async def _profile(ctx: Menu) -> str:

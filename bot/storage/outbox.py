@@ -129,8 +129,9 @@ _FORGET = ("chat_id = '', payload = '" + _BLANK + "', idempotency_key = 'forgott
 
 async def forget_person(tx: Tx, person_id: int) -> None:
     """Leave no trace of the person in the outbox: rows to their chats lose address, key and text (those not sent
-    yet are settled as unreachable), and settled rows to others about their reports and topics (which may quote
-    their room or words) lose their text. Rows still waiting for the grid are left to go out."""
+    yet are settled as unreachable), and settled rows to others about their reports, topics and the messages they
+    passed to their party contact or household (which may quote their room or words) lose their text. Rows still
+    waiting for the grid are left to go out."""
     await tx.execute(
         f"UPDATE outbox SET {_FORGET} WHERE (channel, chat_id) IN "  # noqa: S608 (constant SQL)
         "(SELECT channel, chat_id FROM channel_accounts WHERE person_id = ?)",
@@ -140,7 +141,8 @@ async def forget_person(tx: Tx, person_id: int) -> None:
         "UPDATE outbox SET payload = ?2 WHERE status NOT IN ('pending', 'in_flight') AND ("
         "EXISTS (SELECT 1 FROM issues i WHERE i.reporter_id = ?1 AND outbox.idempotency_key LIKE 'issue:' || i.id "
         "|| ':%') OR EXISTS (SELECT 1 FROM meeting_topics m WHERE m.submitter_id = ?1 "
-        "AND outbox.idempotency_key LIKE 'meeting:topic:' || m.id || ':%'))",
+        "AND outbox.idempotency_key LIKE 'meeting:topic:' || m.id || ':%') OR EXISTS (SELECT 1 FROM "
+        "contact_messages c WHERE c.sender_id = ?1 AND outbox.idempotency_key LIKE 'contact:msg:' || c.id || ':%'))",
         (person_id, _BLANK),
     )
 

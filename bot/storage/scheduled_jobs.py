@@ -22,9 +22,9 @@ class Subject(StrEnum):
     LECTURE = "lecture"
     EVALUATION = "evaluation_round"  # 一评议 rounds (migration 022)
     MORAL_CAMPAIGN = "moral_campaign"  # 道德模范评选 (023)
-
     WEEKLY_REPORT = "weekly_report"  # a community's weekly report: its 08:00 draft and 12:00 deadline
     WEEKLY_ROLLUP = "weekly_rollup"  # the street's roll-up of a week
+    BRANCH_VISITS = "branch_visits"  # a complex (小区党支部): the weekly list of households overdue for a visit
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +88,13 @@ async def due_of(tx: Tx, subject: Subject, subject_id: int, now: datetime) -> li
     rows = await tx.all(f"{_JOB} WHERE subject = ? AND subject_id = ? AND done_at IS NULL AND due_at <= ? "
                         "ORDER BY due_at, id", (subject, subject_id, iso(now)))
     return [_job(row) for row in rows]
+
+
+async def pending_subjects(tx: Tx, subject: Subject) -> set[int]:
+    """The owners of `subject` that have a job pending."""
+    rows = await tx.all("SELECT DISTINCT subject_id FROM scheduled_jobs WHERE subject = ? AND done_at IS NULL",
+                        (subject,))
+    return {row[0] for row in rows}
 
 
 async def next_due_at(tx: Tx) -> datetime | None:

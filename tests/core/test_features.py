@@ -22,6 +22,7 @@ from bot.features.catalog import Catalog, collect, discover
 from bot.features.lectures.service import LectureJobs
 from bot.features.meetings.service import MeetingJobs
 from bot.features.reports.timers import IssueTimers
+from bot.features.visits.service import VisitJobs
 from bot.i18n import t
 from bot.storage.db import Database
 
@@ -49,15 +50,15 @@ TODAY = {
 
 def test_discovery_finds_every_feature_in_folder_order() -> None:
     names = [feature.name for feature in discover().features]
-    assert names == ["broadcasts", "evaluations", "invites", "lectures", "meetings", "moral_models", "registration",
-                     "reports", "scorecards", "tasks", "weekly"]
+    assert names == ["broadcasts", "contacts", "evaluations", "invites", "lectures", "meetings", "moral_models",
+                     "registration", "reports", "scorecards", "tasks", "visits", "weekly"]
 
 
 def test_every_flow_comes_from_a_feature_or_the_menu() -> None:
     assert sorted(discover().flows) == sorted(["menu", "registration", "language", "invite_create", "report",
                                                "my_reports", "tasks", "meeting", "lecture", "broadcast", "quiet",
                                                "evaluation", "evaluation_results", "stats", "moral_models",
-                                               "weekly"])
+                                               "weekly", "member_card", "contact", "assign_contact", "visit"])
 
 
 @pytest.mark.parametrize("who", TODAY)
@@ -88,17 +89,18 @@ def test_job_sources_are_the_features_with_quiet_hours_where_needed() -> None:
     quiet = QuietHours.parse("21:00-07:00")
     sources = discover().job_sources(quiet)
     assert sorted(type(source).__name__ for source in sources) == [
-        "CampaignJobs", "EvaluationJobs", "IssueTimers", "LectureJobs", "MeetingJobs", "WeeklyJobs"]
+        "CampaignJobs", "EvaluationJobs", "IssueTimers", "LectureJobs", "MeetingJobs", "VisitJobs", "WeeklyJobs"]
     issue_timers = next(source for source in sources if isinstance(source, IssueTimers))
     assert issue_timers._quiet == quiet
     assert any(isinstance(source, LectureJobs) for source in sources)
     assert any(isinstance(source, MeetingJobs) for source in sources)
+    assert next(source for source in sources if isinstance(source, VisitJobs))._quiet == quiet
 
 
 def test_refusal_types_are_the_features() -> None:
     assert sorted(refusal.__name__ for refusal in discover().refusals) == [
-        "BroadcastError", "EvaluationError", "InviteError", "IssueError", "LectureError", "MeetingError", "ModelError",
-        "ScoreError", "WeeklyError", "WeightsError"]
+        "BroadcastError", "ContactError", "EvaluationError", "InviteError", "IssueError", "LectureError",
+        "MeetingError", "ModelError", "ScoreError", "VisitError", "WeeklyError", "WeightsError"]
 
 
 MEDIA_NAME = re.compile(r"photo|voice|image|picture|audio|video|media|file|path|attachment")

@@ -19,6 +19,7 @@ from bot.features.reports.model import Status as IssueStatus
 from bot.features.scorecards.export import BOARDS
 from bot.features.scorecards.stats import DRILL
 from bot.features.scorecards.tokens import Span
+from bot.features.visits.model import Mode as VisitMode
 from bot.features.weekly.model import CASES
 from bot.features.weekly.model import Field as WeeklyField
 from bot.features.weekly.model import Status as WeeklyStatus
@@ -55,6 +56,7 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"status.{status.value}" for status in IssueStatus}
     keys |= {f"evaluation.grade.{grade.value}" for grade in Grade}
     keys |= {f"evaluation.branch_{status.value}" for status in RoundStatus}
+    keys |= {f"visit.mode.{mode.value}" for mode in VisitMode}
     keys |= {f"date.month.{month}" for month in range(1, 13)} | {f"date.weekday.{day}" for day in WEEKDAYS}
     migration = (ROOT / "bot" / "storage" / "migrations" / "002_issues.sql").read_text(encoding="utf-8")
     keys |= {f"category.{code}" for code in re.findall(r"^\s+\('([a-z_]+)',", migration, re.M)}

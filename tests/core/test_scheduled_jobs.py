@@ -152,9 +152,11 @@ async def test_a_meeting_has_one_job_of_a_kind_and_deleting_it_takes_its_jobs(db
         assert len(await scheduled_jobs.of(tx, Subject.ISSUE, meeting)) == 2
         triggers = {row[0] for row in await tx.all("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' "
                                                    "AND sql LIKE '%scheduled_jobs%'")}
-    assert triggers == {"issues", "meetings", "lectures", "evaluation_rounds", "moral_campaigns", "weekly_reports",
-                        "weekly_rollups"} == {
-        f"{subject}s" for subject in Subject}
+    owners = {Subject.ISSUE: "issues", Subject.MEETING: "meetings", Subject.LECTURE: "lectures",
+              Subject.EVALUATION: "evaluation_rounds", Subject.MORAL_CAMPAIGN: "moral_campaigns",
+              Subject.WEEKLY_REPORT: "weekly_reports", Subject.WEEKLY_ROLLUP: "weekly_rollups",
+              Subject.BRANCH_VISITS: "grid_units"}  # a branch's visit rounds are owned by its complex unit
+    assert triggers == set(owners.values()) and set(owners) == set(Subject)
 
 
 async def test_commits_check_the_next_wake_up_and_fire_only_what_is_due(db: Database, clock: ManualClock,
@@ -168,7 +170,7 @@ async def test_commits_check_the_next_wake_up_and_fire_only_what_is_due(db: Data
     assert await jobs.run_timers() == 0  # as at start: nothing due, the wake-up set
     sources = len(discover().job_sources(None))  # each pass asks every feature's source once
     assert passes == {"CampaignJobs": 1, "EvaluationJobs": 1, "IssueTimers": 1, "LectureJobs": 1,
-                      "MeetingJobs": 1, "WeeklyJobs": 1}
+                      "MeetingJobs": 1, "VisitJobs": 1, "WeeklyJobs": 1}
     assert jobs.wake_at == later
 
     async def commit(due: datetime | None = None) -> None:
