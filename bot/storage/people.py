@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.clock import iso
@@ -106,4 +108,11 @@ async def role_holders(tx: Tx, role: Role, unit_id: int) -> list[int]:
 async def duty_holders(tx: Tx, duty: Duty, unit_id: int) -> list[int]:
     rows = await tx.all("SELECT person_id FROM duties WHERE duty = ? AND unit_id = ? ORDER BY person_id",
                         (duty.value, unit_id))
+    return [row[0] for row in rows]
+
+
+async def living_in(tx: Tx, building_id: int, rooms: Sequence[str]) -> list[int]:
+    """The people whose home is one of `rooms` of the building (rooms as registered), earliest first."""
+    rows = await tx.all("SELECT id FROM people WHERE building_id = ? AND room IN (SELECT value FROM json_each(?)) "
+                        "ORDER BY id", (building_id, json.dumps(list(rooms))))
     return [row[0] for row in rows]

@@ -18,6 +18,7 @@ from bot.domain.messages import Reply
 from bot.domain.people import Person, Role
 from bot.domain.quiet import QuietHours
 from bot.domain.refusal import Refusal
+from bot.features.contacts import service as contacts
 from bot.features.evaluations import notices, store
 from bot.features.evaluations.model import Grade, Result, Round, RoundStatus, Step, Target, TargetKind
 from bot.features.reports.timers import quiet_hours
@@ -78,18 +79,15 @@ async def _members(tx: Tx, branch_id: int) -> list[tuple[int, int, str]]:
 
 
 async def _linked_residents(tx: Tx, member: Target) -> list[int]:
-    """The residents linked to a member target: THE SEAM for the contacts feature (branch `neighbours`), which
-    keeps each household's active party-member contact; when both land, this is the one function to point at
-    `contacts.service`. Until then it is the grid's rule: the people living in a room the member's 党员中心户 unit
-    lists in `linked_households`, in the building that unit hangs under (rooms matched exactly as registered),
-    never the member themself."""
+    """The residents linked to a member target: the people living in the households whose active contact is the
+    member's 党员中心户 (contacts: the chat's assignment, else the grid's `linked_households`), never the member."""
     if member.person_id is None or member.household_id is None:
         return []
-    household = await grid.by_id(tx, member.household_id)
-    if household is None or household.parent_id is None or not household.linked_households:
-        return []
-    residents = await store.residents_in_rooms(tx, household.parent_id, household.linked_households)
-    return [person_id for person_id in residents if person_id != member.person_id]
+    found: list[int] = []
+    for household in await contacts.looked_after(tx, [member.household_id]):
+        found += [person_id for person_id in await people.living_in(tx, household.building_id, [household.room])
+                  if person_id != member.person_id and person_id not in found]
+    return found
 
 
 async def _branches_of(tx: Tx, person: Person) -> list[int]:

@@ -158,10 +158,3 @@ async def party_members(tx: Tx, unit_ids: Sequence[int]) -> list[tuple[int, int,
         "AND g.id IN (SELECT value FROM json_each(?)) ORDER BY g.code, r.person_id",
         (Role.PARTY_MEMBER, Level.PARTY_HOUSEHOLD, json.dumps(list(unit_ids))))
     return [(row[0], row[1], row[2]) for row in rows]
-
-
-async def residents_in_rooms(tx: Tx, building_id: int, rooms: Sequence[str]) -> list[int]:
-    """People whose home is one of `rooms` of the building."""
-    rows = await tx.all("SELECT id FROM people WHERE building_id = ? AND room IN (SELECT value FROM json_each(?)) "
-                        "ORDER BY id", (building_id, json.dumps(list(rooms))))
-    return [row[0] for row in rows]

@@ -109,6 +109,8 @@ class Counts:
     hours_to_resolve: float = 0.0  # summed over `resolved_ever` (to the first resolution)
     done_locally: int = 0  # done, owned by the community level or below when resolved
     overdue_now: int = 0  # open reports (filed at any time) past their current deadline now
+    households: int = 0  # 两联: households linked to a party member (by their building), now
+    visited: int = 0  # … of those, visited by their party member in the period
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Counts)))
@@ -151,9 +153,12 @@ class Metrics:
     hours_to_resolve: float | None
     local: Ratio  # 小事不出社区率
     overdue_now: int
+    visit_coverage: Ratio  # 两联走访覆盖率: linked households visited in the period
 
 
-RATES = ("response", "on_time", "completion", "fixed", "satisfaction", "follow_up", "redo", "repeat", "local")
+RATES = ("response", "on_time", "completion", "fixed", "satisfaction", "follow_up", "redo", "repeat", "local",
+         "visit_coverage")
+NOT_FROM_REPORTS = ("overdue_now", "households", "visited")  # Counts the period's reports do not give
 
 
 @dataclass(frozen=True, slots=True)

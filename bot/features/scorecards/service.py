@@ -35,6 +35,9 @@ The figures:
   over reports resolved at least once).
 - 小事不出社区率 local = reports resolved or closed now whose owner was the community level or below (not the street)
   ÷ reports resolved or closed now.
+- 两联走访覆盖率 visit_coverage = households linked to a party member now (their active contact; counted at the
+  household's building) visited by their member in the period ÷ those households (bot.features.visits); never a
+  visit's note.
 - 超期 overdue_now = open reports located in the unit, filed at any time (not excluded), whose current deadline has
   passed at `now`: a current figure, whatever the period.
 
@@ -79,18 +82,22 @@ from bot.features.scorecards.model import (
     Unit,
     Weights,
 )
+from bot.features.visits import service as visits
+from bot.features.visits.model import Coverage
 from bot.i18n import SUPPORTED, translate
 from bot.services.grid_import import ImportRejected, decode
 from bot.storage import grid
 from bot.storage.db import Tx
 
 SCORED_LEVELS = (Level.STREET, Level.COMMUNITY, Level.COMPLEX, Level.BUILDING)
-WEIGHTABLE = ("response", "on_time", "completion", "fixed", "satisfaction", "follow_up", "local")  # higher is better
+WEIGHTABLE = ("response", "on_time", "completion", "fixed", "satisfaction", "follow_up", "local",  # higher is better
+              "visit_coverage")
 PENALTIES = ("per_overdue", "max_deduction")
 DEFAULT_WEIGHTS = files("bot.features.scorecards").joinpath("weights.csv")
 MAX_REASON = 500  # characters
 _COUNTED = tuple(f.name for f in fields(Counts))
 _OVERDUE_AT = _COUNTED.index("overdue_now")
+_HOUSEHOLDS_AT, _VISITED_AT = _COUNTED.index("households"), _COUNTED.index("visited")
 _NONE = Counts()
 
 
@@ -124,6 +131,7 @@ def metrics(counts: Counts) -> Metrics:
         hours_to_resolve=c.hours_to_resolve / c.resolved_ever if c.resolved_ever else None,
         local=Ratio(c.done_locally, c.done),
         overdue_now=c.overdue_now,
+        visit_coverage=Ratio(c.visited, c.households),
     )
 
 
@@ -151,15 +159,19 @@ def rank(rows: Sequence[tuple[Unit, Metrics, float | None]]) -> tuple[Row, ...]:
     return tuple(Row(unit, figures, found, ranks.get(unit.code)) for unit, figures, found in rows)
 
 
-def roll_up(tree: Sequence[GridUnit], per_place: Mapping[int, Counts], overdue: Mapping[int, int] | None = None
-            ) -> dict[int, Counts]:
-    """Each unit's counts: its own place's (with its `overdue` reports now) and those of every unit below it
-    (`tree`: parents before children). Summed as plain lists: a thousand units' Counts.__add__ would cost more."""
+def roll_up(tree: Sequence[GridUnit], per_place: Mapping[int, Counts], overdue: Mapping[int, int] | None = None,
+            visits: Mapping[int, Coverage] | None = None) -> dict[int, Counts]:
+    """Each unit's counts: its own place's (with its `overdue` reports now and, a building, its households'
+    `visits`) and those of every unit below it (`tree`: parents before children). Summed as plain lists: a
+    thousand units' Counts.__add__ would cost more."""
     totals: dict[int, list[Any]] = {}
     for unit in tree:
         found = per_place.get(unit.id, _NONE)
         totals[unit.id] = values = [getattr(found, name) for name in _COUNTED]
         values[_OVERDUE_AT] += (overdue or {}).get(unit.id, 0)
+        if (seen := (visits or {}).get(unit.id)) is not None:
+            values[_HOUSEHOLDS_AT] += seen.linked
+            values[_VISITED_AT] += seen.visited
     for unit in reversed(tree):
         parent = totals.get(unit.parent_id) if unit.parent_id is not None else None
         if parent is not None:
@@ -192,7 +204,8 @@ async def _figures(tx: Tx, tree: Sequence[GridUnit], period: Period, now: dateti
     """Rolled-up counts of every unit of `tree` (the store reads only `tree`'s places unless `whole_street`)."""
     places = None if whole_street else [unit.id for unit in tree]
     counts = await store.period_counts(tx, period.start, period.end, now, places)
-    return roll_up(tree, counts, await store.overdue_counts(tx, now, places))
+    return roll_up(tree, counts, await store.overdue_counts(tx, now, places),
+                   await visits.coverage_by_building(tx, period.start, period.end))
 
 
 async def unit_metrics(tx: Tx, period: Period, now: datetime, unit_code: str) -> Metrics:

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.clock import iso, parse_iso
 from bot.features.reports.model import OPEN, Status
-from bot.features.scorecards.model import Counts
+from bot.features.scorecards.model import NOT_FROM_REPORTS, Counts
 from bot.storage.db import Row, Tx
 
 # What each count adds up, per report of score_facts (migration 017 keeps one row per report, in the same
@@ -50,7 +50,7 @@ _REPORTS = ("SELECT f.issue_id, i.ref, f.unit_id, f.category, f.status, f.create
             + ", ".join(f"{expression} AS {name}" for name, expression in _FLAGS.items())
             + f", {_OVERDUE} AS overdue_now FROM score_facts f JOIN issues i ON i.id = f.issue_id")
 _INTEGERS = tuple(f.name for f in fields(Counts) if f.type == "int")
-_READ = tuple(f.name for f in fields(Counts) if f.name != "overdue_now")  # the columns of _COUNTS, in order
+_READ = tuple(f.name for f in fields(Counts) if f.name not in NOT_FROM_REPORTS)  # the columns of _COUNTS, in order
 
 
 def _params(start: datetime | None, end: datetime | None, now: datetime, units: Sequence[int] | None

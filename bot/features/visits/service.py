@@ -124,7 +124,9 @@ async def raise_need(tx: Tx, person: Person | None, visit_id: int, category: str
     if visit.issue_id is not None:
         raise VisitError("visit.error.filed")
     await own_household(tx, person, visit.household_id, now)
-    residents = [resident for resident in await store.residents(tx, visit.household) if resident != person.id]
+    home = visit.household
+    residents = [resident for resident in await people.living_in(tx, home.building_id, [home.room])
+                 if resident != person.id]
     reporter = await people.by_id(tx, residents[0]) if residents else person
     assert reporter is not None
     draft = reports.Draft(category=category, description=text.strip(), unit_id=visit.household.building_id,
@@ -209,14 +211,26 @@ async def branch_page(tx: Tx, person: Person | None, branch_id: int, now: dateti
 
 
 async def coverage(tx: Tx, unit_ids: list[int], period: Span) -> dict[int, Coverage]:
-    """For each of `unit_ids` (a branch, a community, the street …): the households linked to a party household
-    at or below it that were visited in `period`, of all of them. Counts only, never a note."""
+    """For each of `unit_ids` (a branch, a community, the street …): the linked households at or below it (by
+    their building) that were visited in `period`, of all of them. Counts only, never a note."""
+    by_building = await coverage_by_building(tx, period.start, period.end)
     figures = {}
     for unit_id in unit_ids:
-        units = await contacts.party_units_under(tx, [unit_id])
-        linked = list(await contacts.looked_after(tx, [unit.id for unit in units]))
-        visited = await store.visited_between(tx, linked, period.start, period.end) if linked else set()
-        figures[unit_id] = Coverage(len(visited), len(linked))
+        below = [by_building[place] for place in await grid.subtree(tx, [unit_id]) if place in by_building]
+        figures[unit_id] = Coverage(sum(seen.visited for seen in below), sum(seen.linked for seen in below))
+    return figures
+
+
+async def coverage_by_building(tx: Tx, start: datetime, end: datetime) -> dict[int, Coverage]:
+    """Each building's households linked to a party member now (their active contact, see contacts) and how many
+    of them were visited in [start, end): what the scorecards' 两联走访覆盖率 rolls up."""
+    party_units = [unit.id for unit in await grid.children(tx, None, Level.PARTY_HOUSEHOLD)]
+    linked = list(await contacts.looked_after(tx, party_units)) if party_units else []
+    visited = await store.visited_between(tx, linked, start, end) if linked else set()
+    figures: dict[int, Coverage] = {}
+    for household in linked:
+        seen = figures.get(household.building_id, Coverage(0, 0))
+        figures[household.building_id] = Coverage(seen.visited + (household in visited), seen.linked + 1)
     return figures
 
 

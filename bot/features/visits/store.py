@@ -89,13 +89,6 @@ async def in_buildings(tx: Tx, building_ids: Sequence[int], limit: int) -> list[
     return [_visit(row) for row in rows]
 
 
-async def residents(tx: Tx, household: Household) -> list[int]:
-    """The people registered at the household, earliest first."""
-    rows = await tx.all("SELECT id FROM people WHERE building_id = ? AND room = ? ORDER BY id",
-                        (household.building_id, household.room))
-    return [row[0] for row in rows]
-
-
 async def branches_with_members(tx: Tx) -> list[int]:
     """The complexes with a party member at one of their party households (buildings' party-household units)."""
     rows = await tx.all("SELECT DISTINCT b.parent_id FROM roles r JOIN grid_units h ON h.id = r.unit_id "

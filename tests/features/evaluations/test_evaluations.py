@@ -20,6 +20,8 @@ from bot.conversations.tokens import Ref
 from bot.domain.messages import Inbound, InboundKind, Reply, Sender
 from bot.domain.people import Role
 from bot.features.catalog import discover
+from bot.features.contacts import service as contacts
+from bot.features.contacts.model import Household
 from bot.features.evaluations import service
 from bot.features.evaluations import store as evaluation_store
 from bot.features.evaluations.model import Grade, RoundStatus
@@ -445,3 +447,19 @@ async def test_a_voter_who_moved_away_is_neither_reminded_nor_counted(street: St
     assert outcomes[:2] == [("open", "sent"), ("remind", "sent")]
     assert len(await street.pushes(SUN)) == 1 and "明天结束" in (await street.pushes(LI))[-1].text
     assert texts(await street.press(SUN, BALLOTS.make(Ref(round_id)))).startswith("抱歉，您没有这个权限。")
+
+
+async def test_a_household_given_to_another_member_in_the_chat_rates_that_member(street: Street) -> None:
+    """Who a resident rates follows the household's active contact: the grid's list until the branch secretary
+    gives the household to another member (contacts), then that member."""
+    async with street.db.write() as tx:
+        secretary = await people.by_id(tx, street.ids[SECRETARY])
+        building = await tx.scalar("SELECT id FROM grid_units WHERE code = 'C01-A-B1'")
+        to_wang = await tx.scalar("SELECT id FROM grid_units WHERE code = 'C01-A-B1-H1'")
+        await contacts.assign(tx, secretary, False, Household(building, "301"), to_wang, street.clock.now())
+    await open_round(street)
+    await street.later(MONDAY + timedelta(minutes=1))
+    wang, li = await street.target_of(WANG), await street.target_of(LI)
+    await street.press(SUN, BALLOTS.make(Ref(await street.round_id())))
+    assert texts(await street.press(SUN, TARGET.make(Ref(li)))).startswith("抱歉，您没有这个权限。")
+    assert not texts(await street.press(SUN, TARGET.make(Ref(wang)))).startswith("抱歉")

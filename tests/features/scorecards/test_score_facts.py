@@ -21,7 +21,7 @@ from bot.features.reports import service as reports
 from bot.features.reports import store as issues
 from bot.features.reports.model import OPEN, Status
 from bot.features.scorecards import service, store
-from bot.features.scorecards.model import Counts, Kind, Period
+from bot.features.scorecards.model import NOT_FROM_REPORTS, Counts, Kind, Period
 from bot.features.scorecards.service import Figure
 from bot.services.grid_import import import_grid
 from bot.storage import grid, people
@@ -96,7 +96,7 @@ async def _oracle(tx: Tx, start: datetime, end: datetime, now: datetime, units: 
     rows = await tx.all(_ORACLE, {"start": iso(start), "end": iso(end), "now": _julian(now),
                                   "units": None if units is None else json.dumps(units)})
     return {row["unit_id"]: Counts(*(row[f.name] if f.name in _FLOATS else int(row[f.name])
-                                     for f in fields(Counts) if f.name != "overdue_now")) for row in rows}
+                                     for f in fields(Counts) if f.name not in NOT_FROM_REPORTS)) for row in rows}
 
 
 async def _oracle_overdue(tx: Tx, now: datetime, units: list[int] | None) -> dict[int, int]:
@@ -315,7 +315,7 @@ async def test_the_reports_behind_a_figure_add_up_to_it(db: Database) -> None:
                     ratio = getattr(figures, figure.value)
                     assert (part, whole) == (ratio.part, ratio.whole), (figure, code)
     counted = {f.name: sum(getattr(r, f.name) or 0 for r in per_report) for f in fields(Counts)
-               if f.name not in ("filed", "overdue_now", *_FLOATS)}
+               if f.name not in ("filed", *NOT_FROM_REPORTS, *_FLOATS)}
     assert counted == {name: value for name, value in asdict(card["S01"].counts).items() if name in counted}
     assert len(per_report) == card["S01"].counts.filed > 10
     assert {r.status for r in per_report} >= {Status.CLOSED, Status.ACCEPTED}

@@ -4,6 +4,7 @@ weights CSV and the exports."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import openpyxl
@@ -121,7 +122,11 @@ async def test_every_formula_on_a_hand_computed_week(db: Database, week: ManualC
     complex_ = rows["C01-A"]
     assert complex_.metrics.satisfaction == Ratio(5, 8) and complex_.metrics.response == Ratio(5, 7)
     assert complex_.score == round(30 * 5 / 7 + 35 * 8 / 9 + 35 * 5 / 8 - 2, 1)
-    assert rows["S01"].metrics.counts == rows["C01"].metrics.counts == complex_.metrics.counts
+    reports_only = [replace(rows[code].metrics.counts, households=0, visited=0) for code in ("S01", "C01", "C01-A")]
+    assert reports_only[0] == reports_only[1] == reports_only[2]
+    # 两联: the sample grid links 3 rooms to each party household, two per community; nobody visited this week
+    assert [rows[code].metrics.visit_coverage for code in ("S01", "C01", "C01-A", "C01-A-B1")] == [
+        Ratio(0, 12), Ratio(0, 6), Ratio(0, 3), Ratio(0, 3)]
 
 
 async def test_an_empty_unit_has_no_figures_and_no_rank(db: Database, week: ManualClock) -> None:

@@ -21,6 +21,8 @@ from bot.features.reports import service as reports
 from bot.features.reports import store as issues
 from bot.features.reports.model import EventKind, Status
 from bot.features.reports.timers import set_quiet_hours
+from bot.features.scorecards import service as scorecards
+from bot.features.scorecards.model import Period, Weights
 from bot.features.visits import service
 from bot.features.visits.model import Mode, Quarter
 from bot.features.visits.tokens import HOUSEHOLD, VISIT
@@ -303,3 +305,7 @@ async def test_coverage_per_branch_rolled_up_on_a_hand_counted_fixture(street: S
     assert by_code == {"C01-A": (3, 5), "C01-B": (0, 3), "C01": (3, 8), "C02": (0, 6), "S01": (3, 14)}
     assert figures[street.units["C01-A"]].rate == pytest.approx(0.6)
     assert figures[street.units["C01-B"]].rate == 0.0
+    async with street.db.read() as tx:  # the scorecards' 两联走访覆盖率 is the same count, for any period
+        card = await scorecards.scorecard(tx, Period.parse("2030-H1", TZ), START, Weights())
+    rows = {row.unit.code: row.metrics.visit_coverage for row in card.rows}
+    assert {code: (rows[code].part, rows[code].whole) for code in codes} == by_code
