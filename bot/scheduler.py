@@ -47,6 +47,8 @@ class Scheduler:
         self._jobs.add_job(self.prune_outbox, "cron", hour=4, minute=30, id="prune-outbox")
         self._check: asyncio.Task[None] | None = None
         self._dirty = False
+        self._pass_wanted = False  # a wake-up or sweep asked for a pass
+        self._passing = asyncio.Lock()
         self._wake_at: datetime | None = None
 
     async def start(self) -> None:
@@ -70,6 +72,9 @@ class Scheduler:
         """
         self._outbox.wake()
         self._dirty = True
+        self._ensure_check()
+
+    def _ensure_check(self) -> None:
         if self._check is None or self._check.done():
             self._check = asyncio.get_running_loop().create_task(self._check_while_dirty(), name="jobs-check")
 
@@ -79,7 +84,11 @@ class Scheduler:
             await self._check
 
     async def _check_while_dirty(self) -> None:
-        while self._dirty:
+        while self._dirty or self._pass_wanted:
+            if self._pass_wanted:
+                self._pass_wanted = False
+                await self.run_timers()
+                continue
             self._dirty = False
             await self._media.empty_trash(self._db)  # files let go of by what just committed
             async with self._db.read() as tx:
@@ -95,24 +104,32 @@ class Scheduler:
             # APScheduler keeps wall-clock time; the wait is the injected clock's, so a clock that is not the
             # system's (the demo's /later, tests) never sees a wake-up fire early or out of turn.
             wait = max(timedelta(0), at - self._clock.now())
-            self._jobs.add_job(self.run_timers, "date", run_date=datetime.now(UTC) + wait, id=TIMERS_JOB,
+            self._jobs.add_job(self._due, "date", run_date=datetime.now(UTC) + wait, id=TIMERS_JOB,
                                replace_existing=True)
 
     async def run_timers(self) -> int:
-        """Fire what is due, then set the single wake-up to the next due time found in the database."""
-        fired = 0
-        for source in self._sources:
-            fired += await source.fire_due(self._db, self._clock.now(), self._timezone)
-        async with self._db.read() as tx:
-            self._wake(await scheduled_jobs.next_due_at(tx))
-        if fired:
-            self._outbox.wake()
-        await self._media.empty_trash(self._db)  # files let go of by what the jobs committed
-        return fired
+        """Fire what is due, then set the single wake-up to the next due time found in the database (passes never
+        overlap: one waits for another)."""
+        async with self._passing:
+            fired = 0
+            for source in self._sources:
+                fired += await source.fire_due(self._db, self._clock.now(), self._timezone)
+            async with self._db.read() as tx:
+                self._wake(await scheduled_jobs.next_due_at(tx))
+            if fired:
+                self._outbox.wake()
+            await self._media.empty_trash(self._db)  # files let go of by what the jobs committed
+            return fired
 
     async def _sweep(self) -> None:
         self._outbox.wake()
-        await self.run_timers()
+        await self._due()
+
+    async def _due(self) -> None:
+        """A wake-up or a sweep came: the pass runs in the checking task and this job returns at once, so that a
+        wake-up set during a pass (due already) is never skipped by APScheduler as still running."""
+        self._pass_wanted = True
+        self._ensure_check()
 
     async def _forget_old_events(self) -> None:
         async with self._db.write() as tx:
