@@ -6,7 +6,7 @@ grade is never echoed back and the cast clears it from the stored chat events; t
 Managers (the branch's secretary, street administrators): home → a branch → open this half's round, or once closed
 its results → a member → the determination; admins also open every branch's round at once. `ev:m:<round>` (the
 close push) leads to the results, `ev:r:<target>` (a member's result push) to that member's own result only.
-Every step re-checks rights in the service. `RESULTS` is the menu's "📊 我的评议结果"."""
+Every step re-checks rights in the service. `RESULTS` is the menu's "📜 我的评议结果"."""
 
 from __future__ import annotations
 
@@ -276,7 +276,7 @@ FLOW = Flow(
 )
 
 
-# --------------------------------------------------------------------------------- 📊 我的评议结果
+# --------------------------------------------------------------------------------- 📜 我的评议结果
 
 
 async def begin_results(ctx: Ctx[NoData]) -> Transition:

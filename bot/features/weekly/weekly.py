@@ -1,6 +1,6 @@
 """The weekly report in the chat. A community's secretary: the draft's buttons (pushed at 08:00: `wr:edit:<id>:
-<field>`, `wr:submit:<id>`) or menu → 📊 周报 open the report's page; ✏️ a text asks for it (showing what is there),
-then the page again; ✅ 提交 submits once the three texts are there. A street administrator: menu → 📊 周报 shows
+<field>`, `wr:submit:<id>`) or menu → 📰 周报 open the report's page; ✏️ a text asks for it (showing what is there),
+then the page again; ✅ 提交 submits once the three texts are there. A street administrator: menu → 📰 周报 shows
 the latest roll-up and its 督查 list. Every step re-checks the person's rights in the service. Diagram: weekly.mmd.
 """
 

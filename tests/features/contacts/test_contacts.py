@@ -97,7 +97,7 @@ def buttons(replies: list[Reply]) -> dict[str, str]:
 
 async def test_member_writes_a_card_a_linked_resident_reads_it_and_they_talk(street: Street) -> None:
     """Issue 12's "done when" (contacts): the card written, seen by a linked household, a message and its answer."""
-    shown = await street.open(MEMBER, "🏅 我的党员名片")
+    shown = await street.open(MEMBER, "🪪 我的党员名片")
     assert "👤 称呼：王建国" in text(shown) and "🤝 承诺：（还没写）" in text(shown)
     assert "📌 职责：党员中心户、安全员" in text(shown)
     assert "您联系的住户（3 户）" in text(shown) and "阳光花园 · 1号楼 · 202" in text(shown)
@@ -109,7 +109,7 @@ async def test_member_writes_a_card_a_linked_resident_reads_it_and_they_talk(str
     assert "✅ 已保存" in text(saved) and "👤 称呼：王叔" in text(saved)
     assert "🤝 承诺：有事您说话，随叫随到" in text(saved)
 
-    card = await street.open(WANG, "🏅 我的党员联系人")
+    card = await street.open(WANG, "🤝 我的党员联系人")
     assert "👤 称呼：王叔" in text(card)
     assert "🏠 党员中心户：幸福社区 · 阳光花园 · 1号楼 · 1号楼 301 党员中心户" in text(card)
     await street.press(WANG, buttons(card)["💬 给TA留言"])
@@ -132,17 +132,17 @@ async def test_member_writes_a_card_a_linked_resident_reads_it_and_they_talk(str
 
 
 async def test_a_resident_without_a_contact_sees_no_entry_and_cannot_open_it(street: Street) -> None:
-    assert "🏅 我的党员联系人" in await street.menu(WANG)
+    assert "🤝 我的党员联系人" in await street.menu(WANG)
     menu = await street.menu(ZHAO)
-    assert "🏅 我的党员联系人" not in menu and "🏅 我的党员名片" not in menu
+    assert "🤝 我的党员联系人" not in menu and "🪪 我的党员名片" not in menu
     assert "没有这个权限" in text(await street.press(ZHAO, PICK.make(Pick("contact"))))  # the hidden entry, pressed
-    assert "🏅 我的党员名片" in await street.menu(MEMBER)
-    assert "🏅 我的党员联系人" not in await street.menu(MEMBER)  # the member's own home is not linked
-    assert "🏠 联系户分配" in await street.menu(SECRETARY) and "🏠 联系户分配" not in await street.menu(WANG)
+    assert "🪪 我的党员名片" in await street.menu(MEMBER)
+    assert "🤝 我的党员联系人" not in await street.menu(MEMBER)  # the member's own home is not linked
+    assert "🔗 联系户分配" in await street.menu(SECRETARY) and "🔗 联系户分配" not in await street.menu(WANG)
 
 
 async def test_forged_reply_tokens_are_refused(street: Street) -> None:
-    await street.open(WANG, "🏅 我的党员联系人")
+    await street.open(WANG, "🤝 我的党员联系人")
     await street.press(WANG, "say:write")
     await street.say(WANG, "你好")
     [pushed] = await street.pushes(MEMBER)
@@ -157,7 +157,7 @@ async def test_forged_reply_tokens_are_refused(street: Street) -> None:
 
 async def test_one_active_contact_per_household_reassigned_in_the_chat_with_history(street: Street) -> None:
     household = Household(street.units["C01-A-B1"], "201")
-    await street.open(WANG, "🏅 我的党员联系人")
+    await street.open(WANG, "🤝 我的党员联系人")
     await street.press(WANG, "say:write")
     await street.say(WANG, "你好")
     [[(_, token)]] = (await street.pushes(MEMBER))[0]["buttons"]  # type: ignore[misc]
@@ -166,7 +166,7 @@ async def test_one_active_contact_per_household_reassigned_in_the_chat_with_hist
     assert before is not None and before.unit_id == street.units["C01-A-B1-H1"] and not before.assigned
     assert before.member_id == street.ids[MEMBER]
 
-    await street.open(SECRETARY, "🏠 联系户分配")  # one complex: straight to its buildings
+    await street.open(SECRETARY, "🔗 联系户分配")  # one complex: straight to its buildings
     building = await street.press(SECRETARY, f"u:{street.units['C01-A-B1']}")
     assert "请输入房号" in text(building)
     shown = await street.say(SECRETARY, "201")
@@ -192,11 +192,11 @@ async def test_one_active_contact_per_household_reassigned_in_the_chat_with_hist
     assert [unit for unit, _, _ in history] == [street.units["C01-A-B2-H1"], street.units["C01-A-B1-H1"]]
     assert history[0][2] is not None and history[1][2] is None and active == 1
 
-    assert "👤 称呼：王建国" in text(await street.open(WANG, "🏅 我的党员联系人"))  # back to the grid's member
+    assert "👤 称呼：王建国" in text(await street.open(WANG, "🤝 我的党员联系人"))  # back to the grid's member
     async with street.db.write() as tx:
         await service.assign(tx, None, True, household, street.units["C01-A-B2-H1"],
                              street.clock.now() + timedelta(minutes=1))
-    assert "👤 称呼：刘红" in text(await street.open(WANG, "🏅 我的党员联系人"))
+    assert "👤 称呼：刘红" in text(await street.open(WANG, "🤝 我的党员联系人"))
     # the old conversation cannot go on once the household has moved to another member
     assert "联系人已经换了" in text(await street.press(MEMBER, token))
 
@@ -210,7 +210,7 @@ async def test_assignment_rights_are_rechecked_on_the_server(street: Street) -> 
             who = await people.by_id(tx, street.ids[person])
             with pytest.raises(service.ContactError):
                 await service.assign(tx, who, False, household, street.units[unit], street.clock.now())
-    await street.open(SECRETARY, "🏠 联系户分配")
+    await street.open(SECRETARY, "🔗 联系户分配")
     refused = await street.press(SECRETARY, f"u:{street.units['C01-B-B1']}")  # a building of another complex
     assert "没看懂" in text(refused)
     await street.menu(WANG)
@@ -218,10 +218,10 @@ async def test_assignment_rights_are_rechecked_on_the_server(street: Street) -> 
 
 
 async def test_a_resident_who_deletes_their_information_takes_their_messages_along(street: Street) -> None:
-    await street.open(WANG, "🏅 我的党员联系人")
+    await street.open(WANG, "🤝 我的党员联系人")
     await street.press(WANG, "say:write")
     await street.voice(WANG, "/media/voice-7.ogg")
-    await street.open(WANG, "🏅 我的党员联系人")
+    await street.open(WANG, "🤝 我的党员联系人")
     await street.press(WANG, "say:write")
     await street.say(WANG, "我家201，水管漏了")
     assert any("水管漏了" in str(push["text"]) for push in await street.pushes(MEMBER))

@@ -209,7 +209,7 @@ async def test_a_round_runs_with_later_and_each_member_sees_only_their_own_resul
     assert "已录入：李党员 → 合格" in texts(await street.tap(SECRETARY, replies, "合格"))
     assert "支部评定：优秀" in (await street.pushes(WANG))[-1].text
 
-    # each member sees their own result, privately: the menu's 📊 我的评议结果, and their push's button
+    # each member sees their own result, privately: the menu's 📜 我的评议结果, and their push's button
     await street.menu(WANG)
     mine = texts(await street.press(WANG, "m:evaluation_results"))
     assert "您的结果" in mine and "（共 6 票）" in mine and "支部评定：优秀" in mine
@@ -427,7 +427,7 @@ async def test_the_console_demo_runs_a_round_with_later(tmp_path: Path) -> None:
         await terminal.expect("样本不足")
         await terminal.type("/as resident 7")
         await terminal.expect("请选择要办的事")
-        await terminal.type("📊 我的评议结果")
+        await terminal.type("📜 我的评议结果")
         await terminal.expect("您的结果\n样本不足（不到 5 票，不显示）\n支部评定：尚未录入")
         await terminal.type("/quit")
         assert await terminal.process.wait() == 0

@@ -37,14 +37,14 @@ async def test_card_message_and_a_visit_whose_need_becomes_a_report(terminal: Te
     await answer(terminal, "/as resident 7", f"/start {code.group(1)}")
     await terminal.expect("党员中心户")
     await answer(terminal, "1", "1")  # accept, consent
-    await terminal.expect("[4] 🏅 我的党员名片\n[5] 🚪 两联走访")
+    await terminal.expect("[4] 🪪 我的党员名片\n[5] 🚪 两联走访")
     await answer(terminal, "4", "2")  # 我的党员名片 → ✏️ 写承诺
     await terminal.expect("请写一句对住户的承诺")
     await answer(terminal, "有事您说话，随叫随到")
     await terminal.expect("🤝 承诺：有事您说话，随叫随到")
 
     await answer(terminal, "/as resident 1")
-    await terminal.expect("[4] 🏅 我的党员联系人")
+    await terminal.expect("[4] 🤝 我的党员联系人")
     await answer(terminal, "4")
     await terminal.expect("🤝 承诺：有事您说话，随叫随到\n[1] 💬 给TA留言")
     await answer(terminal, "1", "楼道的灯坏了")

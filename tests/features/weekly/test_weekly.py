@@ -282,8 +282,8 @@ async def test_draft_at_eight_submit_late_at_twelve_and_the_roll_up(db: Database
     assert rows[0] == ["社区周报 2026-W49"] and rows[2][:7] == ["C01", "幸福社区", "已提交", 5, 2, 3, 3]
     assert rows[3][:3] == ["C02", "和谐社区", "逾期未交"] and rows[2][-2] == "请街道协调维修基金。"
 
-    admin = Chat(engine, ADMIN)  # the street's administrator: menu → 📊 周报, the roll-up and its 督查 list
-    assert (await admin.send("/menu")).count("📊 周报") == 1
+    admin = Chat(engine, ADMIN)  # the street's administrator: menu → 📰 周报, the roll-up and its 督查 list
+    assert (await admin.send("/menu")).count("📰 周报") == 1
     assert "🔔 督查（12 点前未提交）：和谐社区" in await admin.press("m:weekly")
 
     late = await _status(db, "C02", "2026-W49")

@@ -1,7 +1,7 @@
 """The weekly report in the console demo, as the issue's "done when" plays it: `/later` to Saturday 08:00 brings the
 secretary the draft with its chart and spreadsheet; they add the three texts with the push's buttons and submit; at
 12:00 the admin gets the roll-up with its chart, and the community that did not submit is on the 督查 list the admin
-sees (menu → 📊 周报)."""
+sees (menu → 📰 周报)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ async def test_a_week_of_weekly_reports_in_the_console(tmp_path: Path) -> None:
         assert "幸福社区（已提交）：新增 0，办结 0，超期 0，积压 0" in rollup and "和谐社区（逾期未交）" in rollup
         assert "重点工作：走访独居老人 12 户。" in rollup
         await console.type("/menu")
-        await console.expect("📊 周报")
-        await console.type("📊 周报")
+        await console.expect("📰 周报")
+        await console.type("📰 周报")
         await console.expect("🔔 督查（12 点前未提交）：和谐社区")
         await console.type("/quit")
