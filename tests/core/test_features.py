@@ -12,7 +12,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.conversations.engine import Engine
 from bot.conversations.flow import Ctx, Done, Flow, NoData, Retry, State, Transition
-from bot.conversations.menu import MenuEntry
+from bot.conversations.menu import OWN, MenuEntry
 from bot.conversations.tokens import Token
 from bot.domain.messages import Inbound, InboundKind, Reply, Sender
 from bot.domain.people import Duty, DutyGrant, Person, Role, RoleGrant
@@ -23,7 +23,7 @@ from bot.features.lectures.service import LectureJobs
 from bot.features.meetings.service import MeetingJobs
 from bot.features.reports.timers import IssueTimers
 from bot.features.visits.service import VisitJobs
-from bot.i18n import t
+from bot.i18n import SUPPORTED, t, use_locale
 from bot.storage.db import Database
 
 SENDER = Sender("console", "u1", "u1")
@@ -190,3 +190,12 @@ def test_the_command_menu_is_what_the_flows_advertise() -> None:
     assert discover().commands(admin=False) == ("start", "menu", "help", "language", "stats", "cancel")
     assert discover().commands(admin=True) == ("start", "menu", "help", "language", "stats", "cancel", "invite")
     assert "quiet" in {flow.command for flow in discover().flows.values()}  # a command, not listed
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_no_two_menu_entries_share_an_icon(locale: str) -> None:
+    """A resident who reads little finds an entry by its picture: every entry's leading icon is its own."""
+    entries = [*OWN, *(entry for feature in discover().features for entry in feature.menu)]
+    with use_locale(locale):
+        icons = [t(entry.label).split(" ", 1)[0] for entry in entries]
+    assert len(set(icons)) == len(icons), sorted(icon for icon in icons if icons.count(icon) > 1)
