@@ -27,18 +27,25 @@ class DueWork(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class JobSettings:
+    """What scheduled work is built with: the street's configured quiet hours, and the media directory (for work
+    that writes the street's own files there, such as the weekly report's chart)."""
+
+    quiet: QuietHours | None
+    media: Path
+
+
+@dataclass(frozen=True, slots=True)
 class Feature:
-    """One capability. `jobs` builds its scheduled work from the street's configured quiet hours (`media_jobs` from
-    the media directory, for work that writes the street's own files there); `media` are the
-    columns holding files people send; `refusals` the `Refusal` types its services raise (their keys are
+    """One capability. `jobs` builds its scheduled work from the `JobSettings`; `media` are the columns holding
+    files people send; `refusals` the `Refusal` types its services raise (their keys are
     checked against the catalogs); `tokens` the codecs of the button tokens it makes and reads (each prefix is
     one codec's, street-wide)."""
 
     name: str
     flows: tuple[Flow[Any], ...] = ()
     menu: tuple[MenuEntry, ...] = ()
-    jobs: Callable[[QuietHours | None], DueWork] | None = None
-    media_jobs: Callable[[Path], DueWork] | None = None  # scheduled work writing the street's files (the media dir)
+    jobs: Callable[[JobSettings], DueWork] | None = None
     media: tuple[MediaColumn, ...] = ()
     refusals: tuple[type[Refusal], ...] = ()
     tokens: tuple[Token[Any], ...] = ()

@@ -22,7 +22,7 @@ from bot.conversations.flow import UNIT, Advertised, Flow, unique
 from bot.conversations.tokens import Token
 from bot.domain.quiet import QuietHours
 from bot.domain.refusal import Refusal
-from bot.features.base import DueWork, Feature
+from bot.features.base import DueWork, Feature, JobSettings
 from bot.storage.media import MediaColumn
 
 CORE = "core"  # the owner the core's own claims are named by
@@ -49,8 +49,8 @@ class Catalog:
 
     def job_sources(self, quiet: QuietHours | None, media: str = "media") -> tuple[DueWork, ...]:
         """The features' scheduled work, built with the configured `quiet` hours and `media` directory."""
-        return (*(feature.jobs(quiet) for feature in self.features if feature.jobs is not None),
-                *(feature.media_jobs(Path(media)) for feature in self.features if feature.media_jobs is not None))
+        settings = JobSettings(quiet, Path(media))
+        return tuple(feature.jobs(settings) for feature in self.features if feature.jobs is not None)
 
     @property
     def media(self) -> tuple[MediaColumn, ...]:

@@ -30,7 +30,8 @@ FEATURE = Feature(
     flows=(evaluation.FLOW, evaluation.RESULTS),
     menu=(MenuEntry("menu.evaluation", "evaluation", "evaluation", 62, takes_part),
           MenuEntry("menu.evaluation_results", "evaluation_results", "evaluation_results", 64, party_members)),
-    jobs=EvaluationJobs,  # the open push and the reminder wait for the end of quiet hours
+    # the open push and the reminder wait for the end of quiet hours
+    jobs=lambda settings: EvaluationJobs(settings.quiet),
     refusals=(EvaluationError,),
     tokens=CODECS,
 )

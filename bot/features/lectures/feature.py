@@ -12,7 +12,7 @@ FEATURE = Feature(
     name="lectures",
     flows=(lecture.FLOW,),
     menu=(MenuEntry("menu.lecture", "lecture", "lecture", 60, organizers),),
-    jobs=lambda quiet: LectureJobs(),  # talks' sends are not held in quiet hours
+    jobs=lambda settings: LectureJobs(),  # talks' sends are not held in quiet hours
     refusals=(LectureError,),
     tokens=CODECS,
 )

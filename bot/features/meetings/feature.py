@@ -13,7 +13,7 @@ FEATURE = Feature(
     name="meetings",
     flows=(meeting.FLOW,),
     menu=(MenuEntry("menu.meeting", "meeting", "meeting", 30),),
-    jobs=lambda quiet: MeetingJobs(),  # meetings' sends are not held in quiet hours
+    jobs=lambda settings: MeetingJobs(),  # meetings' sends are not held in quiet hours
     media=(MediaColumn("meeting_topics", "voice_ref", "submitter_id"),
            MediaColumn("meeting_topics", "photo_ref", "submitter_id")),
     refusals=(MeetingError,),

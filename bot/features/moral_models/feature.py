@@ -13,7 +13,7 @@ FEATURE = Feature(
     name="moral_models",
     flows=(campaign.FLOW,),
     menu=(MenuEntry("menu.moral_models", "moral_models", "moral_models", 66),),
-    jobs=CampaignJobs,  # the reminder before the vote closes waits out quiet hours
+    jobs=lambda settings: CampaignJobs(settings.quiet),  # the reminder before the vote closes waits out quiet hours
     # the photo is the nominator's, and of the nominee: it goes when either is forgotten
     media=(MediaColumn("moral_nominations", "photo_ref", "nominator_id"),
            MediaColumn("moral_nominations", "photo_ref", "nominee_id", whole_row=True)),

@@ -14,7 +14,7 @@ FEATURE = Feature(
     name="reports",
     flows=(report.FLOW, my_reports.FLOW, quiet.FLOW),
     menu=(MenuEntry("menu.report", "report", "report", 10), MenuEntry("menu.mine", "mine", "my_reports", 20)),
-    jobs=IssueTimers,
+    jobs=lambda settings: IssueTimers(settings.quiet),
     media=(MediaColumn("issue_photos", "path", "added_by", whole_row=True),
            MediaColumn("issue_voices", "path", "added_by", whole_row=True),
            MediaColumn("issues", "voice_ref", "reporter_id")),

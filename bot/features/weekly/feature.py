@@ -22,7 +22,8 @@ FEATURE = Feature(
     name="weekly",
     flows=(weekly.FLOW,),
     menu=(MenuEntry("menu.weekly", "weekly", "weekly", 65, _readers),),
-    media_jobs=WeeklyJobs,  # Saturday 08:00 and 12:00 are working hours: nothing is held for quiet hours
+    # Saturday 08:00 and 12:00 are working hours: nothing is held for quiet hours
+    jobs=lambda settings: WeeklyJobs(settings.media),
     refusals=(WeeklyError,),
     tokens=CODECS,
 )
