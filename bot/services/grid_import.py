@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.domain.grid import GridUnit, Level
+from bot.domain.grid import GridUnit, Level, room_label
 from bot.i18n import t
 from bot.storage import grid as grid_store
 from bot.storage.db import Database, Tx
@@ -236,7 +236,7 @@ def _row(line: int, cells: list[str]) -> tuple[_Row, list[GridError]]:
     """One data row from its five cells (in COLUMNS order) and the problems found in them alone."""
     level_text, code, name, parent_code, linked_text = cells
     level = _LEVELS.get(level_text.lower())
-    rooms = tuple(dict.fromkeys(room.strip() for room in _ROOM_SEPARATORS.split(linked_text) if room.strip()))
+    rooms = tuple(dict.fromkeys(room_label(room) for room in _ROOM_SEPARATORS.split(linked_text) if room.strip()))
     problems = [*_level_problems(level_text, level, parent_code, rooms), *_code_problems(code),
                 *_name_problems(name), *_room_problems(rooms)]
     return _Row(line, level, code, name, parent_code, rooms), [GridError(line, *p) for p in problems]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from bot.domain.grid import GridUnit, Level
+from bot.domain.grid import GridUnit, Level, room_label
 from bot.domain.messages import Sender, clean_text
 from bot.domain.people import Account, Person, Role
 from bot.i18n import t
@@ -26,8 +26,8 @@ async def register(tx: Tx, sender: Sender, locale: str, now: datetime) -> Person
 
 
 def clean_room(text: str) -> str | None:
-    """A room label as typed ("3-201", "301室"), or None when it cannot be one."""
-    room = " ".join(text.split())
+    """A room label as typed ("3-201", "301室" kept as "301": see room_label), or None when it cannot be one."""
+    room = room_label(text)
     if not room or len(room) > ROOM_MAX or not room.isprintable():
         return None
     return room

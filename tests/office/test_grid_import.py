@@ -17,6 +17,7 @@ from bot.services.grid_import import (
     import_grid,
     render_errors,
 )
+from bot.services.people import clean_room
 from bot.storage import grid as grid_store
 from bot.storage.db import Database
 
@@ -300,6 +301,19 @@ async def test_party_household_linked_rooms_are_parsed(db: Database) -> None:
     assert sample_household is not None and new_household is not None
     assert sample_household.linked_households == ("201", "202", "302")
     assert new_household.linked_households == ("101", "102", "103")
+
+
+async def test_a_room_written_another_way_is_the_same_room_in_the_grid_and_at_home(db: Database) -> None:
+    await import_grid(db, SAMPLE.read_bytes())
+    data = (HEADER + 'party_household,C01-A-B2-H1,2号楼 党员中心户,C01-A-B2,"１０１室；102 号, 3—103;101"\n').encode()
+
+    await import_grid(db, data)
+
+    async with db.read() as tx:
+        household = await grid_store.by_code(tx, "C01-A-B2-H1")
+    assert household is not None and household.linked_households == ("101", "102", "3-103")
+    assert [clean_room(typed) for typed in ("101", "１０１", "101 室", "3–103", "3 - 103")] == [
+        "101", "101", "101", "3-103", "3-103"]  # as a resident types their room when joining
 
 
 async def test_linked_rooms_only_for_party_households_and_short(db: Database) -> None:
