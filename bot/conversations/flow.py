@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from bot.conversations.tokens import Ref, Token
 from bot.domain.grid import GridUnit, Level
-from bot.domain.messages import Button, Inbound, Reply, Sender
+from bot.domain.messages import Button, Inbound, InboundKind, Reply, Sender
 from bot.domain.people import Person
 from bot.i18n import t
 from bot.storage import grid
@@ -155,6 +155,14 @@ class Done:
 
     replies: tuple[Reply, ...] = ()
     menu: bool = True
+
+
+def photo_or_skip(inbound: Inbound, skip: str) -> str | None:
+    """A step asking for one photo or its skip button `skip`: the photo's reference, "" for the button, None for
+    anything else (asked again)."""
+    if inbound.kind is InboundKind.PHOTO and inbound.media_ref:
+        return inbound.media_ref
+    return "" if inbound.token == skip else None
 
 
 def say(text: str) -> Done:

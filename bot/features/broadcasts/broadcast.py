@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.conversations.flow import UNIT, Ctx, Done, Flow, Goto, Retry, State, Transition, choices
+from bot.conversations.flow import UNIT, Ctx, Done, Flow, Goto, Retry, State, Transition, choices, photo_or_skip
 from bot.conversations.tokens import Ref
 from bot.domain.grid import GridUnit, Level
 from bot.domain.messages import Inbound, InboundKind, Reply
@@ -146,10 +146,9 @@ async def ask_photo(ctx: Draft) -> Reply:
 
 
 async def on_photo(ctx: Draft, inbound: Inbound) -> Transition:
-    if inbound.kind is InboundKind.PHOTO and inbound.media_ref:
-        ctx.data.photo = inbound.media_ref
-    elif inbound.token == NO_PHOTO:
-        ctx.data.photo = ""
+    photo = photo_or_skip(inbound, NO_PHOTO)
+    if photo is not None:
+        ctx.data.photo = photo
     elif inbound.token != KEEP_PHOTO or not ctx.data.photo:
         return Retry("broadcast.photo_or_skip")
     return await _to_preview(ctx)

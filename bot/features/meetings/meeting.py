@@ -27,6 +27,7 @@ from bot.conversations.flow import (
     Transition,
     choices,
     confirm_abandon,
+    photo_or_skip,
     say,
 )
 from bot.domain.messages import Button, Inbound, InboundKind, Reply
@@ -268,11 +269,11 @@ async def ask_topic_photo(ctx: Meet) -> Reply:
 
 
 async def on_topic_photo(ctx: Meet, inbound: Inbound) -> Transition:
-    if inbound.kind is InboundKind.PHOTO and inbound.media_ref:
-        ctx.data.photo = inbound.media_ref
-    elif inbound.token != SKIP_PHOTO:
+    photo = photo_or_skip(inbound, SKIP_PHOTO)
+    if photo is None:
         return Retry("meeting.photo_expected")
     data = ctx.data
+    data.photo = photo
     topic = await service.submit_topic(ctx.tx, data.meeting, _me(ctx), data.text, data.voice, data.photo, ctx.now,
                                        ctx.timezone)
     return say(t("meeting.topic_received", topic=notices.topic_label(topic)))

@@ -27,6 +27,7 @@ from bot.conversations.flow import (
     State,
     Transition,
     choices,
+    photo_or_skip,
     pick_unit,
     say,
     unit_choices,
@@ -389,12 +390,10 @@ async def ask_nom_photo(ctx: Page) -> Reply:
 
 
 async def on_nom_photo(ctx: Page, inbound: Inbound) -> Transition:
-    if inbound.kind is InboundKind.PHOTO and inbound.media_ref:
-        ctx.data.photo = inbound.media_ref
-    elif inbound.token == SKIP_PHOTO:
-        ctx.data.photo = ""
-    else:
+    photo = photo_or_skip(inbound, SKIP_PHOTO)
+    if photo is None:
         return Retry("moral.expect_photo")
+    ctx.data.photo = photo
     return Goto("nom_confirm")
 
 

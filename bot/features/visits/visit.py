@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.conversations.flow import Ctx, Done, Flow, Goto, Handler, Retry, State, Transition, choices
+from bot.conversations.flow import Ctx, Done, Flow, Goto, Handler, Retry, State, Transition, choices, photo_or_skip
 from bot.conversations.tokens import Ref
 from bot.domain.messages import Inbound, InboundKind, Reply
 from bot.features.contacts import service as contacts
@@ -140,12 +140,10 @@ async def ask_photo(ctx: Visiting) -> Reply:
 
 
 async def on_photo(ctx: Visiting, inbound: Inbound) -> Transition:
-    if inbound.kind is InboundKind.PHOTO and inbound.media_ref:
-        ctx.data.photo = inbound.media_ref
-    elif inbound.token == NO_PHOTO:
-        ctx.data.photo = ""
-    else:
+    photo = photo_or_skip(inbound, NO_PHOTO)
+    if photo is None:
         return Retry("visit.expect_photo")
+    ctx.data.photo = photo
     return Goto("need")
 
 
