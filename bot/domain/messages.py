@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -121,10 +121,3 @@ class Reply:
         rows = tuple(tuple(Button(label, token) for label, token in row) for row in data.get("buttons", []))
         return cls(text=data["text"], buttons=rows, photo=data.get("photo", ""), voice=data.get("voice", ""),
                    document=data.get("document", ""), slot=data.get("slot", ""))
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What handling one inbound event produced for the person who sent it."""
-
-    replies: list[Reply] = field(default_factory=list)
